@@ -1,0 +1,1 @@
+"""The compiler: specs/ -> generated/replicate_typed. Run ``python -m codegen --help``."""

@@ -1,0 +1,180 @@
+"""Derive specs/api/openapi.json from Replicate's own OpenAPI document.
+
+Keeps the operations CONTRACT.md puts in scope, renames component schemas to the names the
+generated package exposes, and adds what the upstream document leaves implicit: problem-details
+errors and the tolerance of prediction statuses the document has not listed yet.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+# (path, method) -> kept; operationIds come from upstream.
+OPERATIONS: tuple[tuple[str, str], ...] = (
+    ("/predictions", "post"),
+    ("/predictions", "get"),
+    ("/predictions/{prediction_id}", "get"),
+    ("/predictions/{prediction_id}/cancel", "post"),
+    ("/models/{model_owner}/{model_name}/predictions", "post"),
+    ("/models/{model_owner}/{model_name}", "get"),
+    ("/models/{model_owner}/{model_name}/versions/{version_id}", "get"),
+    ("/files", "post"),
+    ("/webhooks/default/secret", "get"),
+)
+
+SCHEMA_NAMES: dict[str, str] = {
+    "schemas_prediction_response": "Prediction",
+    "schemas_version_prediction_request": "PredictionRequest",
+    "schemas_prediction_request": "ModelPredictionRequest",
+    "schemas_paginated_prediction_response": "PredictionPage",
+    "schemas_file_response": "File",
+    "schemas_model_response": "Model",
+    "schemas_version_response": "ModelVersion",
+}
+
+PREDICTION_STATUSES = ["starting", "processing", "succeeded", "failed", "canceled", "aborted"]
+
+PROBLEM_DETAILS: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem-details error body (application/problem+json).",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "detail": {"type": "string"},
+        "status": {"type": "integer"},
+        "instance": {"type": "string"},
+        "invalid_fields": {
+            "type": "array",
+            "description": "Per-field validation errors (422).",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string"},
+                    "field": {"type": "string"},
+                    "description": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+WEBHOOK_SECRET: dict[str, Any] = {
+    "type": "object",
+    "properties": {"key": {"type": "string", "description": "The signing secret (whsec_...)."}},
+    "required": ["key"],
+}
+
+
+def _rename_refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if (
+                key == "$ref"
+                and isinstance(value, str)
+                and value.startswith("#/components/schemas/")
+            ):
+                name = value.rsplit("/", 1)[1]
+                out[key] = "#/components/schemas/" + SCHEMA_NAMES.get(name, name)
+            else:
+                out[key] = _rename_refs(value)
+        return out
+    if isinstance(node, list):
+        return [_rename_refs(item) for item in node]
+    return node
+
+
+def _collect_refs(node: Any, found: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            found.add(ref)
+        for value in node.values():
+            _collect_refs(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _collect_refs(item, found)
+
+
+def trim(upstream: dict[str, Any]) -> dict[str, Any]:
+    """Return the in-scope subset of an upstream Replicate OpenAPI document, renamed."""
+    doc = copy.deepcopy(upstream)
+    paths: dict[str, Any] = {}
+    for path, method in OPERATIONS:
+        operation = doc["paths"][path][method]
+        paths.setdefault(path, {})[method] = operation
+    schemas_in = doc["components"]["schemas"]
+    schemas = {SCHEMA_NAMES.get(k, k): v for k, v in schemas_in.items()}
+
+    prediction = schemas["Prediction"]
+    status = prediction["properties"]["status"]
+    schemas["PredictionStatus"] = {
+        "type": "string",
+        "enum": list(status.get("enum", PREDICTION_STATUSES)),
+        "description": status.get("description", "The prediction status."),
+    }
+    prediction["properties"]["status"] = {
+        "description": "A known PredictionStatus, or a status this document does not list yet "
+        "(clients must survive it).",
+        "anyOf": [{"$ref": "#/components/schemas/PredictionStatus"}, {"type": "string"}],
+    }
+    prediction["additionalProperties"] = True
+    schemas["ProblemDetails"] = PROBLEM_DETAILS
+    schemas["WebhookSecret"] = WEBHOOK_SECRET
+    paths["/webhooks/default/secret"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ] = {"$ref": "#/components/schemas/WebhookSecret"}
+
+    out: dict[str, Any] = {
+        "openapi": doc["openapi"],
+        "info": {
+            "title": "Replicate-format prediction API (replicate-typed subset)",
+            "version": doc["info"]["version"],
+            "description": "Trimmed from Replicate's own OpenAPI document by "
+            "`python -m codegen api-spec`. Routers serve the same paths under {host}/replicate/v1.",
+        },
+        "servers": doc["servers"]
+        + [
+            {
+                "url": "{host}/replicate/v1",
+                "variables": {"host": {"default": "http://127.0.0.1:8787"}},
+            }
+        ],
+        "security": doc["security"],
+        "paths": _rename_refs(paths),
+        "components": {
+            "securitySchemes": doc["components"]["securitySchemes"],
+            "parameters": {},
+            "schemas": {},
+        },
+    }
+    # Keep only the components the kept operations reach (transitively).
+    wanted_schemas = set(SCHEMA_NAMES.values()) | {
+        "PredictionStatus",
+        "ProblemDetails",
+        "WebhookSecret",
+    }
+    pending = [out["paths"], *(_rename_refs(schemas[n]) for n in wanted_schemas if n in schemas)]
+    seen: set[str] = set()
+    while pending:
+        refs: set[str] = set()
+        _collect_refs(pending.pop(), refs)
+        for ref in sorted(refs - seen):
+            seen.add(ref)
+            _, _, section, name = ref.split("/", 3)
+            source = schemas if section == "schemas" else doc["components"][section]
+            node = _rename_refs(source[name])
+            out["components"][section][name] = node
+            pending.append(node)
+    for name in sorted(wanted_schemas):
+        if name in schemas and name not in out["components"]["schemas"]:
+            out["components"]["schemas"][name] = _rename_refs(schemas[name])
+    out["components"]["schemas"] = dict(sorted(out["components"]["schemas"].items()))
+    out["components"]["parameters"] = dict(sorted(out["components"]["parameters"].items()))
+    return out
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

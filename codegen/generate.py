@@ -1,0 +1,250 @@
+"""specs/ -> generated/replicate_typed: the whole compilation, in one process.
+
+The generator owns every file of the package except ``lib/`` (the hand-written runtime): owned
+folders are rewritten whole, so a removed spec removes its module.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from codegen.api_types import normalise_api
+from codegen.errors import SpecError, SpecErrors
+from codegen.naming import find_collisions, module_name
+from codegen.normalize import normalise
+from codegen.pymodels import ModelCode, api_code, model_code
+from codegen.spec import ModelSpec, load_model_specs, read_json
+
+PACKAGE = "replicate_typed"
+RUNTIME_DIR = "lib"  # never written by the generator
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    @property
+    def specs(self) -> Path:
+        return self.root / "specs"
+
+    @property
+    def package(self) -> Path:
+        return self.root / "generated" / PACKAGE
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["pyrepr"] = repr
+    return env
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+
+def _example_args(spec: ModelSpec, input_schema: dict[str, Any]) -> str:
+    required = input_schema.get("required", [])
+    source = spec.examples[0]["input"] if spec.examples else {}
+    names = [n for n in input_schema.get("properties", {}) if n in required or n in source][:2]
+    parts = []
+    for name in names:
+        value = source.get(name, "...")
+        text = (
+            repr(value)
+            if not isinstance(value, str) or len(value) < 40
+            else repr(value[:37] + "...")
+        )
+        parts.append(f"{name}={text}")
+    return ", ".join(parts)
+
+
+def module_of(spec: ModelSpec) -> str:
+    return f"{PACKAGE}.models.{module_name(spec.owner)}.{module_name(spec.name)}"
+
+
+def render_model(env: jinja2.Environment, spec: ModelSpec, settings: Path) -> str:
+    try:
+        norm = normalise(spec.openapi_schema)
+        code: ModelCode = model_code(norm.codegen_document, norm.output_schema, settings)
+    except SpecError:
+        raise
+    except Exception as exc:  # datamodel-code-generator's own errors: name the spec
+        raise SpecError(
+            spec.path, "/openapi_schema", f"cannot generate models: {type(exc).__name__}: {exc}"
+        ) from None
+    return env.get_template("model_module.py.jinja").render(
+        source=f"specs/models/{spec.ref}/spec.json",
+        spec=spec,
+        module_path=module_of(spec),
+        code=code,
+        example_args=_example_args(spec, norm.input_schema),
+        input_schema_json=_compact_json(norm.input_schema),
+        output_schema_json=_compact_json(norm.output_schema),
+        examples_json=_compact_json(list(spec.examples)),
+        extra_exports=[],
+    )
+
+
+def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str, str]:
+    """Every generated file, relative to the package folder -> its text (before ruff)."""
+    paths = Paths(root)
+    if specs is None:
+        specs = load_model_specs(paths.specs)
+    collisions = find_collisions([s.ref for s in specs])
+    if collisions:
+        raise SpecErrors(
+            [
+                SpecError(
+                    paths.specs / "models",
+                    "",
+                    f"models {', '.join(refs)} would share the Python module {mod}",
+                )
+                for mod, refs in collisions.items()
+            ]
+        )
+    env = _env()
+    files: dict[str, str] = {}
+    owners: dict[str, list[tuple[ModelSpec, str]]] = {}
+    errors: list[SpecError] = []
+    for spec in specs:
+        owner_mod, name_mod = module_name(spec.owner), module_name(spec.name)
+        owners.setdefault(owner_mod, []).append((spec, name_mod))
+        try:
+            files[f"models/{owner_mod}/{name_mod}.py"] = render_model(env, spec, root)
+        except SpecError as exc:
+            errors.append(exc)
+    if errors:
+        raise SpecErrors(errors)
+
+    init = env.get_template("package_init.py.jinja")
+    for owner_mod, members in sorted(owners.items()):
+        files[f"models/{owner_mod}/__init__.py"] = init.render(
+            source="specs/models",
+            docstring=f"Models of {members[0][0].owner}.",
+            imports=[
+                f"from . import {name_mod}" for _, name_mod in sorted(members, key=lambda m: m[1])
+            ],
+            exports=[name_mod for _, name_mod in sorted(members, key=lambda m: m[1])],
+        )
+    files["models/__init__.py"] = init.render(
+        source="specs/models",
+        docstring="One module per model: models.<owner>.<name> (imported on use).",
+        imports=[],
+        exports=[],
+    )
+    files["registry.py"] = env.get_template("registry.py.jinja").render(
+        source="specs/models", models=[(s, module_of(s)) for s in specs]
+    )
+
+    api_doc = normalise_api(read_json(paths.specs / "api" / "openapi.json"))
+    imports, body = api_code(api_doc, root)
+    enums = {
+        name: schema["enum"]
+        for name, schema in api_doc["components"]["schemas"].items()
+        if "enum" in schema and "properties" not in schema
+    }
+    files["types/api.py"] = env.get_template("api_types.py.jinja").render(
+        source="specs/api/openapi.json", imports=imports, body=body, enums=enums
+    )
+    api_names = sorted(set(re.findall(r"^class (\w+)\(", body, re.M)) | set(enums))
+    files["types/__init__.py"] = init.render(
+        source="specs/api/openapi.json",
+        docstring="API types: Prediction, PredictionStatus, ProblemDetails, PredictionPage, File, ...",
+        imports=[f"from .api import {', '.join(api_names)}"],
+        exports=api_names,
+    )
+    files["__init__.py"] = env.get_template("root_init.py.jinja").render(source="specs/")
+    files["py.typed"] = ""
+    return files
+
+
+def _ruff(folder: Path, root: Path) -> None:
+    config = str(root / "pyproject.toml")
+    for args in (["check", "--fix-only", "--quiet", "--exit-zero"], ["format", "--quiet"]):
+        subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "--config", config, str(folder)],
+            check=True,
+            cwd=root,
+        )
+
+
+def build(root: Path, target: Path, specs: list[ModelSpec] | None = None) -> list[str]:
+    """Write the generated package (without lib/) into ``target``; returns the relative paths."""
+    files = render_package(root, specs)
+    for rel, text in files.items():
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="\n")
+    _ruff(target, root)
+    return sorted(files)
+
+
+def owned_files(package: Path) -> list[str]:
+    """Files of the package the generator owns (everything outside lib/ and caches)."""
+    out = []
+    for path in sorted(package.rglob("*")):
+        rel = path.relative_to(package)
+        if path.is_dir() or rel.parts[0] == RUNTIME_DIR or "__pycache__" in rel.parts:
+            continue
+        out.append(rel.as_posix())
+    return out
+
+
+def write(root: Path) -> list[str]:
+    """Regenerate generated/replicate_typed in place (lib/ untouched)."""
+    package = Paths(root).package
+    with tempfile.TemporaryDirectory(prefix="codegen-") as tmp:
+        staged = Path(tmp) / PACKAGE
+        written = build(root, staged)
+        for rel in owned_files(package):
+            (package / rel).unlink()
+        for child in sorted(package.iterdir()) if package.exists() else []:
+            if child.is_dir() and child.name != RUNTIME_DIR:
+                shutil.rmtree(child)
+        for rel in written:
+            dest = package / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(staged / rel, dest)
+    return written
+
+
+def diff(root: Path) -> list[str]:
+    """Generate into a temporary folder and list files that differ from generated/ (golden record)."""
+    package = Paths(root).package
+    with tempfile.TemporaryDirectory(prefix="codegen-check-") as tmp:
+        staged = Path(tmp) / PACKAGE
+        expected = set(build(root, staged))
+        actual = set(owned_files(package)) if package.exists() else set()
+        problems = [f"missing: {rel}" for rel in sorted(expected - actual)]
+        problems += [f"not generated (stale): {rel}" for rel in sorted(actual - expected)]
+        problems += [
+            f"differs: {rel}"
+            for rel in sorted(expected & actual)
+            if not filecmp.cmp(staged / rel, package / rel, shallow=False)
+        ]
+    return problems
+
+
+def iter_errors(exc: BaseException) -> Iterable[SpecError]:
+    if isinstance(exc, SpecErrors):
+        yield from exc.errors
+    elif isinstance(exc, SpecError):
+        yield exc

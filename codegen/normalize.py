@@ -1,0 +1,129 @@
+"""Turn a model version's ``openapi_schema`` into self-contained JSON Schemas.
+
+Two products per model:
+* ``input_schema`` / ``output_schema``: clean JSON Schema (draft 2020-12) with the sibling schemas
+  they use under ``$defs`` — embedded in the generated module, used by the mock server, the
+  property tests and drift detection;
+* ``codegen_document``: the same definitions annotated with ``customTypePath`` so that
+  datamodel-code-generator types ``format: uri`` inputs as FileInput, uri outputs as FileOutput and
+  secrets as Secret.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+REF_PREFIX = "#/components/schemas/"
+DEF_PREFIX = "#/$defs/"
+LIB_TYPES = "replicate_typed.lib.types"
+
+
+@dataclass(frozen=True)
+class NormalisedModel:
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    codegen_document: dict[str, Any]
+
+
+def _rewrite(node: Any) -> Any:
+    """Rewrite refs to ``#/$defs/`` and OpenAPI 3.0 ``nullable`` to JSON Schema."""
+    if isinstance(node, list):
+        return [_rewrite(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _rewrite(v) for k, v in node.items() if k != "nullable"}
+    ref = out.get("$ref")
+    if isinstance(ref, str) and ref.startswith(REF_PREFIX):
+        out["$ref"] = DEF_PREFIX + ref[len(REF_PREFIX) :]
+    if node.get("nullable") is True:
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+            if isinstance(out.get("enum"), list) and None not in out["enum"]:
+                out["enum"] = [*out["enum"], None]
+        else:
+            keep = {
+                k: out.pop(k) for k in ("title", "description", "default", "x-order") if k in out
+            }
+            out = {"anyOf": [out, {"type": "null"}], **keep}
+    return out
+
+
+def _refs(node: Any, found: list[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if (
+            isinstance(ref, str)
+            and ref.startswith(DEF_PREFIX)
+            and ref[len(DEF_PREFIX) :] not in found
+        ):
+            found.append(ref[len(DEF_PREFIX) :])
+        for value in node.values():
+            _refs(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _refs(item, found)
+
+
+def _reachable(root: Any, defs: dict[str, Any]) -> list[str]:
+    names: list[str] = []
+    _refs(root, names)
+    index = 0
+    while index < len(names):
+        _refs(defs[names[index]], names)
+        index += 1
+    return names
+
+
+def _self_contained(root: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    schema = copy.deepcopy(root)
+    used = _reachable(root, defs)
+    if used:
+        schema["$defs"] = {name: copy.deepcopy(defs[name]) for name in used}
+    return schema
+
+
+def is_secret(node: dict[str, Any]) -> bool:
+    return node.get("format") == "password" or bool(node.get("x-cog-secret"))
+
+
+def _annotate(node: Any, uri_type: str) -> Any:
+    if isinstance(node, list):
+        return [_annotate(item, uri_type) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _annotate(v, uri_type) for k, v in node.items()}
+    types = out.get("type")
+    is_string = types == "string" or (isinstance(types, list) and "string" in types)
+    if is_string and is_secret(out):
+        out["customTypePath"] = f"{LIB_TYPES}.Secret"
+    elif is_string and out.get("format") == "uri":
+        out["customTypePath"] = f"{LIB_TYPES}.{uri_type}"
+    return out
+
+
+def normalise(openapi_schema: dict[str, Any]) -> NormalisedModel:
+    """Normalise a model version's ``openapi_schema`` (OpenAPI 3.0 flavoured, Cog-made)."""
+    defs = _rewrite(openapi_schema["components"]["schemas"])
+    input_root, output_root = defs["Input"], defs["Output"]
+    others = {k: v for k, v in defs.items() if k not in ("Input", "Output")}
+    input_schema = _self_contained(input_root, others)
+    output_schema = _self_contained(output_root, others)
+
+    doc_defs: dict[str, Any] = {}
+    # Output first, so the generated module defines the output type before Input uses it.
+    doc_defs["Output"] = _annotate(output_root, "FileOutput")
+    for name in _reachable(output_root, others):
+        doc_defs[name] = _annotate(others[name], "FileOutput")
+    doc_defs["Input"] = _annotate(input_root, "FileInput")
+    for name in _reachable(input_root, others):
+        doc_defs.setdefault(name, _annotate(others[name], "FileInput"))
+    return NormalisedModel(
+        input_schema=input_schema,
+        output_schema=output_schema,
+        codegen_document={
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$defs": doc_defs,
+        },
+    )

@@ -1,0 +1,183 @@
+"""Load and validate model specs (specs/models/<owner>/<name>/spec.json)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from codegen.errors import SpecError, SpecErrors, pointer
+
+SPEC_FILE = "spec.json"
+VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
+MODEL_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$")
+
+# The format of a spec file, checked before anything else reads it.
+SPEC_FORMAT: dict[str, Any] = {
+    "type": "object",
+    "required": ["model", "call", "version", "openapi_schema"],
+    "additionalProperties": False,
+    "properties": {
+        "model": {"type": "string", "pattern": MODEL_REF.pattern},
+        "call": {"enum": ["version", "path"]},
+        "version": {"anyOf": [{"type": "string", "pattern": VERSION_ID.pattern}, {"type": "null"}]},
+        "provenance": {"type": "string"},
+        "examples": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["input"],
+                "additionalProperties": False,
+                "properties": {"title": {"type": "string"}, "input": {"type": "object"}},
+            },
+        },
+        "openapi_schema": {
+            "type": "object",
+            "required": ["components"],
+            "properties": {
+                "components": {
+                    "type": "object",
+                    "required": ["schemas"],
+                    "properties": {
+                        "schemas": {
+                            "type": "object",
+                            "required": ["Input", "Output"],
+                            "properties": {
+                                "Input": {"type": "object"},
+                                "Output": {"type": "object"},
+                            },
+                        }
+                    },
+                }
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model as the compiler sees it."""
+
+    ref: str
+    call: str
+    version: str | None
+    openapi_schema: dict[str, Any]
+    examples: tuple[dict[str, Any], ...] = ()
+    provenance: str = ""
+    path: Path = field(default=Path("."), compare=False)
+
+    @property
+    def owner(self) -> str:
+        return self.ref.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.ref.split("/", 1)[1]
+
+    @property
+    def schemas(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.openapi_schema["components"]["schemas"]
+        return result
+
+
+def read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(path, "", f"cannot read file: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            path, "", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+
+
+def _check_refs(path: Path, schemas: dict[str, Any]) -> None:
+    def walk(node: Any, where: list[str | int]) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                prefix = "#/components/schemas/"
+                if not ref.startswith(prefix) or ref[len(prefix) :] not in schemas:
+                    raise SpecError(
+                        path,
+                        pointer(where + ["$ref"]),
+                        f"$ref {ref!r} does not resolve to a schema in components.schemas",
+                    )
+            for key, value in node.items():
+                walk(value, where + [key])
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, where + [index])
+
+    walk(schemas, ["openapi_schema", "components", "schemas"])
+
+
+def validate_spec_data(path: Path, data: Any, expected_ref: str | None = None) -> ModelSpec:
+    """Check a parsed spec against the format and its own consistency rules."""
+    validator = jsonschema.Draft202012Validator(SPEC_FORMAT)
+    errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
+    if errors:
+        first = errors[0]
+        raise SpecError(path, pointer(first.absolute_path), first.message)
+    ref: str = data["model"]
+    if expected_ref is not None and ref != expected_ref:
+        raise SpecError(
+            path, "/model", f"model {ref!r} does not match the spec's folder {expected_ref!r}"
+        )
+    if data["call"] == "version" and not data["version"]:
+        raise SpecError(path, "/version", "a model called by version needs a 64-hex version id")
+    schemas = data["openapi_schema"]["components"]["schemas"]
+    if schemas["Input"].get("type") != "object":
+        raise SpecError(
+            path, "/openapi_schema/components/schemas/Input/type", "Input must be an object schema"
+        )
+    _check_refs(path, schemas)
+    return ModelSpec(
+        ref=ref,
+        call=data["call"],
+        version=data["version"],
+        openapi_schema=data["openapi_schema"],
+        examples=tuple(data.get("examples", [])),
+        provenance=data.get("provenance", ""),
+        path=path,
+    )
+
+
+def load_model_spec(path: Path, specs_root: Path | None = None) -> ModelSpec:
+    expected = None
+    if specs_root is not None:
+        rel = path.parent.relative_to(specs_root)
+        expected = "/".join(rel.parts)
+    return validate_spec_data(path, read_json(path), expected)
+
+
+def load_model_specs(specs_dir: Path) -> list[ModelSpec]:
+    """Every spec under specs/models, sorted by ref; all errors are collected and raised together."""
+    root = specs_dir / "models"
+    specs: list[ModelSpec] = []
+    errors: list[SpecError] = []
+    for path in sorted(root.glob(f"*/*/{SPEC_FILE}")):
+        try:
+            specs.append(load_model_spec(path, root))
+        except SpecError as exc:
+            errors.append(exc)
+    if errors:
+        raise SpecErrors(errors)
+    return sorted(specs, key=lambda s: s.ref)
+
+
+def spec_path(specs_dir: Path, ref: str) -> Path:
+    owner, name = ref.split("/", 1)
+    return specs_dir / "models" / owner / name / SPEC_FILE
+
+
+def dump_spec(data: dict[str, Any]) -> str:
+    """The canonical text of a spec file."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
