@@ -23,8 +23,8 @@ check: setup
 	$(MAKE) --no-print-directory lint typecheck
 
 lint: setup
-	$(BIN)/ruff check codegen generated contract_tests
-	$(BIN)/ruff format --check codegen generated contract_tests
+	$(BIN)/ruff check codegen generated contract_tests benchmarks
+	$(BIN)/ruff format --check codegen generated contract_tests benchmarks
 
 typecheck: setup
 	$(BIN)/mypy --strict generated/replicate_typed codegen

@@ -32,7 +32,9 @@ def test_every_generated_file_has_the_do_not_edit_header(repo_root: Path) -> Non
 def test_removed_spec_removes_its_module(repo_root: Path, tmp_path: Path) -> None:
     clone = tmp_path / "repo"
     shutil.copytree(repo_root / "specs", clone / "specs")
-    shutil.copytree(repo_root / "generated", clone / "generated", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        repo_root / "generated", clone / "generated", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy(repo_root / "pyproject.toml", clone / "pyproject.toml")
     shutil.rmtree(clone / "specs" / "models" / "cjwbw")
     gen.write(clone)
