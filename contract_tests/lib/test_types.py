@@ -1,0 +1,76 @@
+"""FileInput, FileOutput and Secret: the value types generated models use."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from replicate_typed.lib.types import FileOutput
+from replicate_typed.models.stability_ai import stable_diffusion_img2img as img2img
+
+TOKEN_LIKE = "r8_SECRET_VALUE_THAT_MUST_NOT_PRINT"
+
+
+@pytest.mark.parametrize(
+    "value", ["https://example.com/a.png", "http://x/y", "data:image/png;base64,iVBORw0KGgo="]
+)
+def test_file_input_accepts_urls_and_data_uris(value: str) -> None:
+    assert img2img.Input(image=value).image == value
+
+
+@pytest.mark.parametrize(
+    "value", ["ftp://x/y", "file:///etc/passwd", "not a url", "javascript:alert(1)"]
+)
+def test_file_input_rejects_other_schemes_naming_field_and_value(value: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        img2img.Input(image=value)
+    text = str(info.value)
+    assert "image" in text and "http(s) URL" in text and value[:20] in text
+
+
+def test_file_input_accepts_local_files_and_serialises_them_as_data_uris(tmp_path: Path) -> None:
+    path = tmp_path / "in.png"
+    path.write_bytes(b"\x89PNG fake")
+    for value in (path, b"\x89PNG fake", io.BytesIO(b"\x89PNG fake")):
+        sent = img2img.Input(image=value).to_request_input()["image"]
+        assert sent.startswith("data:")
+        assert base64.b64decode(sent.split(",", 1)[1]) == b"\x89PNG fake"
+    assert (
+        img2img.Input(image=path).to_request_input()["image"].startswith("data:image/png;base64,")
+    )
+
+
+def test_file_input_rejects_other_types() -> None:
+    with pytest.raises(ValidationError, match="image"):
+        img2img.Input(image=42)  # type: ignore[arg-type]
+
+
+def test_file_output_is_a_str_with_helpers() -> None:
+    out = FileOutput("https://replicate.delivery/x/out-0.webp")
+    assert out == "https://replicate.delivery/x/out-0.webp"
+    assert out.filename == "out-0.webp" and out.scheme == "https" and not out.is_data_uri
+    data = FileOutput("data:image/png;base64," + "A" * 500)
+    assert data.is_data_uri and data.filename == "output"
+    assert len(repr(data)) < 200
+
+
+def test_unset_defaults_are_not_sent_and_set_ones_are() -> None:
+    sent = img2img.Input(image="https://e/x.png", num_outputs=2).to_request_input()
+    assert sent == {"image": "https://e/x.png", "num_outputs": 2}
+
+
+def test_secret_never_prints_but_is_sent() -> None:
+    from replicate_typed.lib.model import ModelInput
+    from replicate_typed.lib.types import Secret
+
+    class WithSecret(ModelInput[str]):
+        api_key: Secret
+
+    value = WithSecret(api_key=TOKEN_LIKE)  # type: ignore[arg-type]
+    for shown in (repr(value), str(value), repr(value.api_key), str(value.api_key)):
+        assert TOKEN_LIKE not in shown
+    assert value.to_request_input() == {"api_key": TOKEN_LIKE}
