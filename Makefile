@@ -5,9 +5,23 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup generate check lint typecheck test demo bench bench-codegen bench-client drift soak clean
+.PHONY: setup prism generate check lint typecheck test demo bench bench-codegen bench-client drift soak clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed
+
+# Prism (Node, pinned in package.json/package-lock.json) serves Replicate's own OpenAPI document
+# to the contract tests. Without npm the Prism tests skip with a reason -- except in CI (CI=true),
+# where a missing npm fails right here.
+prism: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	elif [ "$${CI:-}" = true ]; then \
+		echo "error: npm is required in CI to install Prism (package.json); install Node.js 20 + npm" >&2; exit 1; \
+	else \
+		echo "warning: npm not found: the Prism contract tests will be skipped (install Node.js 20 + npm, then make prism)" >&2; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
