@@ -12,6 +12,7 @@ Two products per model:
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +104,84 @@ def _annotate(node: Any, uri_type: str) -> Any:
     return out
 
 
+def _class_key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+# Names the model module template defines or imports: a sibling schema whose class name would
+# shadow one of them is renamed in the codegen document (INPUT_SCHEMA keeps the published names).
+RESERVED_CLASS_NAMES = frozenset(
+    _class_key(n)
+    for n in (
+        "Input",
+        "Output",
+        "OutputValue",
+        "Prediction",
+        "Model",
+        "ModelInfo",
+        "ModelInput",
+        "TypedPrediction",
+        "INPUT_SCHEMA",
+        "OUTPUT_SCHEMA",
+        "MODEL",
+        "json",
+        "Any",
+        "Final",
+        "TypeAlias",
+        "Annotated",
+        "Literal",
+        "BaseModel",
+        "ConfigDict",
+        "Field",
+        "RootModel",
+        "FileInput",
+        "FileOutput",
+        "Secret",
+    )
+)
+
+
+def _codegen_names(names: list[str]) -> dict[str, str]:
+    """Sibling schema name -> the name used in the codegen document (renamed if reserved)."""
+    taken = {_class_key(n) for n in names}
+    out: dict[str, str] = {}
+    for name in names:
+        new = name
+        if name not in ("Input", "Output") and _class_key(name) in RESERVED_CLASS_NAMES:
+            suffix = 0
+            new = f"{name}_schema"
+            while _class_key(new) in taken or _class_key(new) in RESERVED_CLASS_NAMES:
+                suffix += 1
+                new = f"{name}_schema{suffix}"
+            taken.add(_class_key(new))
+        out[name] = new
+    return out
+
+
+def _rename_refs(node: Any, names: dict[str, str]) -> Any:
+    if isinstance(node, list):
+        return [_rename_refs(item, names) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _rename_refs(v, names) for k, v in node.items()}
+    ref = out.get("$ref")
+    if isinstance(ref, str) and ref.startswith(DEF_PREFIX):
+        out["$ref"] = DEF_PREFIX + names.get(ref[len(DEF_PREFIX) :], ref[len(DEF_PREFIX) :])
+    return out
+
+
+def _tolerant_objects(node: Any) -> Any:
+    """Output objects accept fields the schema does not list (a server may add some)."""
+    if isinstance(node, list):
+        return [_tolerant_objects(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _tolerant_objects(v) for k, v in node.items()}
+    if (out.get("type") == "object" or "properties" in out) and "additionalProperties" not in out:
+        out["additionalProperties"] = True
+    return out
+
+
 def normalise(openapi_schema: dict[str, Any]) -> NormalisedModel:
     """Normalise a model version's ``openapi_schema`` (OpenAPI 3.0 flavoured, Cog-made)."""
     defs = _rewrite(openapi_schema["components"]["schemas"])
@@ -111,14 +190,17 @@ def normalise(openapi_schema: dict[str, Any]) -> NormalisedModel:
     input_schema = _self_contained(input_root, others)
     output_schema = _self_contained(output_root, others)
 
+    names = _codegen_names(list(defs))
     doc_defs: dict[str, Any] = {}
     # Output first, so the generated module defines the output type before Input uses it.
-    doc_defs["Output"] = _annotate(output_root, "FileOutput")
+    doc_defs["Output"] = _tolerant_objects(_annotate(output_root, "FileOutput"))
     for name in _reachable(output_root, others):
-        doc_defs[name] = _annotate(others[name], "FileOutput")
-    doc_defs["Input"] = _annotate(input_root, "FileInput")
+        doc_defs[names[name]] = _tolerant_objects(_annotate(others[name], "FileOutput"))
+    # The Input itself rejects unknown fields (the client never sends what the model ignores).
+    doc_defs["Input"] = {**_annotate(input_root, "FileInput"), "additionalProperties": False}
     for name in _reachable(input_root, others):
-        doc_defs.setdefault(name, _annotate(others[name], "FileInput"))
+        doc_defs.setdefault(names[name], _annotate(others[name], "FileInput"))
+    doc_defs = _rename_refs(doc_defs, names)
     return NormalisedModel(
         input_schema=input_schema,
         output_schema=output_schema,

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+)
 
 __all__ = ["ModelInput", "ModelInfo", "CallBy", "OutputT", "InputT"]
 
@@ -31,6 +38,25 @@ class ModelInput(BaseModel, Generic[OutputT]):
     )
 
     __model_info__: ClassVar[ModelInfo[Any, Any]]
+
+    @model_serializer(mode="wrap")
+    def _omit_unsendable_none(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> Any:
+        """Leave out ``None`` where the model's schema does not accept null.
+
+        An optional field without a default is typed ``X | None`` (``None`` = "let the model
+        decide"); the published schema accepts no null there, so a dump never carries one.
+        """
+        data = handler(self)
+        if isinstance(data, dict):
+            fields = type(self).model_fields
+            for name in _none_means_unset(type(self)):
+                field = fields[name]
+                key = (field.serialization_alias or field.alias or name) if info.by_alias else name
+                if key in data and data[key] is None:
+                    del data[key]
+        return data
 
     def to_request_input(self) -> dict[str, Any]:
         """The JSON ``input`` object sent to the API.
@@ -94,3 +120,29 @@ class ModelInfo(Generic[InputT, OutputT]):
 
 
 _ADAPTERS: dict[int, TypeAdapter[Any]] = {}
+_NONE_MEANS_UNSET: dict[type[Any], frozenset[str]] = {}
+
+
+def _none_means_unset(cls: type[ModelInput[Any]]) -> frozenset[str]:
+    """Fields of ``cls`` whose property in the model's input schema does not accept null."""
+    cached = _NONE_MEANS_UNSET.get(cls)
+    if cached is not None:
+        return cached
+    info = getattr(cls, "__model_info__", None)
+    names: set[str] = set()
+    if info is not None:
+        from jsonschema import Draft202012Validator
+
+        schema = info.input_schema
+        properties = schema.get("properties", {})
+        defs = schema.get("$defs", {})
+        for name, field in cls.model_fields.items():
+            prop = properties.get(field.alias or name)
+            if isinstance(prop, dict) and not Draft202012Validator(
+                {**prop, "$defs": defs}
+            ).is_valid(None):
+                names.add(name)
+    result = frozenset(names)
+    if info is not None:
+        _NONE_MEANS_UNSET[cls] = result
+    return result
