@@ -4,11 +4,14 @@ ReplicateError
 ├── APIError                      a request went wrong
 │   ├── APIConnectionError        no answer (connect/read failure)
 │   │   └── APITimeoutError
-│   └── APIStatusError            an HTTP error status; carries status, problem details, body snippet
-│       ├── BadRequestError (400), AuthenticationError (401), PermissionDeniedError (403),
-│       ├── NotFoundError (404), ConflictError (409), UnprocessableEntityError (422, field errors),
-│       ├── RateLimitError (429), InternalServerError (5xx)
+│   ├── APIStatusError            an HTTP error status; carries status, problem details, body snippet
+│   │   ├── BadRequestError (400), AuthenticationError (401), PermissionDeniedError (403),
+│   │   ├── NotFoundError (404), ConflictError (409), UnprocessableEntityError (422, field errors),
+│   │   └── RateLimitError (429, retry_after), InternalServerError (5xx)
+│   └── APIResponseValidationError  a 2xx answer that is not JSON or does not fit the API type
 ├── PredictionError               the prediction ended failed / canceled / aborted (carries it)
+│   └── OutputRemovedError        it succeeded but the server already removed its output
+├── OutputValidationError         a prediction's output does not fit the model's Output type
 ├── PredictionTimeoutError        waiting gave up (carries id and last status)
 ├── InputError                    bad input caught before any request was sent
 ├── DownloadError                 an output could not be downloaded
@@ -27,9 +30,29 @@ if TYPE_CHECKING:
 
 
 class ReplicateError(Exception):
-    """Base of every error this package raises."""
+    """Base of every error this package raises.
+
+    ``prediction_id`` is set on every error raised after a prediction was created (and on errors
+    of calls about one prediction), so the id is never lost. ``prediction_may_exist`` is True
+    when a create request failed in a way that leaves open whether the (paid) prediction exists.
+    """
 
     prediction_id: str | None = None
+    prediction_may_exist: bool = False
+
+    def attach_prediction_id(self, prediction_id: str | None) -> None:
+        """Record the prediction this error is about and name it in the message."""
+        if not prediction_id:
+            return
+        self.prediction_id = prediction_id
+        if self.args and prediction_id in str(self.args[0]):
+            return
+        message = (
+            f"{self.args[0] if self.args else type(self).__name__} [prediction {prediction_id}]"
+        )
+        self.args = (message, *self.args[1:])
+        if isinstance(getattr(self, "message", None), str):
+            self.message = message
 
 
 class APIError(ReplicateError):
@@ -55,9 +78,13 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     def __init__(
-        self, message: str = "Request timed out.", *, request: httpx.Request | None = None
+        self,
+        message: str = "Request timed out.",
+        *,
+        request: httpx.Request | None = None,
+        sent: bool = True,
     ) -> None:
-        super().__init__(message, request=request, sent=True)
+        super().__init__(message, request=request, sent=sent)
 
 
 class APIStatusError(APIError):
@@ -107,15 +134,41 @@ class ConflictError(APIStatusError):
 class UnprocessableEntityError(APIStatusError):
     """422: the server rejected the input. ``field_errors`` maps field -> message where known."""
 
-    field_errors: dict[str, str]
+    def __init__(
+        self, message: str, *, field_errors: dict[str, str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.field_errors: dict[str, str] = dict(field_errors or {})
 
 
 class RateLimitError(APIStatusError):
-    retry_after: float | None = None
+    """429. ``retry_after`` is the server's hint in seconds (headers or detail text), if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 class InternalServerError(APIStatusError):
     pass
+
+
+class APIResponseValidationError(APIError):
+    """A success answer that is not JSON, or JSON that does not fit the expected API type."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        request: httpx.Request | None = None,
+        snippet: str = "",
+        prediction_id: str | None = None,
+    ) -> None:
+        super().__init__(message, request=request)
+        self.status_code = status_code
+        self.snippet = snippet
+        self.prediction_id = prediction_id
 
 
 class PredictionError(ReplicateError):
@@ -128,6 +181,23 @@ class PredictionError(ReplicateError):
         self.status = str(prediction.status)
         self.error = prediction.error
         self.logs = prediction.logs
+
+
+class OutputRemovedError(PredictionError):
+    """The prediction succeeded but its output is gone (``data_removed: true``, ``output: null``).
+
+    The API drops inputs, outputs and logs about an hour after a prediction ends.
+    """
+
+
+class OutputValidationError(ReplicateError):
+    """A succeeded prediction's output does not fit the model's generated Output type."""
+
+    def __init__(self, message: str, *, prediction: Prediction, snippet: str = "") -> None:
+        super().__init__(message)
+        self.prediction = prediction
+        self.prediction_id = prediction.id
+        self.snippet = snippet
 
 
 class PredictionTimeoutError(ReplicateError):
