@@ -61,6 +61,11 @@ def api_spec(
     typer.echo(f"wrote {target}")
 
 
+from codegen.drift.cli import drift  # noqa: E402
+
+app.command("drift")(drift)
+
+
 def main() -> None:
     try:
         app()
