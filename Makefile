@@ -46,5 +46,24 @@ typecheck: setup
 test: setup
 	$(PY) -m pytest -q
 
+# API drift (README, "API drift"). With REPLICATE_API_TOKEN and REPLICATE_BASE_URL set: the live
+# check; its exit code is the verdict (1 compatible/cosmetic drift, 2 breaking, 3 not comparable).
+# Otherwise offline against the recorded fixtures, which hold breaking drift on purpose: the
+# target passes when the report says exactly that (exit DRIFT_EXPECT=2). Extra flags: DRIFT_ARGS.
+DRIFT_FIXTURES := contract_tests/fixtures/drift
+DRIFT_EXPECT ?= 2
+drift: setup
+	@if [ -n "$${REPLICATE_API_TOKEN:-}" ] && [ -n "$${REPLICATE_BASE_URL:-}" ]; then \
+		$(PY) -m codegen drift $(DRIFT_ARGS); \
+	else \
+		echo "make drift: REPLICATE_API_TOKEN/REPLICATE_BASE_URL not set: offline check against $(DRIFT_FIXTURES) (expects exit $(DRIFT_EXPECT))"; \
+		rc=0; $(PY) -m codegen drift --from-dir $(DRIFT_FIXTURES)/models \
+			--api-document $(DRIFT_FIXTURES)/api/replicate-openapi.json $(DRIFT_ARGS) || rc=$$?; \
+		if [ $$rc -ne $(DRIFT_EXPECT) ]; then \
+			echo "make drift: the recorded fixtures should exit $(DRIFT_EXPECT), got $$rc" >&2; exit 1; \
+		fi; \
+		echo "make drift: exit $$rc as expected for the recorded fixtures"; \
+	fi
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis out .bench

@@ -101,7 +101,7 @@ def compare_model(spec: ModelSpec, upstream: Upstream) -> ModelReport:
                 spec.version,
                 latest.id,
                 Severity.COMPATIBLE,
-                f"a newer version {latest.id[:12]}... is published "
+                f"a newer version {latest.id} is published "
                 "(`--update --to-latest` moves the spec to it)",
             )
         )
@@ -167,6 +167,11 @@ def _values(change: Change) -> str:
     if change.kind in (k.PROPERTY_ADDED, k.PROPERTY_REMOVED, k.SCHEMA_ADDED, k.SCHEMA_REMOVED):
         return ""
     if change.old is MISSING and change.new is MISSING:
+        return ""
+    if change.kind != k.ANNOTATION_CHANGED and (
+        show(change.new).strip('"') in change.message
+        or show(change.old).strip('"') in change.message
+    ):
         return ""
     return f"{_short(change.old)} -> {_short(change.new)}"
 
