@@ -17,6 +17,7 @@ __all__ = ["logger", "redact_headers", "RedactingFilter", "SENSITIVE_HEADERS", "
 logger = logging.getLogger("replicate_typed")
 
 REDACTED = "<redacted>"
+MIN_SECRET_LENGTH = 8
 SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
 )
@@ -35,10 +36,13 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__("replicate_typed")
-        self._secrets = {s for s in secrets if s}
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
 
     def add(self, secret: str | None) -> None:
-        if secret:
+        # short strings would mask ordinary words; real tokens are long (r8_ + 37 chars)
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
             self._secrets.add(secret)
 
     def filter(self, record: logging.LogRecord) -> bool:

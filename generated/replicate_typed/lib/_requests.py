@@ -599,9 +599,15 @@ def parse_response(
 ) -> T:
     """Decode a 2xx answer into ``cls``; a body that is not JSON or does not fit raises
     :class:`~replicate_typed.lib.errors.APIResponseValidationError` with a snippet."""
-    data = _decode(response, operation)
+    try:
+        data = _decode(response, operation)
+    except errors.APIResponseValidationError as error:
+        error.attach_prediction_id(prediction_id)
+        raise
     if cls is Prediction:
         data = _repair_prediction(data)
+    elif cls is PredictionPage and isinstance(data, dict) and isinstance(data.get("results"), list):
+        data = {**data, "results": [_repair_prediction(item) for item in data["results"]]}
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
