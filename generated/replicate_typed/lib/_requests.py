@@ -601,8 +601,8 @@ def parse_response(
     :class:`~replicate_typed.lib.errors.APIResponseValidationError` with a snippet."""
     try:
         data = _decode(response, operation)
-    except errors.APIResponseValidationError as error:
-        error.attach_prediction_id(prediction_id)
+    except errors.APIResponseValidationError as undecodable:
+        undecodable.attach_prediction_id(prediction_id)
         raise
     if cls is Prediction:
         data = _repair_prediction(data)
