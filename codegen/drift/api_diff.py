@@ -15,7 +15,7 @@ from typing import Any
 from codegen.api_spec import OPERATIONS, trim
 from codegen.drift import changes as k
 from codegen.drift.changes import MISSING, Change, Severity, show
-from codegen.drift.schema_diff import Flattener, SchemaDiffer
+from codegen.drift.schema_diff import Direction, Flattener, SchemaDiffer
 from codegen.errors import pointer
 
 SUBJECT = "api"
@@ -47,7 +47,9 @@ def trim_tolerant(upstream: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[
     try:
         trimmed = trim(doc)
     except (KeyError, TypeError, IndexError) as exc:
-        raise DriftError(f"the upstream document lacks something the API spec needs: {exc!r}") from None
+        raise DriftError(
+            f"the upstream document lacks something the API spec needs: {exc!r}"
+        ) from None
     for path, method in missing:
         del trimmed["paths"][path][method]
         if not trimmed["paths"][path]:
@@ -61,7 +63,11 @@ def _operation_ids(doc: dict[str, Any]) -> dict[str, tuple[str, str]]:
         if not isinstance(item, dict):
             continue
         for method, op in item.items():
-            if method in METHODS and isinstance(op, dict) and isinstance(op.get("operationId"), str):
+            if (
+                method in METHODS
+                and isinstance(op, dict)
+                and isinstance(op.get("operationId"), str)
+            ):
                 out[op["operationId"]] = (path, method)
     return out
 
@@ -70,7 +76,9 @@ class ApiDiffer:
     def __init__(self, old: dict[str, Any], new: dict[str, Any], raw_new: dict[str, Any]) -> None:
         self.old, self.new, self.raw_new = old, new, raw_new
         self.schemas = SchemaDiffer(
-            SUBJECT, Flattener(None, "#/components/schemas/"), Flattener(None, "#/components/schemas/")
+            SUBJECT,
+            Flattener(None, "#/components/schemas/"),
+            Flattener(None, "#/components/schemas/"),
         )
         self.changes: list[Change] = []
 
@@ -185,7 +193,9 @@ class ApiDiffer:
         for param in op.get("parameters", []):
             ref = param.get("$ref") if isinstance(param, dict) else None
             if isinstance(ref, str) and ref.startswith("#/components/parameters/"):
-                param = doc.get("components", {}).get("parameters", {}).get(ref.rsplit("/", 1)[1], {})
+                param = (
+                    doc.get("components", {}).get("parameters", {}).get(ref.rsplit("/", 1)[1], {})
+                )
             if isinstance(param, dict) and "name" in param:
                 out[f"{param.get('in', 'query')}:{param['name']}"] = param
         return out
@@ -358,10 +368,15 @@ class ApiDiffer:
             where: list[str | int] = ["components", "schemas", name]
             if name not in new_s:
                 self.add(
-                    k.SCHEMA_REMOVED, where, name, MISSING, Severity.BREAKING, f"schema {name} removed"
+                    k.SCHEMA_REMOVED,
+                    where,
+                    name,
+                    MISSING,
+                    Severity.BREAKING,
+                    f"schema {name} removed",
                 )
                 continue
-            direction = "request" if name in REQUEST_SCHEMAS else "response"
+            direction: Direction = "request" if name in REQUEST_SCHEMAS else "response"
             self.schemas.diff(schema, new_s[name], where, direction)
         for name in new_s:
             if name not in old_s:

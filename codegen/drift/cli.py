@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,13 +29,13 @@ from codegen.errors import SpecError, SpecErrors
 from codegen.spec import load_model_specs, read_json
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
 
 
-class FailOn(str, Enum):
+class FailOn(StrEnum):
     breaking = "breaking"
     compatible = "compatible"
     cosmetic = "cosmetic"
@@ -105,15 +105,11 @@ def drift(
     ] = False,
     to_latest: Annotated[
         bool,
-        typer.Option(
-            "--to-latest", help="With --update: move pinned specs to the latest version."
-        ),
+        typer.Option("--to-latest", help="With --update: move pinned specs to the latest version."),
     ] = False,
     base_url: Annotated[
         str | None,
-        typer.Option(
-            "--base-url", help="Live mode: API base URL (default: REPLICATE_BASE_URL)."
-        ),
+        typer.Option("--base-url", help="Live mode: API base URL (default: REPLICATE_BASE_URL)."),
     ] = None,
     step_summary: Annotated[
         bool,

@@ -287,9 +287,7 @@ def render_json(report: DriftReport, fail_on: Severity = Severity.COSMETIC) -> s
     return json.dumps(report.to_json(fail_on), indent=2, ensure_ascii=False) + "\n"
 
 
-def collect(
-    specs: list[ModelSpec], fetch: Any, report: DriftReport
-) -> DriftReport:
+def collect(specs: list[ModelSpec], fetch: Any, report: DriftReport) -> DriftReport:
     """Fetch upstream for every spec and compare; errors are recorded per model."""
     for spec in specs:
         try:

@@ -98,8 +98,8 @@ class Flattener:
             if not isinstance(branches, list):
                 continue
             flat = [self.flatten(b, seen) for b in branches]
-            nulls = [b for b in flat if isinstance(b, dict) and b.get("type") == "null"]
-            rest = [b for b in flat if not (isinstance(b, dict) and b.get("type") == "null")]
+            nulls = [b for b in flat if b == {"nullable": True}]
+            rest = [b for b in flat if b != {"nullable": True}]
             if nulls:
                 nullable = True
             if len(rest) == 1 and isinstance(rest[0], dict):
@@ -298,9 +298,7 @@ class SchemaDiffer:
                     f"enum value {show(value)} added",
                 )
         if set(o_keys) == set(n_keys) and o_keys != n_keys:
-            self.add(
-                k.ENUM_REORDERED, path, o, n, Severity.COSMETIC, "enum values reordered"
-            )
+            self.add(k.ENUM_REORDERED, path, o, n, Severity.COSMETIC, "enum values reordered")
 
     def _default(self, old: dict[str, Any], new: dict[str, Any], where: list[str | int]) -> None:
         o, n = old.get("default", MISSING), new.get("default", MISSING)
@@ -507,7 +505,9 @@ class SchemaDiffer:
             f"{key} changed from {show(o)} to {show(n)}",
         )
 
-    def _annotations(self, old: dict[str, Any], new: dict[str, Any], where: list[str | int]) -> None:
+    def _annotations(
+        self, old: dict[str, Any], new: dict[str, Any], where: list[str | int]
+    ) -> None:
         for key in sorted(ANNOTATIONS):
             o, n = old.get(key, MISSING), new.get(key, MISSING)
             if _key(o) != _key(n) or (o is MISSING) != (n is MISSING):
@@ -537,9 +537,7 @@ class SchemaDiffer:
 
 
 def _model_differ(subject: str, old_defs: dict[str, Any], new_defs: dict[str, Any]) -> SchemaDiffer:
-    return SchemaDiffer(
-        subject, Flattener(old_defs, "#/$defs/"), Flattener(new_defs, "#/$defs/")
-    )
+    return SchemaDiffer(subject, Flattener(old_defs, "#/$defs/"), Flattener(new_defs, "#/$defs/"))
 
 
 def diff_model_schemas(
@@ -548,13 +546,14 @@ def diff_model_schemas(
     """Every semantic difference between two ``openapi_schema``s of a model (spec -> upstream)."""
     old, new = normalise(old_openapi), normalise(new_openapi)
     changes: list[Change] = []
-    for side, o_schema, n_schema, direction in (
+    sides: tuple[tuple[str, dict[str, Any], dict[str, Any], Direction], ...] = (
         ("input", old.input_schema, new.input_schema, "request"),
         ("output", old.output_schema, new.output_schema, "response"),
-    ):
+    )
+    for side, o_schema, n_schema, direction in sides:
         o_root = {key: v for key, v in o_schema.items() if key != "$defs"}
         n_root = {key: v for key, v in n_schema.items() if key != "$defs"}
         differ = _model_differ(subject, o_schema.get("$defs", {}), n_schema.get("$defs", {}))
-        differ.diff(o_root, n_root, [side], direction)  # type: ignore[arg-type]
+        differ.diff(o_root, n_root, [side], direction)
         changes.extend(differ.changes)
     return changes

@@ -48,7 +48,9 @@ def _record(data: Any, where: str) -> VersionRecord:
     if not isinstance(data, dict) or not isinstance(data.get("openapi_schema"), dict):
         raise UpstreamError(f"{where}: expected an object with an openapi_schema")
     version_id = data.get("id")
-    return VersionRecord(version_id if isinstance(version_id, str) else None, data["openapi_schema"])
+    return VersionRecord(
+        version_id if isinstance(version_id, str) else None, data["openapi_schema"]
+    )
 
 
 def file_stem(ref: str) -> str:
