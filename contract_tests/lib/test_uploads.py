@@ -250,3 +250,20 @@ def test_property_every_byte_string_round_trips(value: Any) -> None:
             assert got == original
 
     check(value, out["v"])
+
+
+def test_generated_input_dump_with_path_and_file_object(tmp_path: Path) -> None:
+    from replicate_typed.models.cjwbw import rembg
+
+    f = tmp_path / "cat.png"
+    f.write_bytes(PNG)
+    dumped = rembg.Input(image=f).model_dump(mode="python", by_alias=True, exclude_unset=True)
+    assert decode_data_uri(prepare_input(dumped, no_upload)["image"]) == ("image/png", PNG)
+    # a python-mode dump wraps file objects in pydantic's SerializationIterator
+    raw = PNG + b"\nsecond line\n"
+    dumped = rembg.Input(image=io.BytesIO(raw)).model_dump(
+        mode="python", by_alias=True, exclude_unset=True
+    )
+    out = prepare_input(dumped, no_upload)
+    assert decode_data_uri(out["image"]) == ("image/png", raw)
+    json.dumps(out)

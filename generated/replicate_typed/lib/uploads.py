@@ -176,7 +176,26 @@ class _Planner:
             return [self.walk(item, (*path, i)) for i, item in enumerate(value)]
         if hasattr(value, "read") and callable(value.read):
             return self.local_file(value, path)
+        if _is_serialization_iterator(value):
+            return self.local_file(_drain(value, path), path)
         return value
+
+
+def _is_serialization_iterator(value: Any) -> bool:
+    kind = type(value)
+    return kind.__name__ == "SerializationIterator" and kind.__module__.startswith("pydantic_core")
+
+
+def _drain(value: Any, path: tuple[str | int, ...]) -> bytes:
+    """The bytes of a file object that a python-mode ``model_dump`` wrapped in pydantic's
+    ``SerializationIterator`` (it iterates the file's lines; its name is lost)."""
+    chunks = list(value)
+    if not all(isinstance(chunk, (bytes, bytearray)) for chunk in chunks):
+        raise InputError(
+            f"input {_field_name(path)!r}: file object returned text, not bytes; "
+            "open files in binary mode ('rb')"
+        )
+    return b"".join(chunks)
 
 
 def plan_input(values: Mapping[str, Any], *, inline_limit: int = INLINE_LIMIT) -> InputPlan:
