@@ -67,7 +67,9 @@ def test_a_removed_prediction_field_is_breaking(name: str) -> None:
 @given(st.sampled_from([f for f in FIELDS if f != "status"]), st.data())
 def test_a_prediction_field_type_change_is_breaking(name: str, data: st.DataObject) -> None:
     old_type = PREDICTION["properties"][name].get("type")
-    new_type = data.draw(st.sampled_from([t for t in ("string", "integer", "array") if t != old_type]))
+    new_type = data.draw(
+        st.sampled_from([t for t in ("string", "integer", "array") if t != old_type])
+    )
 
     def mutate(doc: dict[str, Any]) -> None:
         prediction(doc)["properties"][name]["type"] = new_type
