@@ -336,3 +336,32 @@ async def test_adownload_all(respx_mock: respx.MockRouter, tmp_path: Path) -> No
         ["https://x.example/a.wav", "text", ("https://x.example/b.wav",)], tmp_path
     )
     assert [(p.name, p.read_bytes()) for p in paths] == [("a.wav", b"A"), ("b.wav", b"B")]
+
+
+def test_file_urls_of_a_prediction_walks_only_its_output() -> None:
+    from replicate_typed.lib.predictions import TypedPrediction
+    from replicate_typed.models.cjwbw import rembg
+    from replicate_typed.types.api import Prediction
+
+    raw = Prediction.model_validate(
+        {
+            "id": "p1",
+            "model": "cjwbw/rembg",
+            "version": rembg.MODEL.version,
+            "input": {"image": "https://x.example/in.png"},
+            "output": "https://x.example/out.png",
+            "data_removed": False,
+            "error": None,
+            "status": "succeeded",
+            "created_at": "2024-11-19T10:00:00Z",
+            "urls": {
+                "get": "https://api.example/v1/predictions/p1",
+                "cancel": "https://api.example/v1/predictions/p1/cancel",
+                "web": "https://example/p/p1",
+            },
+        }
+    )
+    assert file_urls(raw) == ["https://x.example/out.png"]
+    typed = TypedPrediction(raw=raw, model=rembg.MODEL)
+    assert file_urls(typed) == ["https://x.example/out.png"]
+    assert file_urls([typed, raw]) == ["https://x.example/out.png"] * 2

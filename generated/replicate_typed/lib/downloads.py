@@ -32,6 +32,7 @@ import httpx
 from pydantic import BaseModel
 
 from replicate_typed.lib.errors import DownloadError
+from replicate_typed.lib.predictions import TypedPrediction
 from replicate_typed.lib.types import ALLOWED_URL_SCHEMES, FileOutput
 
 __all__ = [
@@ -415,11 +416,15 @@ def _is_file_url(value: str) -> bool:
 def file_urls(value: Any) -> list[str]:
     """The file URLs in a typed output value, in order: every ``FileOutput`` and every ``str``
     that is an http(s) URL or ``data:`` URI, in lists, tuples, dicts and pydantic models.
-    Other text is not a file and is skipped."""
+    Other text is not a file and is skipped. For a prediction, only its ``output`` is walked."""
+    from replicate_typed.types.api import Prediction  # generated: imported when used
+
     found: list[str] = []
 
     def walk(item: Any) -> None:
-        if isinstance(item, str):
+        if isinstance(item, (Prediction, TypedPrediction)):
+            walk(item.output)  # only the output: never its urls (API endpoints) or input
+        elif isinstance(item, str):
             if _is_file_url(item):
                 found.append(str(item))
         elif isinstance(item, BaseModel):

@@ -19,12 +19,14 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ValidationError
 
 from replicate_typed.lib.errors import WebhookVerificationError
-from replicate_typed.types.api import Prediction
+
+if TYPE_CHECKING:
+    from replicate_typed.types.api import Prediction
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -218,6 +220,8 @@ def verify(
     than ``tolerance`` seconds from ``now`` (default: the current time), no matching
     signature, or a body that is not a prediction.
     """
+    from replicate_typed.types.api import Prediction  # generated: imported when used
+
     raw = verify_signature(body, headers, secret, tolerance=tolerance, now=now)
     try:
         return Prediction.model_validate_json(raw)
