@@ -325,3 +325,62 @@ def test_live_source_errors_are_reported_not_raised() -> None:
     assert [(c.kind, c.path) for c in report.models[1].changes] == [
         (k.VERSION_UNAVAILABLE, "/version")
     ]
+
+
+def test_live_mode_through_the_runtime_client(
+    respx_mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``drift`` without --from-dir asks the configured router through ``Client`` (respx)."""
+    import httpx
+
+    token = "r8_drift_secret_token_0123456789"
+    base = "https://router.example/replicate"
+    monkeypatch.setenv("REPLICATE_API_TOKEN", token)
+    monkeypatch.setenv("REPLICATE_BASE_URL", base)
+    by_ref = {s.ref: s for s in SPECS}
+    sdxl, flux = by_ref["stability-ai/sdxl"], by_ref["black-forest-labs/flux-schnell"]
+    published = copy.deepcopy(sdxl.openapi_schema)
+    published["components"]["schemas"]["refine"]["enum"].remove("base_image_refiner")
+    newer_id = "e" * 64
+
+    def model(spec: Any, latest_id: str | None, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": f"https://replicate.com/{spec.ref}",
+            "owner": spec.owner,
+            "name": spec.name,
+            "visibility": "public",
+            "run_count": 1,
+            "latest_version": {"id": latest_id, "openapi_schema": schema},
+        }
+
+    respx_mock.get(f"{base}/v1/models/{sdxl.ref}").respond(
+        200, json=model(sdxl, newer_id, sdxl.openapi_schema)
+    )
+    version_route = respx_mock.get(f"{base}/v1/models/{sdxl.ref}/versions/{sdxl.version}").respond(
+        200, json={"id": sdxl.version, "openapi_schema": published}
+    )
+    respx_mock.get(f"{base}/v1/models/{flux.ref}").respond(
+        200, json=model(flux, None, flux.openapi_schema)
+    )
+    respx_mock.get(f"{base}/v1/models/cjwbw/rembg").respond(
+        404, json={"status": 404, "title": "Not found", "detail": "Model not found"}
+    )
+    code, out, err = run("-m", sdxl.ref, "-m", flux.ref, "-m", "cjwbw/rembg", "--format", "json")
+    assert code == 2, err
+    assert token not in out + err
+    request: httpx.Request = version_route.calls.last.request
+    assert request.headers["Authorization"] == f"Bearer {token}"
+    report = as_json(out)
+    assert report["source"].startswith("live API at https://router.example/replicate")
+    found = {
+        m["model"]: sorted((c["severity"], c["kind"], c["path"]) for c in m["changes"])
+        for m in report["models"]
+    }
+    assert found == {
+        sdxl.ref: [
+            ("breaking", k.ENUM_VALUE_REMOVED, "/input/properties/refine/enum"),
+            ("compatible", k.VERSION_PUBLISHED, "/version"),
+        ],
+        flux.ref: [],
+        "cjwbw/rembg": [("breaking", k.MODEL_UNAVAILABLE, "/model")],
+    }
