@@ -121,8 +121,8 @@ def drift(
 ) -> None:
     """Detect and classify upstream changes to model schemas and to the API.
 
-    Exit codes: 0 no drift (at or above --fail-on), 1 compatible or cosmetic drift, 2 breaking
-    drift, 3 upstream could not be compared (network, missing configuration, bad files).
+    Exit codes: 0 no drift at or above --fail-on; 1 compatible or cosmetic drift;
+    2 breaking drift; 3 upstream could not be compared (configuration, network, bad files).
     """
     threshold = Severity.COMPATIBLE if cosmetic_ok else Severity.parse(fail_on.value)
     root = root.resolve()

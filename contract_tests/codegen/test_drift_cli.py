@@ -131,6 +131,7 @@ def test_what_cannot_be_compared_exits_3(tmp_path: Path) -> None:
     code, _, err = run()  # live mode without REPLICATE_API_TOKEN
     assert code == 3 and "REPLICATE_API_TOKEN" in err and "--from-dir" in err
     assert run("--from-dir", tmp_path / "missing")[0] == 3
+    assert run("--from-dir", MODELS, "--to-latest")[0] == 3  # only with --update
     assert run("--from-dir", MODELS, "-m", "nobody/nothing")[0] == 3
     bad = tmp_path / "bad"
     bad.mkdir()
