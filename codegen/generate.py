@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import keyword
 import re
 import shutil
 import subprocess
@@ -19,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jsonschema
 
 from codegen.api_types import normalise_api
-from codegen.errors import SpecError, SpecErrors
+from codegen.errors import SpecError, SpecErrors, pointer
 from codegen.naming import find_collisions, module_name
 from codegen.normalize import normalise
 from codegen.pymodels import ModelCode, api_code, model_code
@@ -60,20 +62,39 @@ def _compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
 
 
+def _docstring_safe(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
 def _example_args(spec: ModelSpec, input_schema: dict[str, Any]) -> str:
     required = input_schema.get("required", [])
     source = spec.examples[0]["input"] if spec.examples else {}
-    names = [n for n in input_schema.get("properties", {}) if n in required or n in source][:2]
+    names = [
+        n
+        for n in input_schema.get("properties", {})
+        if (n in required or n in source) and n.isidentifier() and not keyword.iskeyword(n)
+    ][:2]
     parts = []
     for name in names:
         value = source.get(name, "...")
-        text = (
-            repr(value)
-            if not isinstance(value, str) or len(value) < 40
-            else repr(value[:37] + "...")
-        )
+        text = repr(value)
+        if len(text) > 40:
+            text = repr(value[:37] + "...") if isinstance(value, str) else "..."
         parts.append(f"{name}={text}")
-    return ", ".join(parts)
+    return _docstring_safe(", ".join(parts))
+
+
+def _check_examples(spec: ModelSpec, input_schema: dict[str, Any]) -> None:
+    """Every example of a spec must be an input the model accepts."""
+    validator = jsonschema.Draft202012Validator(input_schema)
+    for index, example in enumerate(spec.examples):
+        error = jsonschema.exceptions.best_match(validator.iter_errors(example["input"]))
+        if error is not None:
+            raise SpecError(
+                spec.path,
+                pointer(["examples", index, "input", *error.absolute_path]),
+                f"the example is not a valid input: {error.message}",
+            )
 
 
 def module_of(spec: ModelSpec) -> str:
@@ -83,6 +104,25 @@ def module_of(spec: ModelSpec) -> str:
 def render_model(env: jinja2.Environment, spec: ModelSpec, settings: Path) -> str:
     try:
         norm = normalise(spec.openapi_schema)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise SpecError(
+            spec.path,
+            "/openapi_schema/components/schemas",
+            f"cannot normalise the schema: {type(exc).__name__}: {exc}",
+        ) from None
+    for root_name, schema in (("Input", norm.input_schema), ("Output", norm.output_schema)):
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise SpecError(
+                spec.path,
+                pointer(
+                    ["openapi_schema", "components", "schemas", *_published_path(exc, root_name)]
+                ),
+                f"not a valid JSON Schema: {exc.message}",
+            ) from None
+    _check_examples(spec, norm.input_schema)
+    try:
         code: ModelCode = model_code(norm.codegen_document, norm.output_schema, settings)
     except SpecError:
         raise
@@ -103,23 +143,44 @@ def render_model(env: jinja2.Environment, spec: ModelSpec, settings: Path) -> st
     )
 
 
+def _published_path(exc: jsonschema.SchemaError, root_name: str) -> list[str | int]:
+    """Where a schema error sits in the spec: ``$defs/X`` is ``components/schemas/X``."""
+    parts: list[str | int] = list(exc.absolute_path)
+    if len(parts) >= 2 and parts[0] == "$defs":
+        return parts[1:]
+    return [root_name, *parts]
+
+
+def _collision_errors(specs: list[ModelSpec]) -> list[SpecError]:
+    """One error per spec whose Python module another spec would also need."""
+    errors: list[SpecError] = []
+    for module, clashing in find_collisions([s.ref for s in specs]).items():
+        owners = "." not in module  # owner spellings that share one package folder
+        for spec in specs:
+            mine = spec.owner if owners else spec.ref
+            if mine not in clashing:
+                continue
+            others = ", ".join(repr(c) for c in clashing if c != mine)
+            what = f"owner {mine!r} and owner {others}" if owners else f"{mine!r} and {others}"
+            errors.append(
+                SpecError(
+                    spec.path,
+                    "/model",
+                    f"name collision: {what} would share the Python module "
+                    f"{PACKAGE}.models.{module}",
+                )
+            )
+    return errors
+
+
 def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str, str]:
     """Every generated file, relative to the package folder -> its text (before ruff)."""
     paths = Paths(root)
     if specs is None:
         specs = load_model_specs(paths.specs)
-    collisions = find_collisions([s.ref for s in specs])
-    if collisions:
-        raise SpecErrors(
-            [
-                SpecError(
-                    paths.specs / "models",
-                    "",
-                    f"models {', '.join(refs)} would share the Python module {mod}",
-                )
-                for mod, refs in collisions.items()
-            ]
-        )
+    collision_errors = _collision_errors(specs)
+    if collision_errors:
+        raise SpecErrors(collision_errors)
     env = _env()
     files: dict[str, str] = {}
     owners: dict[str, list[tuple[ModelSpec, str]]] = {}
@@ -154,8 +215,18 @@ def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str
         source="specs/models", models=[(s, module_of(s)) for s in specs]
     )
 
-    api_doc = normalise_api(read_json(paths.specs / "api" / "openapi.json"))
-    imports, body = api_code(api_doc, root)
+    api_file = paths.specs / "api" / "openapi.json"
+    try:
+        api_doc = normalise_api(read_json(api_file))
+        imports, body = api_code(api_doc, root)
+    except SpecError:
+        raise
+    except Exception as exc:
+        raise SpecError(
+            api_file,
+            "/components/schemas",
+            f"cannot generate API types: {type(exc).__name__}: {exc}",
+        ) from None
     enums = {
         name: schema["enum"]
         for name, schema in api_doc["components"]["schemas"].items()

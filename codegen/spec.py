@@ -47,9 +47,19 @@ SPEC_FORMAT: dict[str, Any] = {
                             "type": "object",
                             "required": ["Input", "Output"],
                             "properties": {
-                                "Input": {"type": "object"},
+                                "Input": {
+                                    "type": "object",
+                                    "properties": {
+                                        "properties": {
+                                            "type": "object",
+                                            "additionalProperties": {"type": "object"},
+                                        },
+                                        "required": {"type": "array", "items": {"type": "string"}},
+                                    },
+                                },
                                 "Output": {"type": "object"},
                             },
+                            "additionalProperties": {"type": "object"},
                         }
                     },
                 }
@@ -119,13 +129,31 @@ def _check_refs(path: Path, schemas: dict[str, Any]) -> None:
     walk(schemas, ["openapi_schema", "components", "schemas"])
 
 
+def _message(error: jsonschema.ValidationError) -> str:
+    """The rule a spec breaks, in the words of the spec format (not the validator's)."""
+    where = list(error.absolute_path)
+    value = error.instance
+    if where == ["version"]:
+        return f"{value!r} is not a 64-character lowercase hex version id (or null)"
+    if where == ["model"]:
+        return (
+            f"{value!r} is not owner/name (letters, digits, '.', '_' or '-'; the owner starts "
+            "with a letter or digit)"
+        )
+    if where == ["call"]:
+        return f"{value!r} is not one of 'version', 'path'"
+    if error.validator == "additionalProperties" and not where:
+        return f"{error.message} (allowed: {', '.join(SPEC_FORMAT['properties'])})"
+    return error.message
+
+
 def validate_spec_data(path: Path, data: Any, expected_ref: str | None = None) -> ModelSpec:
     """Check a parsed spec against the format and its own consistency rules."""
     validator = jsonschema.Draft202012Validator(SPEC_FORMAT)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
         first = errors[0]
-        raise SpecError(path, pointer(first.absolute_path), first.message)
+        raise SpecError(path, pointer(first.absolute_path), _message(first))
     ref: str = data["model"]
     if expected_ref is not None and ref != expected_ref:
         raise SpecError(
@@ -138,6 +166,14 @@ def validate_spec_data(path: Path, data: Any, expected_ref: str | None = None) -
         raise SpecError(
             path, "/openapi_schema/components/schemas/Input/type", "Input must be an object schema"
         )
+    properties = schemas["Input"].get("properties", {})
+    for index, name in enumerate(schemas["Input"].get("required", [])):
+        if name not in properties:
+            raise SpecError(
+                path,
+                f"/openapi_schema/components/schemas/Input/required/{index}",
+                f"{name!r} is required but is not a property of Input",
+            )
     _check_refs(path, schemas)
     return ModelSpec(
         ref=ref,

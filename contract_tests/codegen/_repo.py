@@ -1,0 +1,62 @@
+"""Helpers for tests that run the compiler on a temporary copy of the repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "contract_tests" / "fixtures" / "corpus"
+APIFOX = ROOT / "contract_tests" / "fixtures" / "apifox"
+
+
+def copy_repo(dest: Path, *, models: bool = True) -> Path:
+    """specs/, generated/ (lib/ included) and pyproject.toml, without caches."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".mypy_cache")
+    shutil.copytree(ROOT / "specs" / "api", dest / "specs" / "api", ignore=ignore)
+    if models:
+        shutil.copytree(ROOT / "specs" / "models", dest / "specs" / "models", ignore=ignore)
+    else:
+        (dest / "specs" / "models").mkdir(parents=True)
+    shutil.copytree(ROOT / "generated", dest / "generated", ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    return dest
+
+
+def run_codegen(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m codegen ARGS`` in a subprocess (as a user runs it)."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env.pop("CODEGEN_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "codegen", *args],
+        cwd=cwd or ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def spec_file(root: Path, ref: str) -> Path:
+    return root / "specs" / "models" / ref / "spec.json"
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def corpus_ref(path: Path) -> str:
+    """``owner__name.version.json`` -> ``owner/name``."""
+    return path.name.removesuffix(".version.json").replace("__", "/", 1)
