@@ -1,0 +1,146 @@
+"""The status display of ``replicate-typed run``: status, elapsed time and the tail of the logs.
+
+On a terminal it is a Rich ``Live`` panel redrawn in place (on stderr, so stdout stays clean
+for the file paths); elsewhere (pipes, CI, tests) it degrades to plain lines: one per status
+change and one per new log line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.spinner import Spinner
+from rich.text import Text
+
+__all__ = ["LiveDisplay", "PlainDisplay", "make_display", "LOG_TAIL_LINES"]
+
+LOG_TAIL_LINES = 8
+_STATUS_STYLES = {
+    "starting": "yellow",
+    "processing": "cyan",
+    "succeeded": "green",
+    "failed": "red",
+    "canceled": "magenta",
+    "aborted": "red",
+}
+
+
+class _Base:
+    def __init__(
+        self,
+        title: str,
+        clock: Callable[[], float] = time.monotonic,
+        redact: Callable[[str], str] = str,
+    ) -> None:
+        self.title = title
+        self._clock = clock
+        self._started = clock()
+        self._redact = redact
+        self.status = "sending"
+        self.prediction_id: str | None = None
+        self.logs = ""
+
+    @property
+    def elapsed(self) -> float:
+        return self._clock() - self._started
+
+
+class PlainDisplay(_Base):
+    """Plain lines for pipes and logs: status changes and new log lines, nothing redrawn."""
+
+    def __init__(self, title: str, console: Console, **kwargs: Any) -> None:
+        super().__init__(title, **kwargs)
+        self._console = console
+        self._printed_status: str | None = None
+        self._printed_logs = 0
+
+    def __enter__(self) -> PlainDisplay:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, status: str, logs: str | None, prediction_id: str | None) -> None:
+        self.status, self.prediction_id = status, prediction_id or self.prediction_id
+        if status != self._printed_status:
+            self._printed_status = status
+            ident = f" {self.prediction_id}" if self.prediction_id else ""
+            self._console.print(
+                f"{self.title}{ident}: {status} ({self.elapsed:.1f}s)",
+                markup=False,
+                highlight=False,
+            )
+        logs = logs or ""
+        if len(logs) < self._printed_logs:  # the server replaced the logs; start over
+            self._printed_logs = 0
+        new = logs[self._printed_logs :]
+        complete = new.rfind("\n") + 1 if status not in _FINAL else len(new)
+        for line in new[:complete].splitlines():
+            if line.strip():
+                self._console.print(f"  | {self._redact(line)}", markup=False, highlight=False)
+        self._printed_logs += complete
+
+
+_FINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
+
+
+class LiveDisplay(_Base):
+    """A Rich ``Live`` panel: spinner, status, elapsed time and the last log lines."""
+
+    def __init__(self, title: str, console: Console, **kwargs: Any) -> None:
+        super().__init__(title, **kwargs)
+        self._console = console
+        self._spinner = Spinner("dots")
+        self._live = Live(
+            get_renderable=self._render,
+            console=console,
+            refresh_per_second=8,
+            transient=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+
+    def _render(self) -> RenderableType:
+        style = _STATUS_STYLES.get(self.status, "white")
+        head = Text.assemble(
+            (self.title, "bold"),
+            "  ",
+            (self.status, style),
+            f"  {self.elapsed:5.1f}s",
+            (f"  {self.prediction_id}" if self.prediction_id else "", "dim"),
+        )
+        self._spinner.text = head
+        tail = [self._redact(line) for line in self.logs.splitlines() if line.strip()]
+        tail = tail[-LOG_TAIL_LINES:]
+        if not tail:
+            return self._spinner if self.status not in _FINAL else head
+        body = Panel(Text("\n".join(tail)), title="logs", title_align="left", border_style="dim")
+        return Group(self._spinner if self.status not in _FINAL else head, body)
+
+    def __enter__(self) -> LiveDisplay:
+        self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._live.refresh()
+        self._live.stop()
+
+    def update(self, status: str, logs: str | None, prediction_id: str | None) -> None:
+        self.status = status
+        self.prediction_id = prediction_id or self.prediction_id
+        self.logs = logs or ""
+        self._live.refresh()
+
+
+def make_display(
+    title: str, console: Console, *, redact: Callable[[str], str] = str
+) -> LiveDisplay | PlainDisplay:
+    """A live panel on a terminal, plain lines otherwise."""
+    if console.is_terminal and not console.is_dumb_terminal:
+        return LiveDisplay(title, console, redact=redact)
+    return PlainDisplay(title, console, redact=redact)
