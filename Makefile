@@ -46,6 +46,11 @@ typecheck: setup
 test: setup
 	$(PY) -m pytest -q
 
+# The README's first command: the built-in mock server on a free local port (stopped by PID,
+# also on failure), stability-ai/sdxl by version and flux-schnell by model path through the CLI.
+demo: setup
+	PYTHON=$(PY) bash scripts/demo.sh
+
 # API drift (README, "API drift"). With REPLICATE_API_TOKEN and REPLICATE_BASE_URL set: the live
 # check; its exit code is the verdict (1 compatible/cosmetic drift, 2 breaking, 3 not comparable).
 # Otherwise offline against the recorded fixtures, which hold breaking drift on purpose: the
@@ -66,4 +71,4 @@ drift: setup
 	fi
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis out .bench
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis out .bench node_modules
