@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -278,6 +279,21 @@ def render_markdown(report: DriftReport, fail_on: Severity = Severity.COSMETIC) 
                 f"| {c.severity.label} | `{c.subject}` | `{_md(c.path)}` | {_md(c.message)} "
                 f"| {_md(_short(c.old))} | {_md(_short(c.new))} |"
             )
+    upgrades = [m for m in report.models if m.spec.call == "version" and m.latest_id]
+    upgrades = [m for m in upgrades if m.latest_id != m.spec.version]
+    if upgrades:
+        lines += ["", "### Newer versions", ""]
+        for m in upgrades:
+            top = worst(m.upgrade)
+            verdict = f"would be {top.label}" if top else "changes no schema"
+            lines.append(
+                f"- `{m.spec.ref}`: `{m.latest_id}` ({len(m.upgrade)} schema changes; "
+                f"moving to it {verdict})"
+            )
+            lines += [
+                f"  - {c.severity.label}: `{_md(c.path)}` {_md(c.message)}"
+                for c in _sorted(m.upgrade)
+            ]
     if report.errors:
         lines += ["", "### Errors", ""] + [f"- {_md(e)}" for e in report.errors]
     return "\n".join(lines) + "\n"
@@ -287,7 +303,9 @@ def render_json(report: DriftReport, fail_on: Severity = Severity.COSMETIC) -> s
     return json.dumps(report.to_json(fail_on), indent=2, ensure_ascii=False) + "\n"
 
 
-def collect(specs: list[ModelSpec], fetch: Any, report: DriftReport) -> DriftReport:
+def collect(
+    specs: list[ModelSpec], fetch: Callable[[ModelSpec], Upstream], report: DriftReport
+) -> DriftReport:
     """Fetch upstream for every spec and compare; errors are recorded per model."""
     for spec in specs:
         try:

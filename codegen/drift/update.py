@@ -35,17 +35,23 @@ def _target(model: ModelReport, to_latest: bool) -> VersionRecord | None:
     return up.pinned
 
 
-def _check_examples(ref: str, data: dict[str, Any]) -> list[str]:
+def _fitting_examples(ref: str, data: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    """The spec's examples the new input schema accepts, and a warning per example it rejects
+    (the generator refuses a spec whose examples are not valid inputs)."""
     schema = normalise(data["openapi_schema"]).input_schema
     validator = jsonschema.Draft202012Validator(schema)
-    out = []
+    kept, warnings = [], []
     for index, example in enumerate(data.get("examples", [])):
-        error = next(iter(validator.iter_errors(example.get("input", {}))), None)
-        if error is not None:
-            out.append(
-                f"{ref}: example {index} no longer fits the new input schema: {error.message}"
-            )
-    return out
+        error = jsonschema.exceptions.best_match(validator.iter_errors(example.get("input", {})))
+        if error is None:
+            kept.append(example)
+            continue
+        title = f" ({example['title']})" if example.get("title") else ""
+        warnings.append(
+            f"{ref}: example {index}{title} no longer fits the new input schema "
+            f"({error.message}): removed from the spec"
+        )
+    return kept, warnings
 
 
 def apply(
@@ -58,6 +64,7 @@ def apply(
 ) -> UpdateResult:
     result = UpdateResult()
     specs_dir = gen.Paths(root).specs
+    originals: dict[Path, str] = {}
     for model in report.models:
         target = _target(model, to_latest)
         if target is None:
@@ -70,16 +77,26 @@ def apply(
             new["version"] = target.id
         if new == data:
             continue
+        if "examples" in new:
+            new["examples"], warnings = _fitting_examples(model.spec.ref, new)
+            result.warnings.extend(warnings)
         validate_spec_data(path, new, model.spec.ref)
+        originals[path] = path.read_text(encoding="utf-8")
         path.write_text(dump_spec(new), encoding="utf-8")
         result.written.append(path)
-        result.warnings.extend(_check_examples(model.spec.ref, new))
     if api_document is not None:
         path = specs_dir / "api" / "openapi.json"
         text = dump_api(api_document)
         if path.read_text(encoding="utf-8") != text:
+            originals[path] = path.read_text(encoding="utf-8")
             path.write_text(text, encoding="utf-8")
             result.written.append(path)
     if result.written and regenerate:
-        result.regenerated = len(gen.write(root))
+        try:
+            result.regenerated = len(gen.write(root))
+        except BaseException:
+            # The specs no longer compile: put them back so specs/ and generated/ stay in step.
+            for path, text in originals.items():
+                path.write_text(text, encoding="utf-8")
+            raise
     return result

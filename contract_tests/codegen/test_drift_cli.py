@@ -184,6 +184,13 @@ def test_markdown_report_and_github_step_summary(
     assert (
         len(changes) == 2 and "`/input/properties/num_outputs/maximum`" in changes[0] + changes[1]
     )
+    newer = lines[lines.index("### Newer versions") + 2 :]
+    assert newer[0].startswith("- `cjwbw/rembg`: `f69f8ebec69c")
+    assert "moving to it would be compatible" in newer[0]
+    assert (
+        newer[1]
+        == "  - compatible: `/input/properties/alpha_matting` optional input 'alpha_matting' added"
+    )
     assert summary.read_text("utf-8") == "earlier step\n" + out
     # --no-step-summary leaves the file alone; the text report does not print markdown.
     code, text, _ = run("--from-dir", MODELS, "-m", "cjwbw/rembg", "--no-step-summary")
@@ -251,6 +258,34 @@ def test_update_without_to_latest_keeps_the_pinned_version(tmp_path: Path) -> No
     code, _, err = run("--from-dir", MODELS, "-m", "cjwbw/rembg", "--update", root=clone)
     assert code == 0 and "nothing to update" in err
     assert (clone / "specs/models/cjwbw/rembg/spec.json").read_text("utf-8") == before
+
+
+def test_update_warns_about_examples_the_new_schema_rejects(tmp_path: Path) -> None:
+    clone = tmp_path / "repo"
+    shutil.copytree(ROOT / "specs", clone / "specs")
+    shutil.copytree(
+        ROOT / "generated", clone / "generated", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(ROOT / "pyproject.toml", clone / "pyproject.toml")
+    folder = record_unchanged(tmp_path / "rec")
+    path = folder / "lucataco__flux-dev-lora.version.json"
+    data = json.loads(path.read_text("utf-8"))
+    data["openapi_schema"]["components"]["schemas"]["output_format"]["enum"].remove("webp")
+    path.write_text(json.dumps(data), "utf-8")
+    args = ["--from-dir", folder, "-m", "lucataco/flux-dev-lora"]
+    code, out, _ = run(*args, root=clone)
+    assert code == 2 and 'enum value "webp" removed' in out
+    code, _, err = run(*args, "--update", root=clone)
+    assert code == 0
+    assert (
+        "warning: lucataco/flux-dev-lora: example 0 (seed 004 request example) no longer fits "
+        "the new input schema ('webp' is not one of ['jpg', 'png']): removed from the spec"
+    ) in err
+    spec = json.loads((clone / "specs/models/lucataco/flux-dev-lora/spec.json").read_text("utf-8"))
+    assert spec["examples"] == []
+    module = clone / "generated/replicate_typed/models/lucataco/flux_dev_lora.py"
+    assert 'Literal["jpg", "png"]' in module.read_text("utf-8")
+    assert run(*args, root=clone)[0] == 0
 
 
 # -- live source -----------------------------------------------------------------------------------
