@@ -477,3 +477,35 @@ def test_output_fields_and_item_formats(
     else:
         output["title"] = "Renamed"
         check(ref, old, new, [(k.ANNOTATION_CHANGED, "/output/title", Severity.COSMETIC)])
+
+
+@SETTINGS
+@given(models)
+def test_output_direction_is_reversed_for_null(model: tuple[str, dict[str, Any]]) -> None:
+    """An output that may now be null breaks readers (an input that accepts null does not)."""
+    ref, old = model
+    new = copy.deepcopy(old)
+    output = comps(new)["Output"]
+    was = output.pop("nullable", False) is True
+    if not was:
+        output["nullable"] = True
+    severity = Severity.COMPATIBLE if was else Severity.BREAKING
+    check(ref, old, new, [(k.NULLABLE_CHANGED, "/output/nullable", severity)])
+
+
+@SETTINGS
+@given(models, st.booleans())
+def test_a_new_output_field_is_compatible(
+    model: tuple[str, dict[str, Any]], required: bool
+) -> None:
+    ref, old = model
+    output = comps(old)["Output"]
+    target_name = ref_name(output) if "type" not in output else None
+    target = comps(old)[target_name] if target_name else output
+    assume(target.get("type") == "object" and isinstance(target.get("properties"), dict))
+    new = copy.deepcopy(old)
+    target = comps(new)[target_name] if target_name else comps(new)["Output"]
+    target["properties"]["zz_extra"] = {"type": "string", "title": "Zz Extra"}
+    if required:
+        target.setdefault("required", []).append("zz_extra")
+    check(ref, old, new, [(k.PROPERTY_ADDED, "/output/properties/zz_extra", Severity.COMPATIBLE)])
