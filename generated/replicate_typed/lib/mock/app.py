@@ -67,6 +67,7 @@ class MockApp:
             dict(request.headers),
             dict(request.query_params),
             b"".join(chunks),
+            base_url=str(request.base_url).rstrip("/"),
         )
         if result.delay > 0:
             await asyncio.sleep(result.delay)

@@ -50,6 +50,7 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CANCEL_AFTER = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _PROBLEM = "application/problem+json"
+_EPS = 1e-6  # progress steps count as reached this early (float error at epoch-sized times)
 _HTML_TITLES = {
     500: "500 Internal Server Error",
     502: "502 Bad Gateway",
@@ -381,8 +382,14 @@ class MockBackend:
         headers: Mapping[str, str],
         query: Mapping[str, str],
         body: bytes,
+        *,
+        base_url: str | None = None,
     ) -> MockResponse:
-        """Answer one request. ``path`` may carry the router prefix ``/replicate``."""
+        """Answer one request. ``path`` may carry the router prefix ``/replicate``.
+
+        ``base_url`` (``scheme://host[:port]``) is where the request was sent; URLs in answers
+        point there (default: built from the ``Host`` header, or ``config.public_base_url``).
+        """
         method = method.upper()
         hdrs = {k.lower(): v for k, v in headers.items()}
         prefix, rest = "", path
@@ -402,7 +409,7 @@ class MockBackend:
         fault = self._pick_fault(op, hdrs)
         if fault is not None and fault.kind != "slow" and not fault.after:
             return self._fault_response(fault)
-        base = self._base_url(hdrs)
+        base = self._base_url(hdrs, base_url)
         response = self._dispatch(op, params, hdrs, query, body, prefix, base)
         if fault is not None:
             if fault.kind == "slow":
@@ -491,9 +498,11 @@ class MockBackend:
             ok |= hmac.compare_digest(given, candidate.encode())
         return ok
 
-    def _base_url(self, headers: Mapping[str, str]) -> str:
+    def _base_url(self, headers: Mapping[str, str], given: str | None) -> str:
         if self.config.public_base_url:
             return self.config.public_base_url.rstrip("/")
+        if given:
+            return given.rstrip("/")
         host = headers.get("host", "localhost")
         scheme = headers.get("x-forwarded-proto", "http")
         return f"{scheme}://{host}"
@@ -917,7 +926,7 @@ class MockBackend:
         if st.started_at is None:
             return "" if st.status != "aborted" else ""
         total = p.log_lines
-        done = int(math.floor(st.fraction * total + 1e-9))
+        done = int(math.floor(st.fraction * total + _EPS))
         lines = ["Starting prediction"]
         for i in range(1, done + 1):
             pct = int(100 * i / total)
@@ -946,9 +955,9 @@ class MockBackend:
             steps.append(len(p.plan.template))
         best = end_at
         for n in steps:
-            k = math.floor(fraction * n + 1e-9) + 1
+            k = math.floor(fraction * n + _EPS) + 1
             best = min(best, p.start_at + p.run_s * k / n)
-        return max(best, now)
+        return max(best, now + 1e-3)
 
     def file_url(self, p: _Prediction, spec: FileSpec, prefix: str, base: str) -> str:
         if p.data_uri:
@@ -1455,7 +1464,7 @@ class _HoldStream(MockStream):
                 yield _dumps(backend._render(p, now, self.prefix, self.base))
                 return
             target = min(p.end[0], self.until)
-            yield Pause(min(max(target - now, 0.0), 0.5))
+            yield Pause(min(max(target - now, 1e-3), 0.5))
 
 
 class _SSEStream(MockStream):
@@ -1519,4 +1528,4 @@ class _SSEStream(MockStream):
             target = min(
                 backend._next_change(p, now), idle_since + backend.config.stream_idle_timeout
             )
-            yield Pause(min(max(target - now, 0.0), 0.5))
+            yield Pause(min(max(target - now, 1e-3), 0.5))

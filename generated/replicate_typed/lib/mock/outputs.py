@@ -95,13 +95,13 @@ class OutputPlan:
 
         value = self.template
         if self.progressive and isinstance(value, list) and fraction < 1.0:
-            value = value[: int(math.floor(len(value) * max(fraction, 0.0)))]
+            value = value[: int(math.floor(len(value) * max(fraction, 0.0) + 1e-6))]
         return fill(value)
 
     def item_count(self, fraction: float = 1.0) -> int:
         """How many items a progressive output has at ``fraction`` (1 for others when done)."""
         if self.progressive and isinstance(self.template, list):
-            return int(math.floor(len(self.template) * min(max(fraction, 0.0), 1.0)))
+            return int(math.floor(len(self.template) * min(max(fraction, 0.0), 1.0) + 1e-6))
         return 1 if fraction >= 1.0 else 0
 
 

@@ -84,7 +84,14 @@ def side_effect(backend: MockBackend, prefix: str = "") -> Any:
         if prefix and prefix != "/replicate" and path.startswith(prefix):
             path = path[len(prefix) :] or "/"
         query = {k: v for k, v in request.url.params.multi_items()}
-        result = backend.handle(request.method, path, dict(request.headers), query, request.read())
+        result = backend.handle(
+            request.method,
+            path,
+            dict(request.headers),
+            query,
+            request.read(),
+            base_url=f"{request.url.scheme}://{request.url.netloc.decode('ascii')}",
+        )
         return to_httpx(result, request, backend.clock)
 
     return effect
@@ -94,6 +101,9 @@ def install(router: respx.MockRouter | Any, backend: MockBackend, base_url: str)
     """Route every request under ``base_url`` (scheme + host; any path) to ``backend``."""
     parts = urlsplit(base_url)
     prefix = parts.path.rstrip("/")
-    route: respx.Route = router.route(scheme=parts.scheme, host=parts.hostname, port=parts.port)
+    lookups: dict[str, Any] = {"scheme": parts.scheme, "host": parts.hostname}
+    if parts.port is not None:
+        lookups["port"] = parts.port
+    route: respx.Route = router.route(**lookups)
     route.side_effect = side_effect(backend, prefix)
     return route
