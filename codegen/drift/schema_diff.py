@@ -72,7 +72,10 @@ class Flattener:
         self.defs = defs
         self.prefix = prefix
 
-    def flatten(self, node: Any, seen: frozenset[str] = frozenset()) -> Any:
+    def flatten(
+        self, node: Any, seen: frozenset[str] = frozenset(), resolved: set[str] | None = None
+    ) -> Any:
+        """``node`` with refs (other than those in ``seen``) resolved; names go to ``resolved``."""
         if not isinstance(node, dict):
             return node
         own = dict(node)
@@ -83,13 +86,15 @@ class Flattener:
             name = ref[len(self.prefix) :]
             if name in self.defs and name not in seen:
                 del own["$ref"]
-                target = self.flatten(self.defs[name], seen | {name})
+                if resolved is not None:
+                    resolved.add(name)
+                target = self.flatten(self.defs[name], seen | {name}, resolved)
                 nullable = nullable or bool(target.pop("nullable", False))
                 merged.update(target)
         all_of = own.pop("allOf", None)
         if isinstance(all_of, list):
             for item in all_of:
-                part = self.flatten(item, seen)
+                part = self.flatten(item, seen, resolved)
                 if isinstance(part, dict):
                     nullable = nullable or bool(part.pop("nullable", False))
                     merged.update(part)
@@ -97,7 +102,7 @@ class Flattener:
             branches = own.get(union)
             if not isinstance(branches, list):
                 continue
-            flat = [self.flatten(b, seen) for b in branches]
+            flat = [self.flatten(b, seen, resolved) for b in branches]
             nulls = [b for b in flat if b == {"nullable": True}]
             rest = [b for b in flat if b != {"nullable": True}]
             if nulls:
@@ -138,13 +143,13 @@ class SchemaDiffer:
         subject: str,
         old: Flattener,
         new: Flattener,
-        describe: Callable[[str], str] | None = None,
     ) -> None:
         self.subject = subject
         self.old = old
         self.new = new
         self.changes: list[Change] = []
-        self.describe = describe or (lambda path: path)
+        self._seen_old: frozenset[str] = frozenset()
+        self._seen_new: frozenset[str] = frozenset()
 
     # -- helpers -------------------------------------------------------------------------------
     def add(
@@ -166,7 +171,20 @@ class SchemaDiffer:
 
     # -- entry points --------------------------------------------------------------------------
     def diff(self, old: Any, new: Any, where: list[str | int], direction: Direction) -> None:
-        self._diff(self.old.flatten(old), self.new.flatten(new), where, direction)
+        self._pair(old, new, where, direction)
+
+    def _pair(self, old: Any, new: Any, where: list[str | int], direction: Direction) -> None:
+        """Diff two raw sub-schemas; a ref already being expanded is compared by name (cycles)."""
+        o_res: set[str] = set()
+        n_res: set[str] = set()
+        o_flat = self.old.flatten(old, self._seen_old, o_res)
+        n_flat = self.new.flatten(new, self._seen_new, n_res)
+        saved = (self._seen_old, self._seen_new)
+        self._seen_old, self._seen_new = saved[0] | o_res, saved[1] | n_res
+        try:
+            self._diff(o_flat, n_flat, where, direction)
+        finally:
+            self._seen_old, self._seen_new = saved
 
     def _diff(self, old: Any, new: Any, where: list[str | int], direction: Direction) -> None:
         if not isinstance(old, dict) or not isinstance(new, dict):
@@ -420,7 +438,7 @@ class SchemaDiffer:
         for name, schema in n_props.items():
             if name in o_props:
                 continue
-            flat = self.new.flatten(schema)
+            flat = self.new.flatten(schema, self._seen_new)
             required = name in n_req
             has_default = isinstance(flat, dict) and "default" in flat
             if d == "request":
@@ -438,9 +456,8 @@ class SchemaDiffer:
         for name in o_props:
             if name not in n_props:
                 continue
-            o_flat = self.old.flatten(o_props[name])
-            n_flat = self.new.flatten(n_props[name])
-            self._diff(o_flat, n_flat, where + ["properties", name], d)
+            n_flat = self.new.flatten(n_props[name], self._seen_new)
+            self._pair(o_props[name], n_props[name], where + ["properties", name], d)
             was, now = name in o_req, name in n_req
             if was != now:
                 has_default = isinstance(n_flat, dict) and "default" in n_flat
@@ -480,7 +497,7 @@ class SchemaDiffer:
         if o is MISSING and n is MISSING:
             return
         if isinstance(o, dict) and isinstance(n, dict):
-            self._diff(self.old.flatten(o), self.new.flatten(n), where + [key], d)
+            self._pair(o, n, where + [key], d)
             return
         if _key(o) == _key(n):
             return
