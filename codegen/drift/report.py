@@ -184,7 +184,9 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def render_text(report: DriftReport, out: IO[str], fail_on: Severity = Severity.COSMETIC) -> None:
     console = Console(file=out, highlight=False, soft_wrap=True, width=200)
-    console.print(f"[bold]API drift[/bold] against {escape(report.source)}")
+    against = [report.source] if report.models else []
+    against += [report.api_source] if report.api_source else []
+    console.print(f"[bold]API drift[/bold] against {escape(' and '.join(against) or 'nothing')}")
     for model in report.models:
         status = model.to_json()["status"]
         style = {
@@ -218,8 +220,9 @@ def render_text(report: DriftReport, out: IO[str], fail_on: Severity = Severity.
         console.print(f"\n[bold red]error[/bold red]: {escape(error)}")
     counts = report.counts()
     checked = sum(1 for m in report.models if m.checked)
+    scope = f"{checked}/{len(report.models)} models checked" if report.models else "API only"
     console.print(
-        f"\n{checked}/{len(report.models)} models checked: "
+        f"\n{scope}: "
         + ", ".join(f"{n} {label}" for label, n in counts.items())
         + f" -> exit {report.exit_code(fail_on)}"
     )
