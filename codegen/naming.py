@@ -22,12 +22,28 @@ def module_name(part: str) -> str:
     return name
 
 
+def class_name(ref: str) -> str:
+    """``stability-ai/sdxl`` -> ``StabilityAiSdxl``: a Python class name for a model."""
+    words = [w for w in _NOT_IDENT.sub(" ", ref.replace("_", " ")).split() if w]
+    name = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
+    if name[0].isdigit():
+        name = f"M{name}"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        name = f"{name}_"
+    return name
+
+
+def module_path(ref: str) -> str:
+    """``owner/name`` -> ``owner_mod.name_mod`` (relative to ``replicate_typed.models``)."""
+    owner, name = ref.split("/", 1)
+    return f"{module_name(owner)}.{module_name(name)}"
+
+
 def find_collisions(refs: list[str]) -> dict[str, list[str]]:
     """Map a Python module path to the refs that would share it, where more than one would."""
     seen: dict[str, list[str]] = {}
     for ref in refs:
-        owner, name = ref.split("/", 1)
-        seen.setdefault(f"{module_name(owner)}.{module_name(name)}", []).append(ref)
+        seen.setdefault(module_path(ref), []).append(ref)
     # owner folders must also be unique per owner spelling
     owners: dict[str, set[str]] = {}
     for ref in refs:

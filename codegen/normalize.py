@@ -89,14 +89,56 @@ def is_secret(node: dict[str, Any]) -> bool:
     return node.get("format") == "password" or bool(node.get("x-cog-secret"))
 
 
+def _accepts_null(node: dict[str, Any]) -> bool:
+    types = node.get("type")
+    if types == "null" or (isinstance(types, list) and "null" in types):
+        return True
+    if None in node.get("enum", [0]):
+        return True
+    return any(
+        isinstance(option, dict) and _accepts_null(option)
+        for key in ("anyOf", "oneOf")
+        for option in node.get(key, [])
+    )
+
+
+def _merge_optional(node: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [X, {type: null}]`` (pydantic-2 Cog) -> X with ``type: [X, "null"]``.
+
+    datamodel-code-generator wraps a constrained branch of such an anyOf in a RootModel class
+    (``maybe: Maybe | None``); merged, the field is ``Annotated[int | None, Field(ge=1)]``.
+    """
+    options = node.get("anyOf")
+    if not isinstance(options, list) or len(options) != 2 or {"type": "null"} not in options:
+        return node
+    other = options[1] if options[0] == {"type": "null"} else options[0]
+    if (
+        not isinstance(other, dict)
+        or not isinstance(other.get("type"), str)
+        or other["type"] in ("object", "array")
+        or any(k in other for k in ("$ref", "anyOf", "oneOf", "allOf"))
+    ):
+        return node
+    merged = {**other, **{k: v for k, v in node.items() if k != "anyOf"}}
+    merged["type"] = [other["type"], "null"]
+    if isinstance(merged.get("enum"), list) and None not in merged["enum"]:
+        merged["enum"] = [*merged["enum"], None]
+    return merged
+
+
 def _annotate(node: Any, uri_type: str) -> Any:
     if isinstance(node, list):
         return [_annotate(item, uri_type) for item in node]
     if not isinstance(node, dict):
         return node
     out = {k: _annotate(v, uri_type) for k, v in node.items()}
+    out = _merge_optional(out)
     types = out.get("type")
     is_string = types == "string" or (isinstance(types, list) and "string" in types)
+    if "default" in out and out["default"] is None and not _accepts_null(out):
+        # Older Cog writes `"default": null` on a non-nullable field: it means "optional, no
+        # default". Typed as `X | None = None`; INPUT_SCHEMA keeps the published text.
+        del out["default"]
     if is_string and is_secret(out):
         out["customTypePath"] = f"{LIB_TYPES}.Secret"
     elif is_string and out.get("format") == "uri":
@@ -147,12 +189,20 @@ def _codegen_names(names: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name in names:
         new = name
-        if name not in ("Input", "Output") and _class_key(name) in RESERVED_CLASS_NAMES:
-            suffix = 0
-            new = f"{name}_schema"
-            while _class_key(new) in taken or _class_key(new) in RESERVED_CLASS_NAMES:
+        if name in ("Input", "Output"):
+            out[name] = name
+            continue
+        safe = re.sub(r"[^0-9A-Za-z_]+", "_", name).strip("_")
+        if not safe or not safe[0].isalpha():
+            safe = f"Schema_{safe}" if safe else "Schema"
+        if safe != name or _class_key(name) in RESERVED_CLASS_NAMES:
+            base = safe if safe != name else f"{name}_schema"
+            new, suffix = base, 0
+            while _class_key(new) in RESERVED_CLASS_NAMES or (
+                _class_key(new) in taken and new != name
+            ):
                 suffix += 1
-                new = f"{name}_schema{suffix}"
+                new = f"{base}{suffix}"
             taken.add(_class_key(new))
         out[name] = new
     return out

@@ -107,13 +107,32 @@ def model_code(
         output_value = "str"
     else:
         output_value = _output_value(body)
-    marker = "class Input(ModelInput[OutputValue]):"
-    body = body.replace("class Input(BaseModel):", marker, 1)
-    if marker not in body:
-        raise ValueError("datamodel-code-generator produced no Input class")
-    alias = f'OutputValue: TypeAlias = {output_value}\n"""What ``Client.run`` returns for this model."""\n\n\n'
-    body = body.replace(marker, alias + marker, 1)
+    rest, input_class = _take_input_class(body)
+    input_class = input_class.replace(
+        "class Input(BaseModel):", "class Input(ModelInput[OutputValue]):", 1
+    )
+    alias = f'OutputValue: TypeAlias = {output_value}\n"""What ``Client.run`` returns for this model."""'
+    # Input comes last: its base names OutputValue, which may name any class defined above.
+    body = (
+        f"{rest.rstrip()}\n\n\n{alias}\n\n\n{input_class}\n"
+        if rest.strip()
+        else (f"{alias}\n\n\n{input_class}\n")
+    )
     return ModelCode(imports=imports, body=body, output_value=output_value)
+
+
+def _take_input_class(body: str) -> tuple[str, str]:
+    """Split the generated body into (everything else, the ``Input`` class)."""
+    lines = body.splitlines()
+    for node in ast.parse(body).body:
+        if isinstance(node, ast.ClassDef) and node.name == "Input":
+            start = node.lineno - 1 - len(node.decorator_list)
+            end = node.end_lineno or node.lineno
+            if not lines[start].startswith("class Input(BaseModel):"):
+                break
+            rest = "\n".join(lines[:start] + lines[end:])
+            return rest, "\n".join(lines[start:end])
+    raise ValueError("datamodel-code-generator produced no Input class")
 
 
 def api_code(openapi_document: dict[str, Any], settings_path: Path) -> tuple[str, str]:

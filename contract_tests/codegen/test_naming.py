@@ -1,0 +1,214 @@
+"""Python-safe names for any owner/name; collisions are found, never silently merged."""
+
+from __future__ import annotations
+
+import json
+import keyword
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from codegen import generate as gen
+from codegen.naming import class_name, find_collisions, module_name, module_path
+from codegen.normalize import RESERVED_CLASS_NAMES
+from codegen.spec import MODEL_REF, validate_spec_data
+
+# Characters a Replicate owner/name may contain, plus a few it may not (the names must still be safe).
+NAME_CHARS = st.sampled_from("abcdefghijklmnopqrstuvwxyzABCXYZ0123456789-_.")
+part = st.text(NAME_CHARS, min_size=1, max_size=12)
+anything = st.text(min_size=0, max_size=12)
+refs = st.builds(lambda o, n: f"{o}/{n}", part, part)
+
+RESERVED_MODULES = {"lib", "types"}
+
+
+def _is_safe_module(name: str) -> bool:
+    return (
+        name.isidentifier()
+        and name.isascii()
+        and not keyword.iskeyword(name)
+        and not keyword.issoftkeyword(name)
+        and name not in RESERVED_MODULES
+        and name == name.lower()
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(part, anything))
+def test_module_name_is_a_safe_identifier(text: str) -> None:
+    name = module_name(text)
+    assert _is_safe_module(name), (text, name)
+    assert module_name(text) == name  # deterministic
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("stability-ai", "stability_ai"),
+        ("flux-1.1-pro", "flux_1_1_pro"),
+        ("3d-model", "m_3d_model"),
+        ("-dash", "m_dash"),
+        (".dot", "m_dot"),
+        ("class", "class_"),
+        ("match", "match_"),
+        ("lib", "lib_"),
+        ("types", "types_"),
+        ("__init__", "m_init"),
+        ("---", "m_m"),
+        ("Stable-Diffusion", "stable_diffusion"),
+    ],
+)
+def test_module_name_examples(text: str, expected: str) -> None:
+    assert module_name(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(refs)
+def test_class_name_is_a_safe_identifier(ref: str) -> None:
+    name = class_name(ref)
+    assert name.isidentifier() and name.isascii(), (ref, name)
+    assert not keyword.iskeyword(name) and not keyword.issoftkeyword(name)
+    assert name[0].isupper()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(refs, min_size=1, max_size=8, unique=True))
+def test_distinct_refs_get_distinct_modules_or_a_reported_collision(ref_list: list[str]) -> None:
+    collisions = find_collisions(ref_list)
+    reported_refs = {r for group in collisions.values() for r in group if "/" in r}
+    reported_owners = {r for group in collisions.values() for r in group if "/" not in r}
+    by_module: dict[str, list[str]] = {}
+    for ref in ref_list:
+        by_module.setdefault(module_path(ref), []).append(ref)
+    for module, group in by_module.items():
+        if len(group) > 1:
+            assert collisions.get(module) == sorted(group), (module, group, collisions)
+        else:
+            assert group[0] not in reported_refs or module in collisions
+    owners: dict[str, set[str]] = {}
+    for ref in ref_list:
+        owners.setdefault(module_name(ref.split("/")[0]), set()).add(ref.split("/")[0])
+    for module, spellings in owners.items():
+        if len(spellings) > 1:
+            assert collisions[module] == sorted(spellings)
+        else:
+            assert not (spellings & reported_owners) or module in collisions
+    # without a reported collision, every ref has a module of its own
+    if not collisions:
+        assert len({module_path(r) for r in ref_list}) == len(ref_list)
+
+
+def test_collision_examples() -> None:
+    assert find_collisions(["a/b-c", "a/b_c", "a/d"]) == {"a.b_c": ["a/b-c", "a/b_c"]}
+    assert find_collisions(["Acme/x", "acme/y"]) == {"acme": ["Acme", "acme"]}
+    assert find_collisions(["acme/x", "acme/y", "other/x"]) == {}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(refs.filter(lambda r: MODEL_REF.match(r) is not None))
+def test_any_valid_ref_generates_an_importable_module(ref: str) -> None:
+    """The module text for any owner/name compiles and runs (names only affect strings)."""
+    spec = validate_spec_data(Path("spec.json"), _tiny_spec(ref))
+    text = gen.render_model(gen._env(), spec, Path(__file__).resolve().parents[2])
+    module = _exec_module(text, f"_naming_{abs(hash(ref))}")
+    assert module.MODEL.ref == ref
+    assert module.Input(prompt="x").to_request_input() == {"prompt": "x"}
+
+
+SIBLING_NAMES = st.one_of(
+    st.sampled_from(
+        sorted(
+            {
+                "input",
+                "output",
+                "prediction",
+                "Model",
+                "model_info",
+                "OutputValue",
+                "json",
+                "any",
+                "Field",
+                "secret",
+                "class",
+                "3d",
+                "my-enum",
+                "INPUT_SCHEMA",
+            }
+        )
+    ),
+    st.text(NAME_CHARS, min_size=1, max_size=10).filter(lambda n: n not in ("Input", "Output")),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(SIBLING_NAMES)
+def test_any_sibling_schema_name_gives_a_working_module(name: str) -> None:
+    """Sibling schemas (objects, enums) may have any name, even one the module itself uses."""
+    data = _tiny_spec("acme/thing")
+    schemas = data["openapi_schema"]["components"]["schemas"]
+    schemas[name] = {
+        "type": "object",
+        "title": name,
+        "properties": {"size": {"type": "integer", "title": "Size"}},
+        "required": ["size"],
+    }
+    schemas["Output"] = {"$ref": f"#/components/schemas/{name}"}
+    spec = validate_spec_data(Path("spec.json"), data)
+    text = gen.render_model(gen._env(), spec, Path(__file__).resolve().parents[2])
+    module = _exec_module(text, f"_sibling_{abs(hash(name))}")
+    value = module.MODEL.parse_output({"size": 3, "added_by_server": True})
+    assert value.size == 3
+    assert module.Input(prompt="x").to_request_input() == {"prompt": "x"}
+
+
+def test_reserved_names_cover_what_the_template_defines() -> None:
+    template = (gen.TEMPLATES / "model_module.py.jinja").read_text(encoding="utf-8")
+    for name in ("OutputValue", "Prediction", "MODEL", "INPUT_SCHEMA", "OUTPUT_SCHEMA"):
+        assert f"{name}" in template
+        assert name.lower().replace("_", "") in RESERVED_CLASS_NAMES
+
+
+def _tiny_spec(ref: str) -> dict[str, Any]:
+    return {
+        "model": ref,
+        "call": "path",
+        "version": None,
+        "openapi_schema": {
+            "components": {
+                "schemas": {
+                    "Input": {
+                        "type": "object",
+                        "title": "Input",
+                        "required": ["prompt"],
+                        "properties": {"prompt": {"type": "string", "title": "Prompt"}},
+                    },
+                    "Output": {"type": "string", "title": "Output"},
+                }
+            }
+        },
+    }
+
+
+def _exec_module(text: str, name: str) -> Any:
+    """Run a rendered module under a private name (pydantic resolves annotations through it)."""
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    try:
+        exec(compile(text, f"<{name}>", "exec"), module.__dict__)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def test_exec_helper_keeps_json_schema_text() -> None:
+    spec = validate_spec_data(Path("spec.json"), _tiny_spec("acme/thing"))
+    text = gen.render_model(gen._env(), spec, Path(__file__).resolve().parents[2])
+    module = _exec_module(text, "_naming_helper")
+    assert module.INPUT_SCHEMA == json.loads(json.dumps(module.INPUT_SCHEMA))
+    assert module.INPUT_SCHEMA["required"] == ["prompt"]
