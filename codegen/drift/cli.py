@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 
 from codegen import generate as gen
@@ -46,13 +47,19 @@ def _error(message: str) -> typer.Exit:
     return typer.Exit(EXIT_ERROR)
 
 
-def _load_upstream_document(path: Path) -> dict[str, Any]:
+def _load_upstream_document(where: str) -> dict[str, Any]:
+    """Replicate's OpenAPI document from a file, or an http(s) URL (fetched without credentials)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise _error(f"{path}: cannot read the API document: {exc}") from None
+        if where.startswith(("http://", "https://")):
+            response = httpx.get(where, timeout=30.0, follow_redirects=True)
+            response.raise_for_status()
+            data = response.json()
+        else:
+            data = json.loads(Path(where).read_text(encoding="utf-8"))
+    except (OSError, ValueError, httpx.HTTPError) as exc:
+        raise _error(f"{where}: cannot read the API document: {exc}") from None
     if not isinstance(data, dict):
-        raise _error(f"{path}: not an OpenAPI document")
+        raise _error(f"{where}: not an OpenAPI document")
     return data
 
 
@@ -69,10 +76,11 @@ def drift(
         ),
     ] = None,
     api_document: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--api-document",
-            help="Replicate's OpenAPI document (JSON): compare specs/api/openapi.json with it.",
+            help="Replicate's OpenAPI document (JSON file or http(s) URL): compare "
+            "specs/api/openapi.json with it.",
         ),
     ] = None,
     no_models: Annotated[

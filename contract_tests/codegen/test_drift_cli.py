@@ -420,3 +420,20 @@ def test_live_mode_through_the_runtime_client(
         flux.ref: [],
         "cjwbw/rembg": [("breaking", k.MODEL_UNAVAILABLE, "/model")],
     }
+
+
+def test_the_api_document_can_be_fetched_from_a_url(respx_mock: Any) -> None:
+    url = "https://api.example/openapi.json"
+    doc = json.loads(UPSTREAM_DOC.read_text("utf-8"))
+    doc["paths"]["/predictions"]["get"]["parameters"].append(
+        {"in": "query", "name": "deployment", "schema": {"type": "string"}}
+    )
+    route = respx_mock.get(url).respond(200, json=doc)
+    code, out, _ = run("--no-models", "--api-document", url, "--format", "json")
+    assert route.called and "Authorization" not in route.calls.last.request.headers
+    assert code == 1
+    (change,) = as_json(out)["api"]["changes"]
+    assert (change["kind"], change["severity"]) == (k.PARAMETER_ADDED, "compatible")
+    respx_mock.get("https://api.example/gone.json").respond(404)
+    code, _, err = run("--no-models", "--api-document", "https://api.example/gone.json")
+    assert code == 3 and "cannot read the API document" in err
