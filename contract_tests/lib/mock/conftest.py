@@ -65,7 +65,9 @@ class ThreadServer:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="off", access_log=False, interface="asgi3"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
@@ -124,8 +126,16 @@ def transport(request: pytest.FixtureRequest) -> str:
     return param
 
 
+@pytest.fixture(scope="session")
+def shared_server() -> Iterator[MockServer]:
+    """One real server for the session; each test swaps in its own backend."""
+    server = MockServer(backend=MockBackend(MockConfig())).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def make_env(transport: str) -> Iterator[Callable[..., Env]]:
+def make_env(transport: str, request: pytest.FixtureRequest) -> Iterator[Callable[..., Env]]:
     envs: list[Env] = []
 
     def make(clock: FakeClock | None = None, **config: Any) -> Env:
@@ -136,8 +146,9 @@ def make_env(transport: str) -> Iterator[Callable[..., Env]]:
         cleanups: list[Callable[[], None]] = []
         router: respx.MockRouter | None = None
         if transport == "http":
-            server = MockServer(backend=backend).start()
-            cleanups.append(server.stop)
+            server: MockServer = request.getfixturevalue("shared_server")
+            server.swap(backend)
+            cleanups.append(backend.close)
             base = server.url
         else:
             router = respx.mock(assert_all_called=False, assert_all_mocked=True)

@@ -58,7 +58,7 @@ class MockServer:
             backend = MockBackend(config, clock=clock)
         elif config is not None or config_fields or clock is not None:
             raise TypeError("pass either backend= or config/clock, not both")
-        self.backend = backend
+        self._backend = backend
         self.host = host
         # proto=IPPROTO_TCP matters: asyncio only disables Nagle on accepted sockets whose proto
         # says TCP, and a socket made with proto 0 costs ~40 ms per keep-alive request
@@ -66,11 +66,13 @@ class MockServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
+        self._app = create_app(backend)
         self._config = uvicorn.Config(
-            create_app(backend),
+            self._app,
             log_level=log_level,
             lifespan="off",
             http="h11",
+            interface="asgi3",
             loop="asyncio",
             access_log=False,
             timeout_graceful_shutdown=1,
@@ -79,6 +81,21 @@ class MockServer:
         )
         self._server = _Server(self._config)
         self._thread: threading.Thread | None = None
+
+    @property
+    def backend(self) -> MockBackend:
+        """The state machine answering requests now."""
+        return self._backend
+
+    def swap(self, backend: MockBackend) -> MockBackend:
+        """Serve ``backend`` from now on (e.g. a fresh one per test); returns the previous one.
+
+        Starting a server costs far more than a backend, so a test suite can share one server.
+        The previous backend is not closed (call its ``close()`` when done with it).
+        """
+        previous, self._backend = self._backend, backend
+        self._app.backend = backend
+        return previous
 
     @property
     def url(self) -> str:
@@ -117,7 +134,7 @@ class MockServer:
             if thread.is_alive():
                 self._server.force_exit = True
                 thread.join(timeout)
-        self.backend.close()
+        self._backend.close()
         try:
             self._socket.close()
         except OSError:
