@@ -1,0 +1,97 @@
+"""How Prism serves Replicate's document, and proof that its validation really bites.
+
+The contract checks only mean something if Prism rejects a bad request and the suite notices:
+the negative controls below send requests that break the document on purpose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from contract_tests.live.conftest import PRISM, PRISM_TOKEN, LiveTarget, PrismPair
+from contract_tests.live.prism import load_upstream, prism_document, server_base_path
+from contract_tests.live.transport import RecordingTransport
+from replicate_typed.models.stability_ai import sdxl
+
+prism_targets = pytest.mark.parametrize("target", PRISM, indirect=True)
+AUTH = {"Authorization": f"Bearer {PRISM_TOKEN}"}
+
+
+def test_document_copy_only_prefixes_paths_with_the_server_base_path() -> None:
+    upstream = load_upstream()
+    derived = prism_document(upstream)
+    assert server_base_path(upstream) == "/v1"
+    assert list(derived["paths"]) == ["/v1" + path for path in upstream["paths"]]
+    assert list(derived["paths"].values()) == list(upstream["paths"].values())
+    rest = {k: v for k, v in derived.items() if k != "paths"}
+    assert rest == {k: v for k, v in upstream.items() if k != "paths"}
+
+
+def test_prism_ignores_the_server_base_path(prism_pair: PrismPair) -> None:
+    """Why the copy exists: Prism routes on the document's paths alone."""
+    with httpx.Client(headers=AUTH, timeout=30) as http:
+        unprefixed = http.get(f"{prism_pair.static.url}/predictions")
+        prefixed = http.get(f"{prism_pair.static.url}/v1/predictions")
+    assert unprefixed.status_code == 404
+    assert "NO_PATH_MATCHED" in unprefixed.json()["type"]
+    assert prefixed.status_code == 200
+    assert "results" in prefixed.json()
+
+
+def prism_transport(pair: PrismPair) -> RecordingTransport:
+    from contract_tests.live.prism import prefer_pattern
+
+    return RecordingTransport(prism=True, prefer_pattern=prefer_pattern(pair.document))
+
+
+def post_create(pair: PrismPair, transport: RecordingTransport, body: Any, **headers: str) -> int:
+    with httpx.Client(transport=transport, headers=AUTH, timeout=30) as http:
+        response = http.post(f"{pair.static.url}/v1/predictions", json=body, headers=headers)
+    return response.status_code
+
+
+def test_negative_control_extra_body_key_is_caught(prism_pair: PrismPair) -> None:
+    transport = prism_transport(prism_pair)
+    body = {"version": sdxl.MODEL.version, "input": {"prompt": "x"}, "bogus": 1}
+    assert post_create(prism_pair, transport, body) == 422
+    assert any("bogus" in problem for problem in transport.problems), transport.problems
+
+
+def test_negative_control_missing_input_is_caught(prism_pair: PrismPair) -> None:
+    transport = prism_transport(prism_pair)
+    assert post_create(prism_pair, transport, {"version": sdxl.MODEL.version}) == 422
+    assert any("input" in problem for problem in transport.problems), transport.problems
+
+
+def test_prisms_own_prefer_clashes_with_the_api_prefer_header(prism_pair: PrismPair) -> None:
+    """``Prefer: code=202`` is Prism's syntax but breaks the document's Prefer pattern; the suite
+    therefore asks Prism for a status with ``?__code=`` (test_contract) and never via Prefer."""
+    body = {"version": sdxl.MODEL.version, "input": {"prompt": "x"}}
+    clash = prism_transport(prism_pair)
+    assert post_create(prism_pair, clash, body, Prefer="code=202") == 422
+    assert any("prefer" in problem.lower() for problem in clash.problems), clash.problems
+    fine = prism_transport(prism_pair)
+    assert post_create(prism_pair, fine, body, Prefer="wait=60") == 201
+    assert fine.problems == []
+
+
+@pytest.mark.parametrize("value", ["wait=0", "wait=61", "wait=5s", "code=201"])
+def test_transport_flags_a_prefer_value_outside_the_contract(
+    prism_pair: PrismPair, value: str
+) -> None:
+    transport = prism_transport(prism_pair)
+    post_create(prism_pair, transport, {"version": sdxl.MODEL.version, "input": {}}, Prefer=value)
+    assert any("Prefer" in problem for problem in transport.problems), transport.problems
+
+
+@prism_targets
+@pytest.mark.parametrize("wait", [True, 1, 60])
+def test_client_prefer_values_pass_prism(target: LiveTarget, wait: bool | int) -> None:
+    with target.client() as client:
+        client.predictions.create(version=str(sdxl.MODEL.version), input={"prompt": "x"}, wait=wait)
+    exchange = target.transport.last("POST", "/v1/predictions")
+    assert exchange.prefer_sent == ("wait" if wait is True else f"wait={wait}")
+    assert exchange.status == 201
