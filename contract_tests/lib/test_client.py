@@ -623,3 +623,35 @@ def test_json_dump_of_input_is_exact(respx_mock: respx.MockRouter, clock: FakeTi
     with make(ROUTER, clock) as client:
         client.predictions.create(version=SDXL_VERSION, input=given)
     assert json.loads(route.calls.last.request.content)["input"] == given
+
+
+@pytest.mark.parametrize("value", [datetime(2025, 1, 1), float("nan"), object()])
+def test_input_that_is_not_json_is_rejected_before_sending(
+    respx_mock: respx.MockRouter, value: object, clock: FakeTime
+) -> None:
+    with make(ROUTER, clock) as client, pytest.raises(errors.InputError, match="input: not JSON"):
+        client.predictions.create(version=SDXL_VERSION, input={"when": value})
+    assert respx_mock.calls.call_count == 0
+
+
+def test_own_http_client_headers_and_lifetime(
+    respx_mock: respx.MockRouter, clock: FakeTime
+) -> None:
+    route = respx_mock.get(f"{ROUTER}/v1/predictions/{PID}").respond(200, json=succeeded())
+    # our own httpx client: requests carry the usual httpx defaults plus ours
+    with make(ROUTER, clock) as client:
+        client.predictions.get(PID)
+    sent = route.calls.last.request.headers
+    assert sent["Accept-Encoding"] and sent["Connection"] == "keep-alive"
+    assert (
+        sent["User-Agent"].startswith("replicate-typed/") and sent["Accept"] == "application/json"
+    )
+    # a caller's httpx client: its default headers are honoured and it is left open
+    http = httpx.Client(headers={"X-Team": "vision"})
+    client = Client(api_token=TOKEN, base_url=ROUTER, http_client=http)
+    client.predictions.get(PID)
+    client.close()
+    sent = route.calls.last.request.headers
+    assert sent["X-Team"] == "vision" and sent["Authorization"] == f"Bearer {TOKEN}"
+    assert not http.is_closed
+    http.close()

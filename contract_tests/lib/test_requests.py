@@ -111,9 +111,9 @@ def test_model_prediction_body_has_no_version() -> None:
     assert spec.headers == {"Prefer": "wait"}
 
 
-def test_input_must_be_json() -> None:
-    with pytest.raises(errors.InputError, match="input: not JSON-serialisable"):
-        rq.create_prediction(version=SDXL_VERSION, input={"when": datetime(2025, 1, 1)})
+def test_input_must_be_an_object() -> None:
+    with pytest.raises(errors.InputError, match="input: a list is not a JSON object"):
+        rq.create_prediction(version=SDXL_VERSION, input=[1])  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
+import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from replicate_typed.lib import errors
@@ -54,6 +55,7 @@ __all__ = [
     "validate_prediction_id",
     "validate_cancel_after",
     "validate_webhook",
+    "validate_create",
     "create_prediction",
     "create_model_prediction",
     "get_prediction",
@@ -262,15 +264,32 @@ def _body_tail(webhook: str | None, events: list[str] | None) -> dict[str, Any]:
 
 
 def _check_input(input: Any) -> dict[str, Any]:
+    """The input must be a JSON object; values that do not serialise are reported when the
+    request is built (``Client`` turns that into an :class:`InputError` before sending)."""
     if not isinstance(input, Mapping):
         raise errors.InputError(
             f"input: a {type(input).__name__} is not a JSON object (pass a dict or a model's Input)"
         )
-    try:
-        json.dumps(input)
-    except (TypeError, ValueError) as exc:
-        raise errors.InputError(f"input: not JSON-serialisable after preparation: {exc}") from None
     return dict(input)
+
+
+def validate_create(
+    *,
+    version: str | None = None,
+    model: str | None = None,
+    wait: bool | int | None = None,
+    cancel_after: str | None = None,
+    webhook: str | None = None,
+    webhook_events_filter: Sequence[str] | None = None,
+) -> None:
+    """Check a create's options before its input is prepared (uploads) or anything is sent."""
+    if version is not None or model is None:
+        validate_version(version)  # type: ignore[arg-type]
+    if model is not None:
+        validate_model_ref(model)
+    validate_wait(wait)
+    validate_cancel_after(cancel_after)
+    validate_webhook(webhook, webhook_events_filter)
 
 
 def create_prediction(
@@ -451,8 +470,8 @@ def _json_or_none(response: httpx.Response) -> Any:
     if not response.content:
         return None
     try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        return pydantic_core.from_json(response.content)
+    except ValueError:
         return None
 
 
@@ -561,8 +580,8 @@ def _decode(response: httpx.Response, operation: str) -> Any:
             request=response.request if _has_request(response) else None,
         )
     try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        return pydantic_core.from_json(response.content)
+    except ValueError:
         snippet = snippet_of(response.content)
         raise errors.APIResponseValidationError(
             f"{operation}: HTTP {response.status_code} answer is not JSON: {snippet!r}",

@@ -81,6 +81,12 @@ class _Core:
             retry_policy = RetryPolicy(max_retries=max_retries)
         self.retry_policy = retry_policy
         self.poll_policy = poll_policy or PollPolicy()
+        self._direct_headers: dict[str, str] | None = None
+
+    def bind(self, http: httpx.Client | httpx.AsyncClient, owned: bool) -> None:
+        """Remember whether requests may be built directly (only for our own httpx client)."""
+        merged = {**dict(http.headers.items()), **self._headers}
+        self._direct_headers = {k.lower(): v for k, v in merged.items()} if owned else None
 
     def __repr__(self) -> str:
         token = "set" if self._api_token else "unset"
@@ -102,16 +108,39 @@ class _Core:
             if spec.files
             else None
         )
-        return http.build_request(
-            spec.method,
-            rq.join_url(self.base_url, spec.url),
-            params=dict(spec.params) if spec.params else None,
-            json=spec.json if spec.json is not None else None,
-            files=files,
-            data=dict(spec.data) if spec.data else None,
-            headers={**self._headers, **spec.headers},
-            timeout=timeout,
-        )
+        try:
+            if self._direct_headers is not None:
+                # our own httpx client has no base URL, params or cookies to merge: build the
+                # request directly (what build_request would produce, without its merging work)
+                return httpx.Request(
+                    spec.method,
+                    rq.join_url(self.base_url, spec.url),
+                    params=dict(spec.params) if spec.params else None,
+                    json=spec.json,
+                    files=files,
+                    data=dict(spec.data) if spec.data else None,
+                    headers={
+                        **self._direct_headers,
+                        **{k.lower(): v for k, v in spec.headers.items()},
+                    }
+                    if spec.headers
+                    else self._direct_headers,
+                    extensions={"timeout": timeout.as_dict()},
+                )
+            return http.build_request(
+                spec.method,
+                rq.join_url(self.base_url, spec.url),
+                params=dict(spec.params) if spec.params else None,
+                json=spec.json,
+                files=files,
+                data=dict(spec.data) if spec.data else None,
+                headers={**self._headers, **spec.headers} if spec.headers else self._headers,
+                timeout=timeout,
+            )
+        except (TypeError, ValueError) as exc:
+            if spec.json is None:
+                raise
+            raise errors.InputError(f"input: not JSON-serialisable: {exc}") from None
 
     def log_request(self, request: httpx.Request, attempt: int) -> None:
         if logger.isEnabledFor(10):
@@ -242,6 +271,14 @@ def _input_values(input: object) -> dict[str, Any]:
     )
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain_json(values: dict[str, Any]) -> bool:
+    """True when every value is a plain JSON scalar: nothing for the uploader to do."""
+    return all(type(v) in _SCALARS for v in values.values())
+
+
 def _typed_output(prediction: Prediction, info: ModelInfo[Any, T]) -> T:
     status = str(prediction.status)
     if status != "succeeded":
@@ -332,6 +369,7 @@ class Client:
         self._core = _Core(api_token, base_url, timeout, max_retries, retry_policy, poll_policy)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
+        self._core.bind(self._http, self._owns_http)
         self._sleep = sleep
         self._clock = clock
         self.predictions = Predictions(self)
@@ -387,7 +425,10 @@ class Client:
         return file.urls.get
 
     def _prepare_input(self, input: InputLike) -> dict[str, Any]:
-        return prepare_input(_input_values(input), self._upload)
+        values = _input_values(input)
+        if _plain_json(values):
+            return values
+        return prepare_input(values, self._upload)
 
     # typed calls
 
@@ -444,7 +485,7 @@ class Predictions:
         options: dict[str, Any] = dict(
             webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait
         )
-        rq.create_prediction(version=version, input={}, cancel_after=cancel_after, **options)
+        rq.validate_create(version=version, cancel_after=cancel_after, **options)
         spec = rq.create_prediction(
             version=version,
             input=self._client._prepare_input(input),
@@ -576,7 +617,7 @@ class ModelPredictions:
         options: dict[str, Any] = dict(
             webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait
         )
-        rq.create_model_prediction(model, input={}, cancel_after=cancel_after, **options)
+        rq.validate_create(model=model, cancel_after=cancel_after, **options)
         spec = rq.create_model_prediction(
             model, input=self._client._prepare_input(input), cancel_after=cancel_after, **options
         )
@@ -653,6 +694,7 @@ class AsyncClient:
         self._core = _Core(api_token, base_url, timeout, max_retries, retry_policy, poll_policy)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
+        self._core.bind(self._http, self._owns_http)
         self._sleep = sleep
         self._clock = clock
         self.predictions = AsyncPredictions(self)
@@ -707,7 +749,10 @@ class AsyncClient:
         return file.urls.get
 
     async def _prepare_input(self, input: InputLike) -> dict[str, Any]:
-        return await aprepare_input(_input_values(input), self._upload)
+        values = _input_values(input)
+        if _plain_json(values):
+            return values
+        return await aprepare_input(values, self._upload)
 
     async def create(self, input: ModelInput[T], **create_options: Any) -> TypedPrediction[Any, T]:
         info = _model_info(input)
@@ -757,7 +802,7 @@ class AsyncPredictions:
         options: dict[str, Any] = dict(
             webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait
         )
-        rq.create_prediction(version=version, input={}, cancel_after=cancel_after, **options)
+        rq.validate_create(version=version, cancel_after=cancel_after, **options)
         spec = rq.create_prediction(
             version=version,
             input=await self._client._prepare_input(input),
@@ -866,7 +911,7 @@ class AsyncModelPredictions:
         options: dict[str, Any] = dict(
             webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait
         )
-        rq.create_model_prediction(model, input={}, cancel_after=cancel_after, **options)
+        rq.validate_create(model=model, cancel_after=cancel_after, **options)
         spec = rq.create_model_prediction(
             model,
             input=await self._client._prepare_input(input),
