@@ -34,7 +34,7 @@ COMMON_OPTIONS: dict[str, Any] = {
     "use_double_quotes": True,
     "enum_field_as_literal": "all",
     "strict_nullable": True,
-    "apply_default_values_for_required_fields": True,
+    "apply_default_values_for_required_fields": False,  # required means required
     "formatters": [],
     "custom_file_header": "#",
 }
