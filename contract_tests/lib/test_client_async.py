@@ -82,7 +82,7 @@ async def test_run_polls_then_returns_typed_output(respx_mock: respx.MockRouter)
     async with make(ROUTER, clock) as client:
         output = await client.run(sdxl.Input(prompt="p"))
     assert output == [OUT_URL] and get.call_count == 3
-    assert clock.sleeps == pytest.approx([0.2, 0.3, 0.45])
+    assert clock.sleeps == pytest.approx([0.25, 0.375, 0.5625])
 
 
 @pytest.mark.parametrize("status", ["failed", "aborted"])

@@ -134,8 +134,9 @@ def test_wait_timeout_on_a_status_never_seen(respx_mock: respx.MockRouter) -> No
             client.predictions.wait(PID, timeout=10.0)
     assert info.value.prediction_id == PID and info.value.last_status == "warming_up"
     assert sum(clock.sleeps) == pytest.approx(10.0)
-    # 0.2, 0.3, 0.45, 0.675, 1.01, 1.52, 2.28, 3.0 (sum 9.43) then the 0.57 s left: 10 GETs
-    assert get.call_count == 10
+    # 0.25, 0.375, 0.5625, 0.84, 1.27, 1.90, 2.85 (sum 8.05), then the 1.95 s left: 9 GETs
+    assert clock.sleeps[:3] == pytest.approx([0.25, 0.375, 0.5625])
+    assert get.call_count == 9
 
 
 # --- the schedule ---------------------------------------------------------------------------------
@@ -166,13 +167,18 @@ def test_parse_progress() -> None:
 
 def test_progress_bar_sets_the_next_poll() -> None:
     poller = Poller(PollPolicy(initial=0.2, factor=1.5, max_interval=3.0))
-    assert poller.next_delay("processing", TQDM) == pytest.approx(1.8)  # 18 steps at 10 it/s
+    # 18 steps at 10 it/s, plus the 5 % margin for tqdm's smoothed rate
+    assert poller.next_delay("processing", TQDM) == pytest.approx(1.89)
     slow = "2/100 [00:01<00:49, 2.00it/s]"
     assert poller.next_delay("processing", slow) == 3.0  # capped at max_interval
     # bar complete (post-processing): back to fast polling
     assert poller.next_delay("processing", SEED_LOGS) == pytest.approx(0.2)
+    # ... or, knowing how long we waited, every 5 % of it (between initial/4 and initial)
+    assert poller.next_delay("processing", SEED_LOGS, elapsed=2.0) == pytest.approx(0.1)
+    assert poller.next_delay("processing", SEED_LOGS, elapsed=0.1) == pytest.approx(0.05)
+    assert poller.next_delay("processing", SEED_LOGS, elapsed=60.0) == pytest.approx(0.2)
     no_progress = Poller(PollPolicy(use_progress=False))
-    assert no_progress.next_delay("processing", TQDM) == pytest.approx(0.2)
+    assert no_progress.next_delay("processing", TQDM) == pytest.approx(0.25)
 
 
 def test_wait_follows_progress(respx_mock: respx.MockRouter) -> None:
@@ -188,7 +194,7 @@ def test_wait_follows_progress(respx_mock: respx.MockRouter) -> None:
         created = Prediction.model_validate({**start, "urls": {**start["urls"], "web": ""}})  # type: ignore[dict-item]
         final = client.predictions.wait(created)
     assert final.status == "succeeded"
-    assert clock.sleeps == pytest.approx([1.9, 1.8])
+    assert clock.sleeps == pytest.approx([1.9 * 1.05, 1.8 * 1.05])
 
 
 @pytest.mark.parametrize(

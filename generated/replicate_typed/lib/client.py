@@ -538,12 +538,15 @@ class Predictions:
         client = self._client
         pid, current = _prediction_of(prediction)
         poller = Poller(poll_policy or client._core.poll_policy)
-        deadline = None if timeout is None else client._clock() + timeout
+        started = client._clock()
+        deadline = None if timeout is None else started + timeout
         try:
             if current is None:
                 current = self.get(pid)
             while not is_terminal(str(current.status)):
-                delay = poller.next_delay(str(current.status), current.logs)
+                delay = poller.next_delay(
+                    str(current.status), current.logs, elapsed=client._clock() - started
+                )
                 if deadline is not None:
                     left = deadline - client._clock()
                     if left <= 0:
@@ -850,12 +853,15 @@ class AsyncPredictions:
         client = self._client
         pid, current = _prediction_of(prediction)
         poller = Poller(poll_policy or client._core.poll_policy)
-        deadline = None if timeout is None else client._clock() + timeout
+        started = client._clock()
+        deadline = None if timeout is None else started + timeout
         try:
             if current is None:
                 current = await self.get(pid)
             while not is_terminal(str(current.status)):
-                delay = poller.next_delay(str(current.status), current.logs)
+                delay = poller.next_delay(
+                    str(current.status), current.logs, elapsed=client._clock() - started
+                )
                 if deadline is not None:
                     left = deadline - client._clock()
                     if left <= 0:

@@ -10,8 +10,9 @@
      models print) gives the remaining time: the next GET is sent when the bar says the
      prediction ends (never later than ``max_interval``), so completion is seen a fraction of a
      step late with one or two GETs;
+   * once the bar is full (outputs being written), it polls every 5 % of the time waited;
    * without progress, intervals start at ``initial`` and grow by ``factor`` up to
-     ``max_interval`` (0.2 s, 0.3 s, 0.45 s, ... 3 s by default).
+     ``max_interval`` (0.25 s, 0.375 s, 0.56 s, ... 3 s by default).
 
    Only ``succeeded``/``failed``/``canceled``/``aborted`` end the wait; any other status,
    including one the client has never seen, keeps it polling.
@@ -109,13 +110,18 @@ def parse_progress(logs: str | None) -> tuple[int, int, float] | None:
 class PollPolicy:
     """Polling intervals: start at ``initial`` seconds, grow by ``factor``, cap at ``max_interval``.
 
-    ``use_progress``: jump to the completion time a tqdm progress bar in the logs predicts.
+    ``use_progress``: jump to the completion time a tqdm progress bar in the logs predicts
+    (plus ``progress_margin``, a fraction, for the bar's smoothed rate); once the bar is full,
+    poll every ``tail_fraction`` of the time waited so far (between ``initial/4`` and
+    ``initial``) while the outputs are written.
     """
 
-    initial: float = 0.2
+    initial: float = 0.25
     factor: float = 1.5
     max_interval: float = 3.0
     use_progress: bool = True
+    progress_margin: float = 0.05
+    tail_fraction: float = 0.05
 
     def __post_init__(self) -> None:
         if not self.initial > 0:
@@ -140,7 +146,11 @@ class Poller:
         self._n = 0  # backoff steps taken
         self._last_progress: tuple[int, int] | None = None
 
-    def next_delay(self, status: str | None = None, logs: str | None = None) -> float:
+    def next_delay(
+        self, status: str | None = None, logs: str | None = None, *, elapsed: float | None = None
+    ) -> float:
+        """Seconds to wait before the next GET, given the last answer's status and logs and the
+        seconds ``elapsed`` since the wait began (if known)."""
         policy = self.policy
         progress = parse_progress(logs) if policy.use_progress else None
         if progress is not None:
@@ -149,8 +159,15 @@ class Poller:
                 if self._last_progress != (done, total):
                     self._n = 0  # the bar moved: it is alive, back off from scratch later
                 self._last_progress = (done, total)
-                remaining = (total - done) / rate
-                return max(min(remaining, policy.max_interval), policy.initial / 4)
+                remaining = (total - done) / rate * (1.0 + policy.progress_margin)
+                return _clamp(remaining, policy.initial / 4, policy.max_interval)
+            if elapsed is not None and elapsed > 0:
+                # bar complete: the model is writing its outputs, usually a short tail
+                return _clamp(policy.tail_fraction * elapsed, policy.initial / 4, policy.initial)
         delay = policy.interval(self._n)
         self._n += 1
         return delay
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(value, high))
