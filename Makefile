@@ -70,5 +70,10 @@ drift: setup
 		echo "make drift: exit $$rc as expected for the recorded fixtures"; \
 	fi
 
+# Client runtime benchmark (README, "Client runtime"): overhead vs plain httpx, Prefer: wait
+# latency, polling lateness and GET counts vs a fixed 0.5 s poller. Extra flags: BENCH_ARGS.
+bench-client: setup
+	$(PY) -m benchmarks.client $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis out .bench node_modules
