@@ -74,3 +74,12 @@ def test_secret_never_prints_but_is_sent() -> None:
     for shown in (repr(value), str(value), repr(value.api_key), str(value.api_key)):
         assert TOKEN_LIKE not in shown
     assert value.to_request_input() == {"api_key": TOKEN_LIKE}
+
+
+def test_python_dump_keeps_local_file_objects_for_the_uploader() -> None:
+    buffer = io.BytesIO(b"\x89PNG fake")
+    buffer.name = "photo.png"
+    dumped = img2img.Input(image=buffer, prompt="p").request_values()
+    assert dumped == {"image": buffer, "prompt": "p"}
+    assert dumped["image"] is buffer
+    assert buffer.read() == b"\x89PNG fake"  # not consumed

@@ -67,6 +67,22 @@ class ModelInput(BaseModel, Generic[OutputT]):
         """
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
+    def request_values(self) -> dict[str, Any]:
+        """The fields to send (set explicitly or required), keyed by wire name, values untouched.
+
+        Unlike a python-mode ``model_dump`` this hands file objects, paths and secrets over as
+        they are, so :func:`replicate_typed.lib.uploads.prepare_input` can upload large files
+        under their own names.
+        """
+        fields = type(self).model_fields
+        values: dict[str, Any] = {}
+        for name in sorted(self.model_fields_set, key=list(fields).index):
+            value = getattr(self, name)
+            if isinstance(value, BaseModel):
+                value = value.model_dump(mode="python", by_alias=True, exclude_unset=True)
+            values[fields[name].alias or name] = value
+        return values
+
 
 @dataclass(frozen=True, eq=False)
 class ModelInfo(Generic[InputT, OutputT]):

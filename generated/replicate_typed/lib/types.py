@@ -14,6 +14,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     SecretStr,
+    SerializationInfo,
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError, core_schema
@@ -77,8 +78,10 @@ def to_data_uri(data: bytes, name: str | None = None) -> str:
     return f"data:{_guess_mime(name)};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _serialize_file_input(value: str | LocalFile) -> str:
-    if isinstance(value, str):
+def _serialize_file_input(value: str | LocalFile, info: SerializationInfo) -> str | LocalFile:
+    """JSON dumps inline local files as data URIs; python dumps keep the object untouched
+    (so the client can upload large files with their names)."""
+    if isinstance(value, str) or info.mode != "json":
         return value
     data, name = local_file_bytes(value)
     return to_data_uri(data, name)
@@ -87,7 +90,7 @@ def _serialize_file_input(value: str | LocalFile) -> str:
 FileInput = Annotated[
     str | Path | bytes | bytearray | IO[bytes],
     PlainValidator(_validate_file_input),
-    PlainSerializer(_serialize_file_input, return_type=str, when_used="json"),
+    PlainSerializer(_serialize_file_input, return_type=Any, when_used="always"),
     WithJsonSchema({"type": "string", "format": "uri"}),
 ]
 """A ``format: uri`` input: an http(s) URL, a ``data:`` URI, or a local file the client sends."""
@@ -99,6 +102,7 @@ def _reveal(secret: SecretStr) -> str:
 
 Secret = Annotated[
     SecretStr,
+    SerializationInfo,
     PlainSerializer(_reveal, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "password", "writeOnly": True}),
 ]
