@@ -365,8 +365,9 @@ def test_versions_get_rejects_short_id(respx_mock: respx.MockRouter, clock: Fake
     assert respx_mock.calls.call_count == 0
 
 
-def test_files_create_multipart(respx_mock: respx.MockRouter, clock: FakeTime) -> None:
-    route = respx_mock.post(f"{ROUTER}/v1/files").respond(
+@pytest.mark.parametrize("base", BASES)
+def test_files_create_multipart(respx_mock: respx.MockRouter, base: str, clock: FakeTime) -> None:
+    route = respx_mock.post(f"{base}/v1/files").respond(
         201,
         json={
             "id": "f1",
@@ -376,10 +377,10 @@ def test_files_create_multipart(respx_mock: respx.MockRouter, clock: FakeTime) -
             "expires_at": "2024-02-21T13:54:18.578761Z",
             "metadata": {"customer_reference_id": 123},
             "size": 3,
-            "urls": {"get": f"{ROUTER}/v1/files/f1"},
+            "urls": {"get": f"{base}/v1/files/f1"},
         },
     )
-    with make(ROUTER, clock) as client:
+    with make(base, clock) as client:
         file = client.files.create(
             io.BytesIO(b"abc"), filename="data.zip", metadata={"customer_reference_id": 123}
         )
@@ -390,11 +391,12 @@ def test_files_create_multipart(respx_mock: respx.MockRouter, clock: FakeTime) -
     assert file.id == "f1" and file.metadata == {"customer_reference_id": 123}
 
 
-def test_default_webhook_secret(respx_mock: respx.MockRouter, clock: FakeTime) -> None:
-    respx_mock.get(f"{OFFICIAL}/v1/webhooks/default/secret").respond(
+@pytest.mark.parametrize("base", BASES)
+def test_default_webhook_secret(respx_mock: respx.MockRouter, base: str, clock: FakeTime) -> None:
+    respx_mock.get(f"{base}/v1/webhooks/default/secret").respond(
         200, json={"key": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"}
     )
-    with make(OFFICIAL, clock) as client:
+    with make(base, clock) as client:
         assert client.webhooks.default_secret().key == "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
 
 
@@ -655,3 +657,13 @@ def test_own_http_client_headers_and_lifetime(
     assert sent["X-Team"] == "vision" and sent["Authorization"] == f"Bearer {TOKEN}"
     assert not http.is_closed
     http.close()
+
+
+def test_file_object_input_is_inlined(respx_mock: respx.MockRouter, clock: FakeTime) -> None:
+    route = respx_mock.post(f"{ROUTER}/v1/predictions").respond(201, json=prediction())
+    buffer = io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"2" * 50)
+    buffer.name = "mask.png"
+    with make(ROUTER, clock) as client:
+        client.create(sdxl.Input(prompt="p", mask=buffer))
+    sent = body_of(route.calls.last.request)["input"]
+    assert sent["mask"].startswith("data:image/png;base64,") and set(sent) == {"prompt", "mask"}
