@@ -277,3 +277,13 @@ def test_every_generated_model_is_served(env: Env) -> None:
         response = env.client.get(f"/v1/models/{ref}")
         assert response.status_code == 200, (ref, response.text)
     assert AUTH["Authorization"].endswith(TOKEN)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_unknown_input_keys(make_env: Callable[..., Env], strict: bool) -> None:
+    env = make_env(reject_unknown_inputs=strict)
+    response = env.create({"prompt": "x", "colour": "red"})
+    if strict:
+        assert set(_fields(response)) == {"input.colour"}
+    else:
+        assert response.status_code == 201  # the published schemas allow extra keys

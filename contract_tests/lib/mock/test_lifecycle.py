@@ -298,3 +298,19 @@ async def test_async_client_prefer_wait_and_stream(make_env: Callable[..., Env])
         async with client.stream("GET", created.json()["urls"]["stream"]) as stream:
             text = (await stream.aread()).decode()
         assert _events(text)[-1][0] == "done"
+
+
+def test_sse_reconnect_with_last_event_id(make_env: Callable[..., Env]) -> None:
+    env = make_env(default_timing=(0.2, 2.0), log_interval=0.25)
+    created = env.create({"prompt": "x"}).json()
+    url = created["urls"]["stream"]
+    with env.client.stream("GET", url) as response:
+        first = response.read().decode()
+    ids = [line[4:] for line in first.splitlines() if line.startswith("id: ")]
+    assert len(ids) == len(set(ids)) > 5
+    assert all(i.endswith(f":{n}") for n, i in enumerate(ids))
+    with env.client.stream("GET", url, headers={"Last-Event-ID": ids[2]}) as response:
+        resumed = response.read().decode()
+    # replayed later, the events after #2 are the very same ones, in the same order
+    assert _events(resumed) == _events(first)[3:]
+    assert [line[4:] for line in resumed.splitlines() if line.startswith("id: ")] == ids[3:]

@@ -464,7 +464,7 @@ class MockBackend:
         if op == "predictions.list":
             return self._list(query, prefix, base)
         if op == "predictions.stream":
-            return self._stream(params["id"], prefix, base)
+            return self._stream(params["id"], headers, prefix, base)
         if op == "models.get":
             return self._model(f"{params['owner']}/{params['name']}")
         if op == "models.versions.get":
@@ -713,6 +713,10 @@ class MockBackend:
                 continue
             name = f"input.{path}" if path else "input"
             fields.append(_field(name, error.message, str(error.validator)))
+        if self.config.reject_unknown_inputs:
+            known = set(info.input_schema.get("properties") or {})
+            for key in sorted(set(value) - known):
+                fields.append(_field(f"input.{key}", "Unexpected input", "additional_property"))
         return fields
 
     # ------------------------------------------------------------------ predictions
@@ -1126,14 +1130,14 @@ class MockBackend:
             encode_file(spec),
         )
 
-    def _stream(self, pid: str, prefix: str, base: str) -> MockResponse:
+    def _stream(self, pid: str, headers: Mapping[str, str], prefix: str, base: str) -> MockResponse:
         p = self._predictions.get(pid)
         if p is None:
             return _not_found(f"Prediction {pid} not found")
         return MockResponse(
             200,
             {"content-type": "text/event-stream", "cache-control": "no-store"},
-            _SSEStream(self, p, prefix, base),
+            _SSEStream(self, p, prefix, base, headers.get("last-event-id")),
         )
 
     # ------------------------------------------------------------------ files
@@ -1468,11 +1472,28 @@ class _HoldStream(MockStream):
 
 
 class _SSEStream(MockStream):
-    """``urls.stream``: ``output``/``logs`` events while it runs, then ``error``/``done``."""
+    """``urls.stream``: ``output``/``logs`` events while it runs, then ``error``/``done``.
 
-    def __init__(self, backend: MockBackend, p: _Prediction, prefix: str, base: str) -> None:
+    Event ids (``<created epoch>:<n>``) number the prediction's events in a fixed order (by the
+    time each log line or output item appeared), so a client reconnecting with ``Last-Event-ID``
+    gets exactly the events after that one.
+    """
+
+    def __init__(
+        self,
+        backend: MockBackend,
+        p: _Prediction,
+        prefix: str,
+        base: str,
+        last_event_id: str | None = None,
+    ) -> None:
         super().__init__(backend.clock)
         self.backend, self.p, self.prefix, self.base = backend, p, prefix, base
+        self.skip_through = -1
+        if last_event_id:
+            _, _, number = last_event_id.strip().rpartition(":")
+            if number.isdigit():
+                self.skip_through = int(number)
 
     def steps(self) -> Iterator[bytes | Pause]:
         backend, p = self.backend, self.p
@@ -1483,33 +1504,47 @@ class _SSEStream(MockStream):
 
         def event(name: str, data: str) -> bytes:
             nonlocal counter
-            lines = data.split("\n") if data else [""]
-            text = f"event: {name}\nid: {int(p.created_at)}:{counter}\n"
-            text += "".join(f"data: {line}\n" for line in lines) + "\n"
+            number = counter
             counter += 1
+            if number <= self.skip_through:
+                return b""
+            lines = data.split("\n") if data else [""]
+            text = f"event: {name}\nid: {int(p.created_at)}:{number}\n"
+            text += "".join(f"data: {line}\n" for line in lines) + "\n"
             return text.encode()
 
         while True:
             now = backend.clock.now()
             st = backend._state(p, now)
-            out: list[bytes] = []
+            end_at = p.end[0]
+            batch: list[tuple[float, int, str, str]] = []
             if not st.removed:
-                logs = backend._logs(p, st)
-                if len(logs) > sent_logs:
-                    for line in logs[sent_logs:].splitlines():
-                        out.append(event("logs", line))
-                    sent_logs = len(logs)
+                lines = backend._logs(p, st).splitlines()
+                progress_lines = int(math.floor(st.fraction * p.log_lines + _EPS))
+                for index in range(sent_logs, len(lines)):
+                    if index == 0:
+                        when = p.start_at
+                    elif index <= progress_lines:
+                        when = p.start_at + p.run_s * index / p.log_lines
+                    else:
+                        when = end_at
+                    batch.append((when, 0, "logs", lines[index]))
+                sent_logs = max(sent_logs, len(lines))
                 output = backend._output(p, st, self.prefix, self.base)
                 if p.plan.progressive and isinstance(output, list):
-                    for item in output[sent_items:]:
-                        out.append(
-                            event("output", item if isinstance(item, str) else json.dumps(item))
-                        )
+                    total = len(p.plan.template) if isinstance(p.plan.template, list) else 1
+                    for index in range(sent_items, len(output)):
+                        item = output[index]
+                        when = p.start_at + p.run_s * (index + 1) / max(total, 1)
+                        text = item if isinstance(item, str) else json.dumps(item)
+                        batch.append((min(when, end_at), 1, "output", text))
                     sent_items = max(sent_items, len(output))
                 elif st.status == "succeeded" and output is not None and sent_items == 0:
                     text = output if isinstance(output, str) else json.dumps(output)
-                    out.append(event("output", text))
+                    batch.append((end_at, 1, "output", text))
                     sent_items = 1
+            batch.sort(key=lambda e: (e[0], e[1]))
+            out = [event(name, data) for _, _, name, data in batch]
             if st.status in TERMINAL:
                 if st.status == "failed":
                     out.append(event("error", json.dumps({"detail": st.error or "failed"})))
@@ -1520,7 +1555,7 @@ class _SSEStream(MockStream):
                     out.append(event("done", "{}"))
                 yield b"".join(out)
                 return
-            if out:
+            if batch:
                 idle_since = now
                 yield b"".join(out)
             elif now - idle_since >= backend.config.stream_idle_timeout:

@@ -96,6 +96,9 @@ class MockConfig:
       (file URLs answer 404, ``data_removed: true``, ``output: null``).
     * ``max_image_side``: generated images are at most this many pixels on a side (the requested
       aspect ratio is kept).
+    * ``reject_unknown_inputs``: 422 for input keys the model's schema does not list (the published
+      schemas allow them, so this is off by default).
+    * ``public_base_url``: the base URL put in answers (default: where the request was sent).
     """
 
     api_tokens: tuple[str, ...] | None = field(default=None, repr=False)
@@ -116,6 +119,7 @@ class MockConfig:
     webhook_throttle: float = 0.5
     faults: FaultConfig = field(default_factory=FaultConfig)
     public_base_url: str | None = None
+    reject_unknown_inputs: bool = False
     seed: int | None = None
 
     def __post_init__(self) -> None:
