@@ -667,3 +667,15 @@ def test_file_object_input_is_inlined(respx_mock: respx.MockRouter, clock: FakeT
         client.create(sdxl.Input(prompt="p", mask=buffer))
     sent = body_of(route.calls.last.request)["input"]
     assert sent["mask"].startswith("data:image/png;base64,") and set(sent) == {"prompt", "mask"}
+
+
+def test_interrupted_wait_still_names_the_prediction(respx_mock: respx.MockRouter) -> None:
+    respx_mock.post(f"{ROUTER}/v1/predictions").respond(201, json=prediction("starting"))
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with Client(api_token=TOKEN, base_url=ROUTER, sleep=interrupt) as client:
+        with pytest.raises(KeyboardInterrupt) as info:
+            client.run(sdxl.Input(prompt="p"))
+    assert any(PID in note for note in getattr(info.value, "__notes__", []))

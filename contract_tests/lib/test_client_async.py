@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
@@ -176,3 +177,15 @@ async def test_stream(respx_mock: respx.MockRouter) -> None:
     async with make(ROUTER, FakeTime()) as client:
         events = [(e.event, e.data) async for e in client.predictions.stream(pred)]
     assert events == [("output", "hi"), ("done", "{}")]
+
+
+async def test_cancelled_wait_still_names_the_prediction(respx_mock: respx.MockRouter) -> None:
+    respx_mock.post(f"{ROUTER}/v1/predictions").respond(201, json=prediction("starting"))
+
+    async def cancelled(seconds: float) -> None:
+        raise asyncio.CancelledError
+
+    async with AsyncClient(api_token=TOKEN, base_url=ROUTER, sleep=cancelled) as client:
+        with pytest.raises(asyncio.CancelledError) as info:
+            await client.run(sdxl.Input(prompt="p"))
+    assert any(PID in note for note in getattr(info.value, "__notes__", []))

@@ -271,6 +271,15 @@ def _input_values(input: object) -> dict[str, Any]:
     )
 
 
+def _note_running(exc: BaseException, prediction_id: str) -> None:
+    """Name the prediction on an exception that is not ours (it may still be running, and paid)."""
+    exc.add_note(
+        f"prediction {prediction_id} was created and may still be running "
+        "(cancel it with client.predictions.cancel)"
+    )
+    logger.warning("waiting for prediction %s interrupted by %s", prediction_id, type(exc).__name__)
+
+
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -558,6 +567,9 @@ class Predictions:
                 current = self.get(pid)
         except errors.ReplicateError as exc:
             exc.attach_prediction_id(pid)
+            raise
+        except BaseException as exc:  # interrupted (Ctrl-C, a bug in a callback): keep the id
+            _note_running(exc, pid)
             raise
         return current
 
@@ -872,6 +884,9 @@ class AsyncPredictions:
                 current = await self.get(pid)
         except errors.ReplicateError as exc:
             exc.attach_prediction_id(pid)
+            raise
+        except BaseException as exc:  # cancelled task, Ctrl-C: keep the id
+            _note_running(exc, pid)
             raise
         return current
 
