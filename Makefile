@@ -75,5 +75,10 @@ drift: setup
 bench-client: setup
 	$(PY) -m benchmarks.client $(BENCH_ARGS)
 
+# Code generator benchmark (README, "Code generator"): full regeneration of the 11 models and of
+# 500 corpus copies vs one datamodel-codegen CLI run per model. Extra flags: BENCH_CODEGEN_ARGS.
+bench-codegen: setup
+	$(PY) -m benchmarks.codegen $(BENCH_CODEGEN_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis out .bench node_modules

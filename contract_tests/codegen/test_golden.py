@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
+import pytest
+
 from codegen import generate as gen
+from codegen.errors import SpecErrors
+from codegen.spec import load_model_specs
 
 
 def test_generated_matches_specs_byte_for_byte(repo_root: Path) -> None:
@@ -44,3 +49,29 @@ def test_removed_spec_removes_its_module(repo_root: Path, tmp_path: Path) -> Non
     assert (package / "lib" / "model.py").read_bytes() == (
         repo_root / "generated" / "replicate_typed" / "lib" / "model.py"
     ).read_bytes()
+
+
+def test_worker_processes_give_the_same_files(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large packages are rendered by worker processes; the files are the same as in one."""
+    specs = load_model_specs(repo_root / "specs")[:5]
+    monkeypatch.setenv("CODEGEN_WORKERS", "1")
+    serial = gen.render_package(repo_root, specs)
+    monkeypatch.setenv("CODEGEN_WORKERS", "2")
+    assert gen._workers(len(specs)) == 2
+    assert gen.render_package(repo_root, specs) == serial
+
+
+def test_worker_processes_report_spec_errors(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs = load_model_specs(repo_root / "specs")[:3]
+    assert specs[1].ref == "black-forest-labs/flux-schnell"  # requires a prompt
+    broken = dataclasses.replace(specs[1], examples=({"input": {}},))
+    monkeypatch.setenv("CODEGEN_WORKERS", "2")
+    with pytest.raises(SpecErrors) as info:
+        gen.render_package(repo_root, [specs[0], broken, specs[2]])
+    assert [e.pointer for e in info.value.errors] == ["/examples/0/input"]
+    assert info.value.errors[0].file == specs[1].path
+    assert "'prompt' is a required property" in info.value.errors[0].rule
