@@ -111,7 +111,8 @@ class PollPolicy:
     """Polling intervals: start at ``initial`` seconds, grow by ``factor``, cap at ``max_interval``.
 
     ``use_progress``: jump to the completion time a tqdm progress bar in the logs predicts
-    (plus ``progress_margin``, a fraction, for the bar's smoothed rate); once the bar is full,
+    plus ``progress_margin`` (a fraction: tqdm's rate is smoothed, and writing the outputs after
+    the bar takes a little longer; landing just after the end saves a GET); once the bar is full,
     poll every ``tail_fraction`` of the time waited so far (between ``initial/4`` and
     ``initial``) while the outputs are written.
     """
@@ -120,7 +121,7 @@ class PollPolicy:
     factor: float = 1.5
     max_interval: float = 3.0
     use_progress: bool = True
-    progress_margin: float = 0.05
+    progress_margin: float = 0.1
     tail_fraction: float = 0.05
 
     def __post_init__(self) -> None:
