@@ -32,7 +32,7 @@ def _check_url(value: str) -> str:
     if scheme not in ALLOWED_URL_SCHEMES or (scheme != "data" and "://" not in value):
         raise PydanticCustomError(
             "file_input_url",
-            "must be an http(s) URL, a data: URI or a local file (Path, bytes, file object); got {value!r}",
+            "must be an http(s) URL, a data: URI or a local file (Path, bytes, file object); got '{value}'",
             {"value": value[:80]},
         )
     return value
