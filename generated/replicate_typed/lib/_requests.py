@@ -34,13 +34,9 @@ from replicate_typed.lib import errors
 from replicate_typed.lib.polling import prefer_header, validate_wait, wait_read_timeout
 from replicate_typed.lib.retries import RequestKind, retry_after_hint
 from replicate_typed.types.api import (
-    File,
-    Model,
-    ModelVersion,
     Prediction,
     PredictionPage,
     ProblemDetails,
-    WebhookSecret,
 )
 
 __all__ = [
@@ -653,16 +649,3 @@ def parse_prediction(
 def parse_page(response: httpx.Response) -> PredictionPage:
     page = parse_response(response, PredictionPage, operation="predictions.list")
     return page
-
-
-PARSERS: dict[str, type[BaseModel]] = {
-    "predictions.create": Prediction,
-    "models.predictions.create": Prediction,
-    "predictions.get": Prediction,
-    "predictions.cancel": Prediction,
-    "predictions.list": PredictionPage,
-    "models.get": Model,
-    "models.versions.get": ModelVersion,
-    "files.create": File,
-    "webhooks.default_secret": WebhookSecret,
-}
