@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -46,6 +46,9 @@ from replicate_typed.types.api import (
     PredictionPage,
     WebhookSecret,
 )
+
+if TYPE_CHECKING:
+    from replicate_typed.lib.batch.runner import BatchReport
 
 __all__ = ["Client", "AsyncClient", "DEFAULT_TIMEOUT", "DEFAULT_MAX_RETRIES"]
 
@@ -475,6 +478,13 @@ class Client:
         )
         return _typed_output(final, info)
 
+    def run_many(self, inputs: Any, **options: Any) -> BatchReport:
+        """Run many inputs durably (journal, resume, no duplicate creates): see
+        :func:`replicate_typed.lib.batch.run_many`. Returns a ``BatchReport``."""
+        from replicate_typed.lib.batch import run_many
+
+        return run_many(self, inputs, **options)
+
 
 class Predictions:
     def __init__(self, client: Client) -> None:
@@ -798,6 +808,13 @@ class AsyncClient:
             prediction.raw, timeout=remaining, cancel_on_timeout=cancel_on_timeout
         )
         return _typed_output(final, info)
+
+    async def run_many(self, inputs: Any, **options: Any) -> BatchReport:
+        """Run many inputs durably (journal, resume, no duplicate creates): see
+        :func:`replicate_typed.lib.batch.arun_many`. Returns a ``BatchReport``."""
+        from replicate_typed.lib.batch import arun_many
+
+        return await arun_many(self, inputs, **options)
 
 
 class AsyncPredictions:
