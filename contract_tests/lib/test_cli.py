@@ -542,3 +542,15 @@ def test_models_lists_registry_with_call_mode(runner: CliRunner) -> None:
     assert rows[FLUX] == {"model": FLUX, "call_by": "path", "version": None}
     table = invoke(runner, ["models"])
     assert SDXL_VERSION in table.stdout and FLUX in table.stdout
+
+
+def test_no_arguments_shows_help_without_an_error_line(runner: CliRunner) -> None:
+    result = invoke(runner, [])
+    assert "Usage: replicate-typed" in result.output
+    assert error_lines(result) == []
+    assert_no_token(result)
+
+
+def test_unknown_command_is_one_line(runner: CliRunner) -> None:
+    result = invoke(runner, ["frobnicate"])
+    assert_one_line_error(result, 2, "frobnicate")

@@ -95,3 +95,17 @@ def test_client_prefer_values_pass_prism(target: LiveTarget, wait: bool | int) -
     exchange = target.transport.last("POST", "/v1/predictions")
     assert exchange.prefer_sent == ("wait" if wait is True else f"wait={wait}")
     assert exchange.status == 201
+
+
+def test_missing_prism_skips_outside_ci_and_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from contract_tests.live import prism
+
+    monkeypatch.setattr(prism, "ROOT", tmp_path)  # a checkout without node_modules
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="make prism"):
+        prism.prism_binary()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required in CI"):
+        prism.prism_binary()

@@ -172,7 +172,9 @@ def _given_value(flags: Sequence[str], args: Sequence[str]) -> str | None:
 
 def _usage_message(exc: Exception, args: Sequence[str] | None) -> str:
     """Typer's usage error as one line that names the option, the value given and the rule."""
-    message = str(exc.format_message())  # type: ignore[attr-defined]
+    message = str(exc.format_message()).strip()  # type: ignore[attr-defined]
+    if not message:
+        return ""
     message = message.replace("Value error, ", "")
     param = getattr(exc, "param", None)
     flags = [o for o in getattr(param, "opts", ()) if o.startswith("-")]
@@ -234,7 +236,11 @@ class _RootGroup(TyperGroup):
             return _fail(CliError("interrupted"), EXIT_INTERRUPTED)
         except Exception as exc:
             if _is_click_error(exc):
-                return _fail(CliError(_usage_message(exc, args)), int(exc.exit_code))  # type: ignore[attr-defined]
+                code = int(exc.exit_code)  # type: ignore[attr-defined]
+                message = _usage_message(exc, args)
+                if not message:  # no arguments: Typer has already shown the help
+                    return code
+                return _fail(CliError(message), code)
             if debug_enabled():
                 return _fail(exc, EXIT_FAILURE)
             sys.stderr.write(
@@ -779,6 +785,12 @@ def run_mock(
         server.stop()
         signal.signal(signal.SIGTERM, previous)
         _err().print("mock server stopped", markup=False)
+
+
+# batch FILE.jsonl --model owner/name --out DIR: lives in lib/batch/cli.py
+from replicate_typed.lib.batch.cli import register as _register_batch  # noqa: E402
+
+_register_batch(app)
 
 
 def main() -> None:
