@@ -427,6 +427,7 @@ class _Runner:
         self.journal = journal
         self.out_dir = out_dir
         self.options = options
+        self.save = out_dir is not None and options.download
         self.on_event = on_event
         self.creates = TokenBucket(options.creates_per_minute, options.create_burst)
         self.reads = TokenBucket(options.reads_per_minute, options.read_burst)
@@ -566,7 +567,7 @@ class _Runner:
                 entry, result = self._sync(item)
                 result.error = error
                 self._emit("finished" if error is None else "failed", result)
-            if entry.state == "finished" and entry.status == "succeeded" and self.out_dir:
+            if entry.state == "finished" and entry.status == "succeeded" and self.save:
                 await self._download(item, entry)
                 entry, result = self._sync(item)
                 result.error = entry.error
@@ -591,7 +592,7 @@ class _Runner:
         if entry.state == "finished":
             return (
                 entry.status != "succeeded"
-                or self.out_dir is None
+                or not self.save
                 or bool(entry.error and "data_removed" in entry.error)
             )
         return False
