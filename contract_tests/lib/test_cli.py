@@ -554,3 +554,41 @@ def test_no_arguments_shows_help_without_an_error_line(runner: CliRunner) -> Non
 def test_unknown_command_is_one_line(runner: CliRunner) -> None:
     result = invoke(runner, ["frobnicate"])
     assert_one_line_error(result, 2, "frobnicate")
+
+
+def test_debug_logs_requests_without_the_token(
+    runner: CliRunner, respx_mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    respx_mock.post(f"{BASE}/v1/predictions").respond(201, json=prediction("succeeded", output=[]))
+    result = invoke(
+        runner, ["run", SDXL, "--prompt", "x", "--out", str(tmp_path)], REPLICATE_TYPED_DEBUG="1"
+    )
+    assert result.exit_code == 0, result.output
+    debug = [line for line in result.stderr.splitlines() if line.startswith("debug:")]
+    assert any("/v1/predictions" in line for line in debug), result.stderr
+    assert_no_token(result)
+    # Debug logging is switched off again for the next command in the same process.
+    quiet = invoke(runner, ["models"])
+    assert "debug:" not in quiet.stderr
+
+
+@pytest.mark.parametrize("ref", [SDXL_VERSION, f"{SDXL}:{SDXL_VERSION}"])
+def test_run_by_version_reference(
+    runner: CliRunner, respx_mock: respx.MockRouter, tmp_path: Path, ref: str
+) -> None:
+    create = respx_mock.post(f"{BASE}/v1/predictions").respond(
+        201, json=prediction("succeeded", output=[])
+    )
+    result = invoke(runner, ["run", ref, "--prompt", "x", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert body(create.calls.last) == {"version": SDXL_VERSION, "input": {"prompt": "x"}}
+
+
+def test_run_with_a_version_the_spec_does_not_pin_is_refused(
+    runner: CliRunner, respx_mock: respx.MockRouter
+) -> None:
+    catch_all = respx_mock.route().respond(500)
+    other = "0" * 64
+    result = invoke(runner, ["run", f"{SDXL}:{other}", "--prompt", "x"])
+    assert_one_line_error(result, 2, other)
+    assert catch_all.call_count == 0

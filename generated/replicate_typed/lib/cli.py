@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import os
 import signal
 import sys
@@ -189,6 +190,30 @@ def _usage_message(exc: Exception, args: Sequence[str] | None) -> str:
     return message.rstrip(".") + hint
 
 
+class _DebugHandler(logging.Handler):
+    """``REPLICATE_TYPED_DEBUG=1``: the runtime's log records on stderr, the token masked."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(redactor(self.format(record)) + "\n")
+        except Exception:  # pragma: no cover - logging must never break the command
+            self.handleError(record)
+
+
+_DEBUG_HANDLER = _DebugHandler()
+_DEBUG_HANDLER.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+
+
+def _debug_logging(enabled: bool) -> None:
+    if enabled:
+        if _DEBUG_HANDLER not in logger.handlers:
+            logger.addHandler(_DEBUG_HANDLER)
+        logger.setLevel(logging.DEBUG)
+    elif _DEBUG_HANDLER in logger.handlers:
+        logger.removeHandler(_DEBUG_HANDLER)
+        logger.setLevel(logging.NOTSET)
+
+
 class _RootGroup(TyperGroup):
     """Runs the CLI and turns every failure into ``error: <one line>`` and an exit code."""
 
@@ -214,6 +239,7 @@ class _RootGroup(TyperGroup):
         windows_expand_args: bool,
         **extra: Any,
     ) -> int:
+        _debug_logging(debug_enabled())
         try:
             result = super().main(
                 args,
