@@ -83,3 +83,53 @@ def test_python_dump_keeps_local_file_objects_for_the_uploader() -> None:
     assert dumped == {"image": buffer, "prompt": "p"}
     assert dumped["image"] is buffer
     assert buffer.read() == b"\x89PNG fake"  # not consumed
+
+
+def test_client_uploads_large_file_objects_under_their_own_name(respx_mock: object) -> None:
+    import httpx
+    import respx
+
+    from replicate_typed.lib.client import Client
+
+    assert isinstance(respx_mock, respx.MockRouter)
+    big = io.BytesIO(b"\x89PNG" + b"\0" * (300 * 1024))
+    big.name = "holiday.png"
+    upload = respx_mock.post("https://api.replicate.com/v1/files").mock(
+        return_value=httpx.Response(
+            201,
+            json={
+                "id": "f1",
+                "urls": {"get": "https://api.replicate.com/v1/files/f1"},
+                "content_type": "image/png",
+                "size": 1,
+                "checksums": {},
+                "metadata": {},
+                "created_at": "2025-01-01T00:00:00Z",
+                "expires_at": "2025-01-02T00:00:00Z",
+            },
+        )
+    )
+    created = respx_mock.post("https://api.replicate.com/v1/predictions").mock(
+        return_value=httpx.Response(
+            201,
+            json={
+                "id": "p1",
+                "model": "stability-ai/stable-diffusion-img2img",
+                "version": img2img.MODEL.version,
+                "input": {},
+                "output": None,
+                "data_removed": False,
+                "error": None,
+                "status": "starting",
+                "created_at": "2025-01-01T00:00:00Z",
+                "urls": {"get": "https://x/g", "cancel": "https://x/c", "web": "https://x/w"},
+            },
+        )
+    )
+    with Client(api_token="t", max_retries=0) as client:
+        client.create(img2img.Input(image=big, prompt="p"))
+    assert b'filename="holiday.png"' in upload.calls.last.request.content
+    import json
+
+    sent = json.loads(created.calls.last.request.content)
+    assert sent["input"] == {"image": "https://api.replicate.com/v1/files/f1", "prompt": "p"}

@@ -264,9 +264,9 @@ def _model_info(input: ModelInput[T]) -> ModelInfo[Any, T]:
 
 
 def _input_values(input: object) -> dict[str, Any]:
-    """The python-mode dump of what the caller set (unset defaults are not sent)."""
+    """What the caller set, values untouched (unset defaults are not sent)."""
     if isinstance(input, ModelInput):
-        return input.model_dump(mode="python", by_alias=True, exclude_unset=True)
+        return input.request_values()
     if isinstance(input, Mapping):
         return dict(input)
     raise errors.InputError(
