@@ -24,6 +24,9 @@ def test_429_with_retry_after(env: Env) -> None:
     response = env.client.get("/v1/predictions", headers={"X-Mock-Fault": "429; retry-after=3"})
     assert response.headers["retry-after"] == "3"
     assert env.backend.stats()["faults"]["429"] == 2
+    bare = env.client.get("/v1/predictions", headers={"X-Mock-Fault": "429; retry-after=none"})
+    assert bare.status_code == 429 and "retry-after" not in bare.headers
+    assert bare.json()["detail"] == THROTTLED
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])

@@ -314,3 +314,13 @@ def test_sse_reconnect_with_last_event_id(make_env: Callable[..., Env]) -> None:
     # replayed later, the events after #2 are the very same ones, in the same order
     assert _events(resumed) == _events(first)[3:]
     assert [line[4:] for line in resumed.splitlines() if line.startswith("id: ")] == ids[3:]
+
+
+def test_unknown_starting_status_on_request(make_env: Callable[..., Env]) -> None:
+    env = make_env(default_timing=(1.0, 1.0))
+    created = env.create({"prompt": "x"}, headers={"X-Mock-Starting-Status": "queued"})
+    assert created.json()["status"] == "queued"  # a status clients have never seen
+    env.clock.advance(3)
+    assert env.get(created.json()["id"])["status"] == "succeeded"
+    bad = env.create({"prompt": "x"}, headers={"X-Mock-Starting-Status": "succeeded"})
+    assert bad.status_code == 422

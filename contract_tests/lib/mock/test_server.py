@@ -58,7 +58,8 @@ def test_mock_server_options() -> None:
         server.stop()
 
 
-def test_standalone_process_prints_url_and_stops_on_sigterm() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_standalone_process_prints_url_and_stops_on_signal(signum: int) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "replicate_typed.lib.mock", "--port", "0", "--token", "tok-123"],
@@ -76,7 +77,7 @@ def test_standalone_process_prints_url_and_stops_on_sigterm() -> None:
         response = httpx.get(f"{url}/v1/predictions", headers={"Authorization": "Bearer tok-123"})
         assert response.status_code == 200
         assert httpx.get(f"{url}/v1/predictions").status_code == 401
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         out, err = process.communicate(timeout=20)
         assert process.returncode == 0, err
         assert "stopped" in out

@@ -94,6 +94,7 @@ class Fault:
     after: bool = False
     retry_after: int = 1
     seconds: float = 0.5
+    send_retry_after: bool = True
 
 
 @dataclass(eq=False)
@@ -117,6 +118,7 @@ class _Prediction:
     fingerprint: str
     log_lines: int
     data_uri: bool = False
+    starting_status: str = "starting"
     canceled_at: float | None = None
     end: tuple[float, str, str | None] = (0.0, "succeeded", None)
 
@@ -248,24 +250,30 @@ def _parse_time(value: str) -> float | None:
 
 
 def parse_fault_header(value: str) -> Fault | None:
-    """``X-Mock-Fault: <kind>[; after][; retry-after=N][; seconds=S]`` -> :class:`Fault`."""
+    """``X-Mock-Fault: <kind>[; after][; retry-after=N|none][; seconds=S]`` -> :class:`Fault`.
+
+    ``retry-after=none`` leaves the ``Retry-After`` / ``ratelimit-*`` headers out (the API does not
+    promise them); the 429 body still says when to come back.
+    """
     parts = [p.strip().lower() for p in value.split(";") if p.strip()]
     if not parts or parts[0] not in ("429", "500", "502", "503", "504", "reset", "slow"):
         return None
-    kind, after, retry_after, seconds = parts[0], False, 1, 0.5
+    kind, after, retry_after, seconds, send = parts[0], False, 1, 0.5, True
     for part in parts[1:]:
         key, _, raw = part.partition("=")
         key = key.strip()
         try:
             if key == "after":
                 after = True
+            elif key == "retry-after" and raw.strip() == "none":
+                send = False
             elif key == "retry-after":
                 retry_after = max(0, int(raw))
             elif key == "seconds":
                 seconds = max(0.0, float(raw))
         except ValueError:
             return None
-    return Fault(kind, after=after, retry_after=retry_after, seconds=seconds)
+    return Fault(kind, after=after, retry_after=retry_after, seconds=seconds, send_retry_after=send)
 
 
 _ROUTES: tuple[tuple[str, re.Pattern[str], str, str], ...] = tuple(
@@ -565,7 +573,11 @@ class MockBackend:
             return _json(
                 429,
                 {"detail": detail, "status": 429, "title": "Too Many Requests"},
-                {"retry-after": str(n), "ratelimit-remaining": "0", "ratelimit-reset": str(n)},
+                (
+                    {"retry-after": str(n), "ratelimit-remaining": "0", "ratelimit-reset": str(n)}
+                    if fault.send_retry_after
+                    else {}
+                ),
             )
         status = int(fault.kind)
         if status == 503:
@@ -573,7 +585,7 @@ class MockBackend:
                 503,
                 "Service Unavailable",
                 "The service is temporarily unavailable. Please try again.",
-                headers={"retry-after": str(fault.retry_after)},
+                headers={"retry-after": str(fault.retry_after)} if fault.send_retry_after else {},
             )
         title = _HTML_TITLES.get(status, f"{status} Error")
         html = (
@@ -813,6 +825,9 @@ class MockBackend:
         timing, outcome, timing_error = self._overrides(info, headers, inputs)
         if timing_error:
             return _invalid([_field("X-Mock-Timing", timing_error)])
+        starting_status = headers.get("x-mock-starting-status", "starting").strip() or "starting"
+        if not re.fullmatch(r"[a-z_]{1,32}", starting_status) or starting_status in TERMINAL:
+            return _invalid([_field("X-Mock-Starting-Status", "a lower-case word, not terminal")])
         now = self.clock.now()
         pid = self._new_id()
         start_s, run_s = timing
@@ -846,6 +861,7 @@ class MockBackend:
             fingerprint=fingerprint,
             log_lines=max(1, min(20, int(run_s / max(self.config.log_interval, 1e-3)))),
             data_uri=headers.get("x-mock-output", "").strip().lower() == "data-uri",
+            starting_status=starting_status,
         )
         prediction.end = self._end(prediction)
         self._predictions[pid] = prediction
@@ -924,7 +940,7 @@ class MockBackend:
         if now >= p.start_at:
             fraction = (now - p.start_at) / p.run_s if p.run_s > 0 else 1.0
             return _State("processing", p.start_at, None, min(fraction, 1.0), None, False)
-        return _State("starting", None, None, 0.0, None, False)
+        return _State(p.starting_status, None, None, 0.0, None, False)
 
     def _logs(self, p: _Prediction, st: _State) -> str:
         if st.started_at is None:
@@ -1236,13 +1252,16 @@ class MockBackend:
     def stats(self) -> dict[str, Any]:
         """Counters: requests per route, creates per input fingerprint, faults, webhooks."""
         now = self.clock.now()
-        statuses = Counter(self._state(p, now).status for p in self._order)
-        duplicates = sum(n - 1 for n in self.creates_by_fingerprint.values() if n > 1)
+        # copy first (one C-level step each): the server thread may be adding entries meanwhile
+        predictions = list(self._order)
+        by_fingerprint = dict(self.creates_by_fingerprint)
+        statuses = Counter(self._state(p, now).status for p in predictions)
+        duplicates = sum(n - 1 for n in by_fingerprint.values() if n > 1)
         return {
             "requests": dict(self.requests),
             "operations": dict(self.operations),
-            "creates": len(self._order),
-            "creates_by_fingerprint": dict(self.creates_by_fingerprint),
+            "creates": len(predictions),
+            "creates_by_fingerprint": by_fingerprint,
             "duplicate_creates": duplicates,
             "statuses": dict(statuses),
             "faults": dict(self.faults_injected),
