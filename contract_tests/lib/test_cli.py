@@ -592,3 +592,26 @@ def test_run_with_a_version_the_spec_does_not_pin_is_refused(
     result = invoke(runner, ["run", f"{SDXL}:{other}", "--prompt", "x"])
     assert_one_line_error(result, 2, other)
     assert catch_all.call_count == 0
+
+
+def test_output_that_does_not_fit_the_type_is_still_saved(
+    runner: CliRunner, respx_mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    image = png_bytes()
+    odd = {"images": [FILE_URL]}  # sdxl's Output is a list of URLs, not an object
+    respx_mock.post(f"{BASE}/v1/predictions").respond(201, json=prediction("succeeded", output=odd))
+    respx_mock.get(FILE_URL).respond(200, content=image, headers={"content-type": "image/png"})
+    result = invoke(runner, ["run", SDXL, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "does not fit" in result.stderr
+    assert (tmp_path / PID / "out-0.png").read_bytes() == image
+
+
+def test_succeeded_with_removed_output_is_one_line(
+    runner: CliRunner, respx_mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    respx_mock.post(f"{BASE}/v1/predictions").respond(
+        201, json=prediction("succeeded", output=None, data_removed=True)
+    )
+    result = invoke(runner, ["run", SDXL, "--out", str(tmp_path)])
+    assert_one_line_error(result, 1, PID, "removed")

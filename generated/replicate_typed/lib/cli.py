@@ -33,6 +33,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -584,7 +585,18 @@ def _run(
         if str(raw.status) != "succeeded":
             detail = f": {raw.error}" if raw.error else ""
             raise CliError(f"prediction {raw.id} {raw.status}{detail}")
-        output = info.parse_output(raw.output)
+        if raw.output is None and raw.data_removed:
+            raise CliError(f"prediction {raw.id} succeeded but its output was already removed")
+        output: Any
+        try:
+            output = info.parse_output(raw.output)
+        except ValidationError as exc:
+            err.print(
+                f"warning: the output of {raw.id} does not fit {info.ref}'s Output type "
+                f"({exc.error_count()} problem(s)); saving it as it is",
+                markup=False,
+            )
+            output = raw.output
         paths = _save_outputs(output, out / raw.id)
         _print_outputs(output, paths, stdout, err)
     except KeyboardInterrupt:
