@@ -91,6 +91,11 @@ def defined_names(body: str) -> list[str]:
     return names
 
 
+# Methods the runtime's ModelInput adds to every Input: a field of that name would shadow them, so
+# it gets a Python name with a trailing underscore (its wire name stays, as the alias).
+RUNTIME_ATTRIBUTES = ("to_request_input", "request_values")
+
+
 def model_code(
     codegen_document: dict[str, Any], output_schema: dict[str, Any], settings_path: Path
 ) -> ModelCode:
@@ -98,6 +103,7 @@ def model_code(
         json.dumps(codegen_document),
         input_file_type=InputFileType.JsonSchema,
         settings_path=settings_path,
+        aliases={name: f"{name}_" for name in RUNTIME_ATTRIBUTES},
         **COMMON_OPTIONS,
     )
     assert isinstance(code, str)

@@ -212,3 +212,56 @@ def test_exec_helper_keeps_json_schema_text() -> None:
     module = _exec_module(text, "_naming_helper")
     assert module.INPUT_SCHEMA == json.loads(json.dumps(module.INPUT_SCHEMA))
     assert module.INPUT_SCHEMA["required"] == ["prompt"]
+
+
+PROPERTY_NAMES = st.one_of(
+    st.sampled_from(
+        [
+            "model_config",
+            "model_fields",
+            "json",
+            "schema",
+            "copy",
+            "dict",
+            "validate",
+            "class",
+            "from",
+            "1st",
+            "my-field",
+            "with space",
+            "_private",
+            "__dunder__",
+            "to_request_input",
+            "__model_info__",
+        ]
+    ),
+    st.text(NAME_CHARS, min_size=1, max_size=10),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PROPERTY_NAMES, min_size=1, max_size=3, unique=True))
+def test_any_property_names_round_trip(names: list[str]) -> None:
+    """Whatever the field names, Input takes them by their wire name and sends them unchanged."""
+    data = _tiny_spec("acme/props")
+    props = data["openapi_schema"]["components"]["schemas"]["Input"]["properties"]
+    for index, name in enumerate(names):
+        props.setdefault(name, {"type": "integer", "title": f"F{index}"})
+    spec = validate_spec_data(Path("spec.json"), data)
+    text = gen.render_model(gen._env(), spec, Path(__file__).resolve().parents[2])
+    module = _exec_module(text, f"_props_{abs(hash(tuple(names)))}")
+    given_input = {"prompt": "x", **{n: i for i, n in enumerate(names) if n != "prompt"}}
+    value = module.Input.model_validate(given_input)
+    assert value.to_request_input() == given_input
+    assert callable(value.to_request_input)  # a field never shadows the runtime's methods
+
+
+def test_runtime_attributes_are_all_protected() -> None:
+    """Every public method ModelInput adds to BaseModel is renamed away from field names."""
+    from pydantic import BaseModel
+
+    from codegen.pymodels import RUNTIME_ATTRIBUTES
+    from replicate_typed.lib.model import ModelInput
+
+    added = {n for n in set(dir(ModelInput)) - set(dir(BaseModel)) if not n.startswith("_")}
+    assert added <= set(RUNTIME_ATTRIBUTES), added - set(RUNTIME_ATTRIBUTES)
