@@ -28,7 +28,7 @@ from typing import Any
 
 import jsonschema
 
-from codegen.errors import SpecError
+from codegen.errors import SpecError, pointer
 from codegen.normalize import normalise
 from codegen.spec import MODEL_REF, VERSION_ID, read_json, spec_path, validate_spec_data
 
@@ -122,7 +122,7 @@ def rules_from_description(description: str, kind: str | None) -> dict[str, Any]
         out["maximum"] = _number(m.group(1), kind)
     if (m := _RANGE.search(description)) and "minimum" not in out and "maximum" not in out:
         out["minimum"], out["maximum"] = _number(m.group(1), kind), _number(m.group(2), kind)
-    if m := _MULTIPLE.search(description):
+    if (m := _MULTIPLE.search(description)) and float(m.group(1)) > 0:
         out["multipleOf"] = _number(m.group(1), kind)
     return out
 
@@ -206,41 +206,65 @@ def _title_ref(text: str) -> str | None:
     return match.group(1) if match and MODEL_REF.match(match.group(1)) else None
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _from_request_body(text: str, versions: dict[str, str], source: str) -> list[Endpoint]:
     at = text.find("请求体")
     if at < 0:
         return []
     found = _json_after(text, at)
-    if found is None:
-        raise SpecError(source, "", "the 请求体 (request body) block is not valid JSON")
-    body = found[0]
-    schema = body.get("jsonSchema") if isinstance(body, dict) else None
-    input_node = (schema or {}).get("properties", {}).get("input")
+    if found is None or not isinstance(found[0], dict):
+        raise SpecError(source, "", "the 请求体 (request body) block is not a valid JSON object")
+    body: dict[str, Any] = found[0]
+    schema = _object(body.get("jsonSchema"))
+    body_props = _object(schema.get("properties"))
+    input_node = body_props.get("input")
     if not isinstance(input_node, dict):
         raise SpecError(source, "/jsonSchema/properties/input", "the request body has no input")
-    props_in = input_node.get("properties", {})
-    order = input_node.get("x-apifox-orders") or list(props_in)
-    properties = []
-    for index, name in enumerate(n for n in order if n in props_in):
+    props_in = _object(input_node.get("properties"))
+    order = input_node.get("x-apifox-orders")
+    if not isinstance(order, list):
+        order = list(props_in)
+    properties: list[tuple[str, dict[str, Any]]] = []
+    for name in [n for n in order if isinstance(n, str) and n in props_in]:
         node = props_in[name]
-        kind = node.get("type") if isinstance(node.get("type"), str) else None
+        if not isinstance(node, dict):
+            raise SpecError(
+                source,
+                pointer(["jsonSchema", "properties", "input", "properties", name]),
+                f"field {name!r} is not a schema object",
+            )
+        kind = node.get("type") if node.get("type") in TYPES else None
         extra = {k: copy.deepcopy(node[k]) for k in ("enum", "items", "format") if k in node}
         for keyword in ("default", "minimum", "maximum", "multipleOf"):
             if keyword in node:
                 extra[keyword] = node[keyword]
         properties.append(
-            (name, cog_property(name, kind, str(node.get("description", "")), index, extra))
+            (
+                name,
+                cog_property(name, kind, str(node.get("description", "")), len(properties), extra),
+            )
+        )
+    required = input_node.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise SpecError(
+            source,
+            "/jsonSchema/properties/input/required",
+            f"required must be a list of field names, got {required!r}",
         )
     endpoint = Endpoint(
         model=None,
         version=None,
-        call="version" if "version" in (schema or {}).get("properties", {}) else "path",
-        input_schema=input_schema(properties, list(input_node.get("required", []))),
+        call="version" if "version" in body_props else "path",
+        input_schema=input_schema(properties, required),
     )
-    for example in body.get("examples", []) or []:
+    examples = body.get("examples")
+    for example in examples if isinstance(examples, list) else []:
         try:
-            request = json.loads(example.get("value", ""))
-        except (json.JSONDecodeError, AttributeError):
+            request = json.loads(_object(example).get("value", ""))
+        except (json.JSONDecodeError, TypeError):
             continue
         if isinstance(request, dict) and isinstance(request.get("input"), dict):
             ref, vid = _split_version(request.get("version"), versions)
@@ -457,9 +481,14 @@ def compare(endpoint: Endpoint, published: dict[str, Any]) -> list[Difference]:
             if "multipleOf" in theirs:
                 agrees = _same(theirs["multipleOf"], step)
             else:
-                agrees = isinstance(enum, list) and all(
-                    isinstance(v, int | float) and not isinstance(v, bool) and v % step == 0
-                    for v in enum
+                agrees = (
+                    isinstance(step, int | float)
+                    and step > 0
+                    and isinstance(enum, list)
+                    and all(
+                        isinstance(v, int | float) and not isinstance(v, bool) and v % step == 0
+                        for v in enum
+                    )
                 )
             if not agrees:
                 diffs.append(

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from codegen import apifox
@@ -342,7 +344,7 @@ def test_every_kind_of_disagreement_is_reported(tmp_path: Path) -> None:
             None,
             "pass --model",
         ),
-        ("请求体\n{not json", None, "not valid JSON"),
+        ("请求体\n{not json", None, "not a valid JSON object"),
     ],
 )
 def test_unusable_documents_fail_clearly(
@@ -373,3 +375,77 @@ def test_model_option_names_an_unnamed_document(tmp_path: Path) -> None:
         ]
         == "x"
     )
+
+
+SEEDS = {
+    SEED_000: "stability-ai/stable-diffusion",
+    SEED_001: "stability-ai/stable-diffusion-img2img",
+    SEED_002: "stability-ai/stable-diffusion-inpainting",
+    SEED_003: "lucataco/flux-schnell-lora",
+    SEED_004: "lucataco/flux-dev-lora",
+}
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    seed=st.sampled_from(sorted(SEEDS)),
+    cut=st.floats(min_value=0.3, max_value=1),
+    drop=st.sets(st.integers(min_value=0, max_value=80), max_size=6),
+    junk=st.text(max_size=30),
+    which=st.sampled_from(["none", "own", "other"]),
+    published=st.booleans(),
+)
+def test_damaged_documents_never_crash(
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: Path,
+    cut: float,
+    drop: set[int],
+    junk: str,
+    which: str,
+    published: bool,
+) -> None:
+    """A truncated or mangled export is imported or refused with a SpecError, nothing else."""
+    lines = seed.read_text(encoding="utf-8").splitlines()
+    kept = [line for index, line in enumerate(lines) if index not in drop]
+    text = "\n".join(kept)
+    text = text[: int(len(text) * cut)] + junk
+    folder = tmp_path_factory.mktemp("damaged")
+    document = folder / "doc.txt"
+    document.write_text(text, encoding="utf-8")
+    model = {"none": None, "own": SEEDS[seed], "other": "acme/damaged"}[which]
+    try:
+        result = apifox.import_apifox(
+            document, model=model, specs_dir=SPECS if published else folder / "specs"
+        )
+    except SpecError as exc:
+        assert str(exc).startswith(str(document)) or "spec.json" in str(exc)
+    else:
+        validate_spec_data(document, result.spec)
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer", "words"),
+    [
+        ('{"jsonSchema": []}', "/jsonSchema/properties/input", "has no input"),
+        (
+            '{"jsonSchema": {"properties": {"input": {"properties": {"a": "str"}}}}}',
+            "/jsonSchema/properties/input/properties/a",
+            "field 'a' is not a schema object",
+        ),
+        (
+            '{"jsonSchema": {"properties": {"input": {"properties": {}, "required": "a"}}}}',
+            "/jsonSchema/properties/input/required",
+            "required must be a list of field names",
+        ),
+        ("[1, 2]", "/", "not a valid JSON object"),
+    ],
+)
+def test_malformed_request_bodies_name_the_place(
+    tmp_path: Path, body: str, pointer: str, words: str
+) -> None:
+    document = tmp_path / "doc.txt"
+    document.write_text(f"创建任务 acme/x\n请求体\n{body}\n", encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        apifox.import_apifox(document, specs_dir=tmp_path / "none")
+    assert (info.value.pointer or "/") == pointer
+    assert words in info.value.rule
