@@ -100,6 +100,33 @@ def _check_examples(spec: ModelSpec, input_schema: dict[str, Any]) -> None:
             )
 
 
+def _check_defaults(spec: ModelSpec, input_schema: dict[str, Any]) -> None:
+    """A field's default must be a value of the field (null stands for "no default" in Cog)."""
+    defs = input_schema.get("$defs", {})
+    for name, prop in input_schema.get("properties", {}).items():
+        if not isinstance(prop, dict) or prop.get("default") is None:
+            continue
+        schema = {k: v for k, v in prop.items() if k != "default"}
+        validator = jsonschema.Draft202012Validator({**schema, "$defs": defs})
+        error = jsonschema.exceptions.best_match(validator.iter_errors(prop["default"]))
+        if error is not None:
+            raise SpecError(
+                spec.path,
+                pointer(
+                    [
+                        "openapi_schema",
+                        "components",
+                        "schemas",
+                        "Input",
+                        "properties",
+                        name,
+                        "default",
+                    ]
+                ),
+                f"default {prop['default']!r} of {name!r} is not a valid value: {error.message}",
+            )
+
+
 def module_of(spec: ModelSpec) -> str:
     return f"{PACKAGE}.models.{module_name(spec.owner)}.{module_name(spec.name)}"
 
@@ -115,6 +142,7 @@ def render_model(env: jinja2.Environment, spec: ModelSpec, settings: Path) -> st
         ) from None
     for root_name, schema in (("Input", norm.input_schema), ("Output", norm.output_schema)):
         _check_schema(spec, root_name, schema)
+    _check_defaults(spec, norm.input_schema)
     _check_examples(spec, norm.input_schema)
     try:
         code: ModelCode = model_code(norm.codegen_document, norm.output_schema, settings)

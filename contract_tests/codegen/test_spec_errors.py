@@ -118,6 +118,15 @@ CASES: list[tuple[str, Callable[[Path], Path], str, str]] = [
         "/examples/0/input/image",
         "the example is not a valid input: 42 is not of type 'string'",
     ),
+    (
+        "default-not-a-value",
+        _edit(
+            "stability-ai/stable-diffusion",
+            lambda d: _schemas(d)["Input"]["properties"]["num_outputs"].update(default=9),
+        ),
+        "/openapi_schema/components/schemas/Input/properties/num_outputs/default",
+        "default 9 of 'num_outputs' is not a valid value: 9 is greater than the maximum of 4",
+    ),
     ("name-collision", _collision, "/model", "name collision"),
 ]
 

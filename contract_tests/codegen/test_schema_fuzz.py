@@ -1,0 +1,123 @@
+"""Random Cog-like Input/Output schemas: the generator makes a working module or a SpecError.
+
+Never a crash, never a module that fails to import, and what a working module accepts is what
+its INPUT_SCHEMA accepts for the minimal input.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from codegen import generate as gen
+from codegen.errors import SpecError
+from codegen.spec import validate_spec_data
+from contract_tests.models._values import minimal_input
+
+ROOT = Path(__file__).resolve().parents[2]
+
+numbers = st.one_of(st.integers(-1000, 1000), st.floats(-1e3, 1e3, allow_nan=False))
+scalars = st.one_of(st.none(), st.booleans(), numbers, st.text(max_size=5))
+types_ = st.sampled_from(["string", "integer", "number", "boolean", "array", "object", "strin"])
+
+
+@st.composite
+def property_schema(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(types_)
+    prop: dict[str, Any] = {"type": kind, "title": draw(st.text(max_size=8))}
+    if kind in ("integer", "number") and draw(st.booleans()):
+        prop["minimum"] = draw(numbers)
+    if kind in ("integer", "number") and draw(st.booleans()):
+        prop["maximum"] = draw(numbers)
+    if kind == "string":
+        prop.update(
+            draw(
+                st.sampled_from(
+                    [{}, {"format": "uri"}, {"format": "password"}, {"x-cog-secret": True}]
+                )
+            )
+        )
+    if kind == "array":
+        prop["items"] = draw(
+            st.sampled_from([{"type": "string"}, {"type": "string", "format": "uri"}, {}])
+        )
+    if draw(st.booleans()):
+        prop["enum"] = draw(st.lists(scalars, min_size=1, max_size=4, unique_by=repr))
+    if draw(st.booleans()):
+        prop["nullable"] = True
+    if draw(st.booleans()):
+        prop["default"] = draw(scalars)
+    if draw(st.booleans()):
+        prop["description"] = draw(st.text(max_size=20))  # quotes, backslashes, unicode
+    return prop
+
+
+outputs = st.sampled_from(
+    [
+        {"type": "string"},
+        {"type": "string", "format": "uri"},
+        {"type": "array", "items": {"type": "string", "format": "uri"}},
+        {
+            "type": "array",
+            "items": {"type": "string"},
+            "x-cog-array-type": "iterator",
+            "x-cog-array-display": "concatenate",
+        },
+        {"type": "object", "properties": {"a": {"type": "integer"}}},
+        {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "number"}}]},
+        {},
+    ]
+)
+
+field_names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(
+    st.dictionaries(field_names, property_schema(), min_size=1, max_size=4),
+    st.data(),
+    outputs,
+)
+def test_random_schemas_generate_or_fail_cleanly(
+    props: dict[str, dict[str, Any]], data: st.DataObject, output: dict[str, Any]
+) -> None:
+    required = data.draw(st.lists(st.sampled_from(sorted(props)), unique=True, max_size=2))
+    spec_data = {
+        "model": "fuzz/model",
+        "call": "path",
+        "version": None,
+        "openapi_schema": {
+            "components": {
+                "schemas": {
+                    "Input": {"type": "object", "properties": props, "required": required},
+                    "Output": output,
+                }
+            }
+        },
+    }
+    try:
+        spec = validate_spec_data(Path("spec.json"), spec_data)
+        text = gen.render_model(gen._env(), spec, ROOT)
+    except SpecError as exc:
+        assert str(exc).startswith("spec.json: at /")
+        return
+    name = f"_fuzz_{abs(hash(text))}"
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    exec(compile(text, name, "exec"), module.__dict__)  # the module imports
+    schema = module.INPUT_SCHEMA
+    base = minimal_input(schema)
+    if jsonschema.Draft202012Validator(schema).is_valid(base):
+        value = module.Input.model_validate(base)
+        sent = value.to_request_input()
+        assert jsonschema.Draft202012Validator(schema).is_valid(sent), sent
