@@ -109,3 +109,59 @@ def test_missing_prism_skips_outside_ci_and_fails_in_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="required in CI"):
         prism.prism_binary()
+
+
+@pytest.mark.parametrize("target", ["prism-dynamic"], indirect=True)
+def test_generated_answers_parse_into_our_types_again_and_again(target: LiveTarget) -> None:
+    """Prism --dynamic makes up a new answer from the schemas every time: many samples per
+    operation, each of which must parse (the client parses; so do we, from the raw bytes)."""
+    from replicate_typed.types.api import (
+        File,
+        Model,
+        ModelVersion,
+        Prediction,
+        PredictionPage,
+        WebhookSecret,
+    )
+
+    version = str(sdxl.MODEL.version)
+    pid = "gm3qorzdhgbfurvjtvhg6dckhu"
+    with target.client() as client:
+        for round_ in range(8):
+            target.transport.prism_query = {"__code": "202"} if round_ % 2 else {}
+            client.predictions.create(version=version, input={"prompt": "x"})
+            client.models.predictions.create(
+                "black-forest-labs/flux-schnell", input={"prompt": "x"}
+            )
+            target.transport.prism_query = {}
+            client.predictions.get(pid)
+            client.predictions.cancel(pid)
+            client.models.get("stability-ai/sdxl")
+            client.models.versions.get("stability-ai/sdxl", version)
+            client.files.create(b"x", filename="x.txt")
+            client.webhooks.default_secret()
+            try:
+                next(iter(client.predictions.list()), None)
+            except Exception as exc:  # an empty made-up page with a made-up `next` link
+                assert "next page link" in str(exc), exc
+    parsers = {
+        "/v1/predictions/" + pid: Prediction,
+        "/v1/predictions/" + pid + "/cancel": Prediction,
+        "/v1/models/stability-ai/sdxl": Model,
+        f"/v1/models/stability-ai/sdxl/versions/{version}": ModelVersion,
+        "/v1/files": File,
+        "/v1/webhooks/default/secret": WebhookSecret,
+    }
+    counts: dict[str, int] = {}
+    for exchange in target.transport.exchanges:
+        if exchange.method == "GET" and exchange.path == "/v1/predictions":
+            PredictionPage.model_validate_json(exchange.response_body)
+        elif exchange.path.endswith("/predictions") and exchange.method == "POST":
+            assert exchange.status in (201, 202)
+            Prediction.model_validate_json(exchange.response_body)
+        else:
+            parsers[exchange.path].model_validate_json(exchange.response_body)
+        counts[exchange.path] = counts.get(exchange.path, 0) + 1
+    assert all(n >= 8 for n in counts.values()), counts
+    statuses = {e.status for e in target.transport.exchanges if e.method == "POST"}
+    assert {201, 202} <= statuses
