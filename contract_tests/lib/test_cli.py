@@ -615,3 +615,21 @@ def test_succeeded_with_removed_output_is_one_line(
     )
     result = invoke(runner, ["run", SDXL, "--out", str(tmp_path)])
     assert_one_line_error(result, 1, PID, "removed")
+
+
+@pytest.mark.parametrize("ref", sorted(registry))
+def test_every_model_gets_one_option_per_input(runner: CliRunner, ref: str) -> None:
+    info = registry.get_model(ref)
+    options = model_options(info, reserved=RUN_OPTIONS)
+    assert sorted(o.field for o in options) == sorted(info.input_schema.get("properties", {}))
+    assert len({o.flag for o in options}) == len(options)
+    required = set(info.input_schema.get("required", []))
+    for option in options:
+        assert option.required == (
+            option.field in required
+            and "default" not in info.input_schema["properties"][option.field]
+        )
+    result = invoke(runner, ["run", ref, "--help"])
+    assert result.exit_code == 0, result.output
+    for option in options:
+        assert option.flag in result.stdout, option.flag
