@@ -633,3 +633,22 @@ def test_every_model_gets_one_option_per_input(runner: CliRunner, ref: str) -> N
     assert result.exit_code == 0, result.output
     for option in options:
         assert option.flag in result.stdout, option.flag
+
+
+def test_download_of_a_model_without_generated_types(
+    runner: CliRunner, respx_mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    image = png_bytes()
+    respx_mock.get(f"{BASE}/v1/predictions/{PID}").respond(
+        200,
+        json=prediction(
+            "succeeded",
+            model="someone/not-generated",
+            version="f" * 64,
+            output={"image": FILE_URL, "caption": "not a file"},
+        ),
+    )
+    respx_mock.get(FILE_URL).respond(200, content=image, headers={"content-type": "image/png"})
+    result = invoke(runner, ["download", PID, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / PID).iterdir()] == ["out-0.png"]
