@@ -146,3 +146,34 @@ def test_mock_command_serves_until_terminated(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "mock server stopped" in err
+
+
+def test_interrupt_names_the_running_prediction(tmp_path: Path) -> None:
+    with MockServer(host="127.0.0.1", port=0, default_timing=(600.0, 1.0)) as slow:
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "REPLICATE_API_TOKEN": TOKEN,
+            "REPLICATE_BASE_URL": slow.url,
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "replicate_typed.lib.cli", "run", "stability-ai/sdxl"]
+            + ["--out", str(tmp_path), "--poll-interval", "0.2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            assert proc.stderr is not None
+            first = proc.stderr.readline()  # "stability-ai/sdxl <id>: starting (0.0s)"
+            assert ": starting" in first, first
+            prediction_id = first.split(":")[0].split()[-1]
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        [line] = [x for x in err.splitlines() if x.startswith("error:")]
+        assert prediction_id in line and "keeps running" in line
+        assert TOKEN not in out + err + first
+        assert slow.backend.status(prediction_id) == "starting"  # not canceled behind our back
