@@ -49,7 +49,7 @@ fi
 "$PYTHON" -m replicate_typed.lib.cli mock --host 127.0.0.1 --port 0 >"$LOG" 2>&1 &
 echo $! >"$PID_FILE"
 URL=""
-for _ in $(seq 1 200); do
+for _ in $(seq 1 600); do
     URL="$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$LOG" | head -n 1 || true)"
     [[ -n "$URL" ]] && break
     if ! kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
@@ -59,7 +59,7 @@ for _ in $(seq 1 200); do
     sleep 0.1
 done
 if [[ -z "$URL" ]]; then
-    echo "demo: the mock server did not report its URL in 20 s" >&2
+    echo "demo: the mock server did not report its URL in 60 s" >&2
     exit 1
 fi
 echo "demo: mock server (pid $(cat "$PID_FILE")) on $URL"
