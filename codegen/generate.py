@@ -212,8 +212,9 @@ def _collision_errors(specs: list[ModelSpec]) -> list[SpecError]:
     return errors
 
 
-# Rendering is CPU-bound (datamodel-code-generator); with many models it is spread over
-# worker processes. CODEGEN_WORKERS=1 forces one process; output is identical either way.
+# Rendering is CPU-bound (datamodel-code-generator); with many models it is spread over worker
+# processes, as many as there are idle CPUs (on a busy machine extra processes only add fork and
+# copy-on-write costs). CODEGEN_WORKERS=N forces N processes; the output is identical either way.
 PARALLEL_FROM = 48
 
 _Rendered = tuple[str | None, tuple[Path | str, str, str] | None]
@@ -237,7 +238,12 @@ def _workers(count: int) -> int:
         return min(int(configured), max(1, count))
     if count < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    return max(1, min(os.cpu_count() or 1, count // (PARALLEL_FROM // 2)))
+    cpus = os.cpu_count() or 1
+    try:
+        idle = cpus - os.getloadavg()[0]
+    except OSError:
+        idle = cpus
+    return max(1, min(cpus, round(idle), count // (PARALLEL_FROM // 2)))
 
 
 def _render_models(specs: list[ModelSpec], root: Path) -> list[_Rendered]:
