@@ -98,6 +98,77 @@ def _collect_refs(node: Any, found: set[str]) -> None:
             _collect_refs(item, found)
 
 
+# Optional prediction fields that servers send as null (the mock, the router, the official API).
+NULLABLE_PREDICTION_FIELDS = (
+    "completed_at",
+    "deadline",
+    "deployment",
+    "logs",
+    "metrics",
+    "source",
+    "started_at",
+)
+
+ERROR_RESPONSES: dict[str, str] = {
+    "401": "Unauthenticated: missing or invalid token",
+    "404": "Not found",
+    "429": "Too many requests (throttled)",
+}
+
+
+def _overlay_prediction(prediction: dict[str, Any]) -> None:
+    """Correct known faults of the upstream prediction object, each only where upstream still
+    has the faulty shape: anything else upstream changes stays visible to drift detection."""
+    props = prediction.get("properties", {})
+    for name in NULLABLE_PREDICTION_FIELDS:
+        field = props.get(name)
+        if isinstance(field, dict) and isinstance(field.get("type"), str):
+            field["type"] = [field["type"], "null"]
+            if "enum" in field and None not in field["enum"]:
+                field["enum"] = [*field["enum"], None]
+    error = props.get("error")
+    if (
+        isinstance(error, dict)
+        and error.get("nullable") is True
+        and isinstance(error.get("type"), str)
+    ):
+        del error["nullable"]  # OpenAPI 3.0 spelling in a 3.1 document
+        error["type"] = [error["type"], "null"]
+    # "hidden" (official models) matches both branches of upstream's oneOf: it must be anyOf.
+    version = props.get("version")
+    if isinstance(version, dict) and "oneOf" in version:
+        version["anyOf"] = version.pop("oneOf")
+    # The router omits urls.web (seed 003); get and cancel are always there.
+    urls = props.get("urls")
+    if isinstance(urls, dict) and sorted(urls.get("required", [])) == ["cancel", "get", "web"]:
+        urls["required"] = ["get", "cancel"]
+
+
+UPSTREAM_PREFER_PATTERN = "^wait(=([1-9]|[1-9][0-9]|60))?$"
+
+
+def _overlay_prefer(parameters: dict[str, Any]) -> None:
+    """Prefer: wait=N allows N in 1..60 (upstream's pattern lets 61..99 through)."""
+    schema = parameters.get("parameters_prefer_header", {}).get("schema", {})
+    if schema.get("pattern") == UPSTREAM_PREFER_PATTERN:
+        schema["pattern"] = "^wait(=([1-9]|[1-5][0-9]|60))?$"
+
+
+def _overlay_errors(paths: dict[str, Any]) -> None:
+    """Document the problem-details errors every operation can answer."""
+    problem = {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+    }
+    for path, item in paths.items():
+        for method, operation in item.items():
+            responses = operation.setdefault("responses", {})
+            codes = dict(ERROR_RESPONSES)
+            if method == "post" and path.endswith("predictions"):
+                codes["422"] = "Invalid input (problem details name each invalid field)"
+            for code, description in codes.items():
+                responses.setdefault(code, {"description": description, "content": problem})
+
+
 def trim(upstream: dict[str, Any]) -> dict[str, Any]:
     """Return the in-scope subset of an upstream Replicate OpenAPI document, renamed."""
     doc = copy.deepcopy(upstream)
@@ -121,12 +192,15 @@ def trim(upstream: dict[str, Any]) -> dict[str, Any]:
         "anyOf": [{"$ref": "#/components/schemas/PredictionStatus"}, {"type": "string"}],
     }
     prediction["additionalProperties"] = True
+    _overlay_prediction(prediction)
+    _overlay_prefer(doc["components"].get("parameters", {}))
     schemas["ProblemDetails"] = PROBLEM_DETAILS
     schemas["WebhookSecret"] = WEBHOOK_SECRET
     paths["/webhooks/default/secret"]["get"]["responses"]["200"]["content"]["application/json"][
         "schema"
     ] = {"$ref": "#/components/schemas/WebhookSecret"}
 
+    _overlay_errors(paths)
     out: dict[str, Any] = {
         "openapi": doc["openapi"],
         "info": {

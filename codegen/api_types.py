@@ -25,7 +25,7 @@ def _tolerant(node: Any, owner: str) -> Any:
                 sub = _tolerant(sub, _pascal(owner, prop))
                 if (
                     isinstance(sub, dict)
-                    and sub.get("type") == "object"
+                    and (sub.get("type") == "object" or "object" in (sub.get("type") or []))
                     and "properties" in sub
                     and "title" not in sub
                 ):

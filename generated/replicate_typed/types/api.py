@@ -265,7 +265,7 @@ class PredictionUrls(BaseModel):
     """
     An event source to stream the output of the prediction via API
     """
-    web: str
+    web: str | None = None
     """
     View the prediction in a browser
     """
@@ -419,7 +419,7 @@ class Prediction(BaseModel):
     """
     The name of the deployment that created the prediction
     """
-    error: Annotated[str | None, Field(...)]
+    error: str | None
     """
     An error string if the model status is `"failed"`
     """
