@@ -126,6 +126,35 @@ def _merge_optional(node: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+_BOUNDS: dict[str, Any] = {
+    "minimum": lambda v, b: v >= b,
+    "maximum": lambda v, b: v <= b,
+    "exclusiveMinimum": lambda v, b: v > b,
+    "exclusiveMaximum": lambda v, b: v < b,
+}
+
+
+def _enum_within_bounds(node: dict[str, Any]) -> dict[str, Any]:
+    """An enum with bounds as well: the Literal keeps only the values the bounds allow.
+
+    (pydantic cannot put ``le`` on a Literal; without this the client would accept a value the
+    schema rejects.)"""
+    enum = node.get("enum")
+    bounds = {k: node[k] for k in _BOUNDS if isinstance(node.get(k), int | float)}
+    if not isinstance(enum, list) or not bounds:
+        return node
+    kept = [
+        v
+        for v in enum
+        if not isinstance(v, int | float)
+        or isinstance(v, bool)
+        or all(_BOUNDS[k](v, b) for k, b in bounds.items())
+    ]
+    if not kept:
+        return node  # nothing satisfies both: left as published
+    return {**{k: v for k, v in node.items() if k not in bounds}, "enum": kept}
+
+
 def _annotate(node: Any, uri_type: str) -> Any:
     if isinstance(node, list):
         return [_annotate(item, uri_type) for item in node]
@@ -133,6 +162,7 @@ def _annotate(node: Any, uri_type: str) -> Any:
         return node
     out = {k: _annotate(v, uri_type) for k, v in node.items()}
     out = _merge_optional(out)
+    out = _enum_within_bounds(out)
     types = out.get("type")
     is_string = types == "string" or (isinstance(types, list) and "string" in types)
     if "default" in out and out["default"] is None and not _accepts_null(out):

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from codegen import generate as gen
 from codegen.errors import SpecError
@@ -121,3 +123,36 @@ def test_random_schemas_generate_or_fail_cleanly(
         value = module.Input.model_validate(base)
         sent = value.to_request_input()
         assert jsonschema.Draft202012Validator(schema).is_valid(sent), sent
+
+
+def test_enum_with_bounds_keeps_only_allowed_values() -> None:
+    spec = validate_spec_data(
+        Path("spec.json"),
+        {
+            "model": "fuzz/enum",
+            "call": "path",
+            "version": None,
+            "openapi_schema": {
+                "components": {
+                    "schemas": {
+                        "Input": {
+                            "type": "object",
+                            "properties": {
+                                "n": {"type": "integer", "enum": [1, 5, 500], "maximum": 100}
+                            },
+                        },
+                        "Output": {"type": "string"},
+                    }
+                }
+            },
+        },
+    )
+    text = gen.render_model(gen._env(), spec, ROOT)
+    assert "Literal[1, 5]" in text
+    module = types.ModuleType("_fuzz_enum")
+    sys.modules[module.__name__] = module
+    exec(compile(text, module.__name__, "exec"), module.__dict__)
+    assert module.Input(n=5).to_request_input() == {"n": 5}
+    with pytest.raises(ValidationError):
+        module.Input(n=500)  # the schema's maximum rejects it too
+    assert not jsonschema.Draft202012Validator(module.INPUT_SCHEMA).is_valid({"n": 500})
