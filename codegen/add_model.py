@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import jsonschema
 
@@ -189,6 +190,15 @@ def load_version_file(path: Path) -> Any:
     return read_json(path)
 
 
+def public_url(url: str) -> str:
+    """A base URL fit for logs and provenance: no user, password, query or fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 def fetch_version(model: str) -> tuple[str, dict[str, Any], str]:
     """``owner/name[:version]`` from the configured API: (ref, version object, base URL).
 
@@ -206,7 +216,7 @@ def fetch_version(model: str) -> tuple[str, dict[str, Any], str]:
         )
     try:
         with Client() as client:
-            base_url = client.base_url
+            base_url = public_url(client.base_url)
             if version_id:
                 found = client.models.versions.get(ref, version_id)
                 version = {"id": found.id, "openapi_schema": found.openapi_schema}

@@ -261,3 +261,11 @@ def test_from_api_errors_are_clean_and_keep_the_token_secret(
     bad = _invoke(root, "--from-api", "acme/x:1234", monkeypatch=monkeypatch)
     assert bad.exit_code == 2 and "'1234' is not 64 lowercase hex" in bad.output
     assert not (root / "specs" / "models" / "acme").exists()
+
+
+def test_public_url_drops_credentials() -> None:
+    assert (
+        adder.public_url("https://user:r8_secret@router.example:8443/replicate?key=r8_secret#x")
+        == "https://router.example:8443/replicate"
+    )
+    assert adder.public_url(BASE) == BASE
