@@ -14,7 +14,7 @@ import pytest
 import respx
 import uvicorn
 
-from replicate_typed.lib.mock import FakeClock, MockBackend, MockConfig, MockServer, install
+from replicate_typed.lib.mock import Clock, FakeClock, MockBackend, MockConfig, MockServer, install
 from replicate_typed.registry import registry
 
 TOKEN = "r8_mock_token_for_tests_0123456789"
@@ -32,7 +32,7 @@ class Env:
 
     transport: str
     backend: MockBackend
-    clock: FakeClock
+    clock: Any
     base: str
     client: httpx.Client
     cleanups: list[Callable[[], None]] = field(default_factory=list)
@@ -138,7 +138,7 @@ def shared_server() -> Iterator[MockServer]:
 def make_env(transport: str, request: pytest.FixtureRequest) -> Iterator[Callable[..., Env]]:
     envs: list[Env] = []
 
-    def make(clock: FakeClock | None = None, **config: Any) -> Env:
+    def make(clock: Clock | None = None, **config: Any) -> Env:
         clock = clock or FakeClock()
         config.setdefault("api_tokens", (TOKEN,))
         config.setdefault("webhook_retry_delays", (0.01, 0.01, 0.01))

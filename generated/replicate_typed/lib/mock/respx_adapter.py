@@ -22,7 +22,8 @@ import httpx
 import respx
 
 from replicate_typed.lib.mock.backend import MockBackend, MockResponse
-from replicate_typed.lib.mock.streams import BytesStream, MockStream
+from replicate_typed.lib.mock.clock import Clock
+from replicate_typed.lib.mock.streams import DelayedStream, MockStream
 
 __all__ = ["install", "side_effect", "to_httpx"]
 
@@ -39,37 +40,19 @@ class _DualStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             yield chunk
 
 
-def to_httpx(result: MockResponse, request: httpx.Request, clock: Any) -> httpx.Response:
+def to_httpx(result: MockResponse, request: httpx.Request, clock: Clock) -> httpx.Response:
     """Turn a :class:`MockResponse` into an ``httpx.Response`` (or raise for a reset)."""
     if result.reset:
         raise httpx.RemoteProtocolError(
             "Server disconnected without sending a response.", request=request
         )
     headers = dict(result.headers)
-    body = result.body
-    if isinstance(body, MockStream):
-        if result.delay > 0:
-            inner = body
-            body = BytesStream(clock, b"", delay=result.delay)
-            delayed = body
-
-            class _Delayed(MockStream):
-                def steps(self) -> Iterator[Any]:
-                    yield from delayed.steps()
-                    yield from inner.steps()
-
-            body = _Delayed(clock)
+    if isinstance(result.body, MockStream) or result.delay > 0:
+        stream = DelayedStream(clock, result.body, result.delay)
         return httpx.Response(
-            result.status, headers=headers, stream=_DualStream(body), request=request
+            result.status, headers=headers, stream=_DualStream(stream), request=request
         )
-    if result.delay > 0:
-        return httpx.Response(
-            result.status,
-            headers=headers,
-            stream=_DualStream(BytesStream(clock, body, delay=result.delay)),
-            request=request,
-        )
-    return httpx.Response(result.status, headers=headers, content=body, request=request)
+    return httpx.Response(result.status, headers=headers, content=result.body, request=request)
 
 
 def side_effect(backend: MockBackend, prefix: str = "") -> Any:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from replicate_typed.lib.mock.clock import Clock
 
-__all__ = ["Pause", "MockStream", "BytesStream"]
+__all__ = ["Pause", "MockStream", "DelayedStream"]
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,10 @@ class MockStream:
                 yield step
 
 
-class BytesStream(MockStream):
-    """Fixed bytes, optionally after a real-time delay (the ``slow`` fault under respx)."""
+class DelayedStream(MockStream):
+    """``body`` (bytes or another stream) after ``delay`` real seconds (the ``slow`` fault)."""
 
-    def __init__(self, clock: Clock, body: bytes, delay: float = 0.0) -> None:
+    def __init__(self, clock: Clock, body: bytes | MockStream, delay: float = 0.0) -> None:
         super().__init__(clock)
         self.body = body
         self.delay = delay
@@ -67,4 +67,7 @@ class BytesStream(MockStream):
     def steps(self) -> Iterator[bytes | Pause]:
         if self.delay > 0:
             yield Pause(self.delay, real=True)
-        yield self.body
+        if isinstance(self.body, MockStream):
+            yield from self.body.steps()
+        else:
+            yield self.body
