@@ -372,6 +372,7 @@ class MockBackend:
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
         self.requests: Counter[str] = Counter()
+        self._runs_by_model: Counter[str] = Counter()
         self.operations: Counter[str] = Counter()
         self.creates_by_fingerprint: Counter[str] = Counter()
         self.faults_injected: Counter[str] = Counter()
@@ -679,7 +680,7 @@ class MockBackend:
                 "paper_url": None,
                 "license_url": None,
                 "cover_image_url": None,
-                "run_count": sum(1 for p in self._order if p.ref == ref),
+                "run_count": self._runs_by_model[ref],
                 "default_example": None,
                 "latest_version": self._version_object(info),
             },
@@ -868,6 +869,7 @@ class MockBackend:
         self._order.append(prediction)
         self._created.append(now)
         self.creates_by_fingerprint[fingerprint] += 1
+        self._runs_by_model[info.ref] += 1
         if prediction.webhook:
             self._spawn(self._webhook_loop(prediction))
         if wait is not None:
