@@ -72,8 +72,8 @@ class TokenBucket:
                     break
                 else:
                     self._refill(now)
-                    if self._tokens >= 1.0:
-                        self._tokens -= 1.0
+                    if self._tokens >= 1.0 - 1e-9:  # float dust must not spin forever
+                        self._tokens = max(0.0, self._tokens - 1.0)
                         break
                     wait = (1.0 - self._tokens) / (self.per_minute / 60.0)
                 self.waited += wait
