@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup prism generate check lint typecheck test demo bench bench-codegen bench-client drift soak clean
+.PHONY: setup prism generate check lint typecheck test demo bench bench-codegen bench-client bench-concurrency drift soak clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -79,6 +79,21 @@ bench-client: setup
 # 500 corpus copies vs one datamodel-codegen CLI run per model. Extra flags: BENCH_CODEGEN_ARGS.
 bench-codegen: setup
 	$(PY) -m benchmarks.codegen $(BENCH_CODEGEN_ARGS)
+
+# Fault soak (README, "Reliability"): 2,000 predictions through the async client and through the
+# batch runner against the mock (own process) with 429/5xx/resets/slow answers, then SIGKILL +
+# resume rounds of the batch CLI; exits non-zero on any duplicate create or lost prediction.
+# A few minutes. Extra flags: SOAK_ARGS (e.g. --n 500).
+soak: setup
+	$(PY) -m benchmarks.soak $(SOAK_ARGS)
+
+# 1,000 concurrent predictions through AsyncClient against the mock (own process): errors, wall
+# time, requests, peak RSS of the client process. Extra flags: BENCH_CONCURRENCY_ARGS.
+bench-concurrency: setup
+	$(PY) -m benchmarks.concurrency $(BENCH_CONCURRENCY_ARGS)
+
+# Every benchmark, one after the other (not part of make test).
+bench: bench-client bench-codegen bench-concurrency
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis out .bench node_modules
