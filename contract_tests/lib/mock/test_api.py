@@ -287,3 +287,19 @@ def test_unknown_input_keys(make_env: Callable[..., Env], strict: bool) -> None:
         assert set(_fields(response)) == {"input.colour"}
     else:
         assert response.status_code == 201  # the published schemas allow extra keys
+
+
+def test_files_create_defaults_from_the_content_part(env: Env) -> None:
+    response = env.client.post(
+        "/v1/files", files={"content": ("cat.png", b"\x89PNG\r\n\x1a\nrest", "image/png")}
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["name"] == "cat.png"
+    assert body["content_type"] == "image/png"
+    assert body["size"] == 12
+    assert body["metadata"] == {}
+    bad = env.client.post(
+        "/v1/files", files={"content": ("a", b"x")}, data={"metadata": "not json"}
+    )
+    assert set(_fields(bad)) == {"metadata"}
