@@ -170,3 +170,18 @@ def test_fault_config_is_checked() -> None:
         FaultConfig(operations=frozenset({"predictions.explode"}))
     with pytest.raises(ValueError):
         FaultConfig(statuses_5xx=(418,))
+
+
+def test_rate_limits_per_minute(make_env: Callable[..., Env]) -> None:
+    env = make_env(rate_limits=(2, 3))
+    assert [env.create().status_code for _ in range(3)] == [201, 201, 429]
+    throttled = env.create()
+    assert throttled.headers["retry-after"] == "60"
+    assert throttled.json()["detail"] == "Request was throttled. Expected available in 60 seconds."
+    codes = [env.client.get("/v1/predictions").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]  # other requests have their own budget
+    env.clock.advance(45)
+    assert env.create().headers["retry-after"] == "15"
+    env.clock.advance(15)
+    assert env.create().status_code == 201  # a new minute
+    assert env.backend.stats()["faults"]["rate_limited"] == 4

@@ -25,6 +25,14 @@ def _timing(text: str) -> tuple[str, tuple[float, float]]:
         raise argparse.ArgumentTypeError("use owner/name=START_S,RUN_S") from None
 
 
+def _pair(text: str) -> tuple[int, int]:
+    creates, _, others = text.partition(",")
+    try:
+        return int(creates), int(others)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use CREATES,OTHERS (e.g. 600,3000)") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m replicate_typed.lib.mock")
     parser.add_argument("--host", default="127.0.0.1")
@@ -44,12 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-rate", type=float, default=0.0)
     parser.add_argument("--slow-seconds", type=float, default=0.5)
     parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument(
+        "--rate-limits",
+        type=_pair,
+        default=None,
+        help="CREATES,OTHERS per minute (the API's: 600,3000); default: none",
+    )
     args = parser.parse_args(argv)
     config = MockConfig(
         api_tokens=tuple(args.token) if args.token else None,
         default_timing=(args.start, args.run),
         timings=dict(args.timing),
         output_ttl=args.output_ttl,
+        rate_limits=args.rate_limits,
         faults=FaultConfig(
             rate_429=args.rate_429,
             rate_5xx=args.rate_5xx,

@@ -372,6 +372,7 @@ class MockBackend:
         self._thread_lock = threading.Lock()
         self.requests: Counter[str] = Counter()
         self._runs_by_model: Counter[str] = Counter()
+        self._windows: list[tuple[float, int]] = [(-math.inf, 0), (-math.inf, 0)]
         self.operations: Counter[str] = Counter()
         self.creates_by_fingerprint: Counter[str] = Counter()
         self.faults_injected: Counter[str] = Counter()
@@ -417,6 +418,9 @@ class MockBackend:
         fault = self._pick_fault(op, hdrs)
         if fault is not None and fault.kind != "slow" and not fault.after:
             return self._fault_response(fault)
+        throttled = self._throttle(op)
+        if throttled is not None:
+            return throttled
         base = self._base_url(hdrs, base_url)
         response = self._dispatch(op, params, hdrs, query, body, prefix, base)
         if fault is not None:
@@ -514,6 +518,35 @@ class MockBackend:
         host = headers.get("host", "localhost")
         scheme = headers.get("x-forwarded-proto", "http")
         return f"{scheme}://{host}"
+
+    # ------------------------------------------------------------------ rate limits
+
+    def _throttle(self, op: str) -> MockResponse | None:
+        """Fixed one-minute windows of the clock, one for creates and one for the rest."""
+        limits = self.config.rate_limits
+        if limits is None or op in _NO_RANDOM_FAULTS:
+            return None
+        kind = 0 if op in ("predictions.create", "models.predictions.create") else 1
+        now = self.clock.now()
+        start, count = self._windows[kind]
+        if now - start >= 60.0:
+            start, count = now, 0
+        if count >= limits[kind]:
+            self._windows[kind] = (start, count)
+            wait = max(1, math.ceil(start + 60.0 - now))
+            self.faults_injected["rate_limited"] += 1
+            detail = f"Request was throttled. Expected available in {wait} second{'' if wait == 1 else 's'}."
+            return _json(
+                429,
+                {"detail": detail, "status": 429, "title": "Too Many Requests"},
+                {
+                    "retry-after": str(wait),
+                    "ratelimit-remaining": "0",
+                    "ratelimit-reset": str(wait),
+                },
+            )
+        self._windows[kind] = (start, count + 1)
+        return None
 
     # ------------------------------------------------------------------ faults
 

@@ -99,6 +99,8 @@ class MockConfig:
     * ``reject_unknown_inputs``: 422 for input keys the model's schema does not list (the published
       schemas allow them, so this is off by default).
     * ``public_base_url``: the base URL put in answers (default: where the request was sent).
+    * ``rate_limits``: ``(creates, other requests)`` allowed per minute of the clock (the API's are
+      ``(600, 3000)``); over them a request gets 429 with ``Retry-After``. Off by default.
     """
 
     api_tokens: tuple[str, ...] | None = field(default=None, repr=False)
@@ -120,6 +122,7 @@ class MockConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     public_base_url: str | None = None
     reject_unknown_inputs: bool = False
+    rate_limits: tuple[int, int] | None = None
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -134,6 +137,8 @@ class MockConfig:
             raise ValueError("max_image_side must be at least 8")
         if self.page_size < 1:
             raise ValueError("page_size must be at least 1")
+        if self.rate_limits is not None and min(self.rate_limits) < 1:
+            raise ValueError("rate_limits must be (creates per minute, others per minute), >= 1")
 
     def timing_for(self, ref: str) -> tuple[float, float]:
         start, run = self.timings.get(ref, self.default_timing)
