@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from contract_tests.lib.mock.conftest import SDXL, Env
-from replicate_typed.lib.mock import FakeClock
+from replicate_typed.lib.mock import FakeClock, SystemClock
 from replicate_typed.types.api import Prediction, PredictionPage
 
 
@@ -324,3 +324,40 @@ def test_unknown_starting_status_on_request(make_env: Callable[..., Env]) -> Non
     assert env.get(created.json()["id"])["status"] == "succeeded"
     bad = env.create({"prompt": "x"}, headers={"X-Mock-Starting-Status": "succeeded"})
     assert bad.status_code == 422
+
+
+def test_cancel_ends_a_held_create(make_env: Callable[..., Env]) -> None:
+    import threading
+
+    env = make_env(clock=SystemClock(), default_timing=(0.0, 30.0))
+    result: dict[str, httpx.Response] = {}
+
+    def create() -> None:
+        result["response"] = env.create({"prompt": "x"}, headers={"Prefer": "wait=60"})
+
+    thread = threading.Thread(target=create)
+    thread.start()
+    pid = None
+    for _ in range(2000):
+        results = env.client.get("/v1/predictions").json()["results"]
+        if results:
+            pid = results[0]["id"]
+            break
+        threading.Event().wait(0.005)
+    assert pid is not None
+    assert env.client.post(f"/v1/predictions/{pid}/cancel").json()["status"] == "canceled"
+    thread.join(20)
+    assert not thread.is_alive()
+    assert result["response"].json()["status"] == "canceled"  # the hold ended with the cancel
+
+
+def test_web_page_and_upload_expiry(make_env: Callable[..., Env]) -> None:
+    env = make_env(upload_ttl=60.0)
+    created = env.create().json()
+    page = env.client.get(created["urls"]["web"])
+    assert page.status_code == 200 and "stability-ai/sdxl" in page.text
+    upload = env.client.post("/v1/files", files={"content": ("a.txt", b"abc", "text/plain")})
+    url = upload.json()["urls"]["get"]
+    assert env.client.get(url).status_code == 200
+    env.clock.advance(61)
+    assert env.client.get(url).status_code == 404
