@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 
@@ -366,6 +367,7 @@ class MockBackend:
         self._validators: dict[str, Draft202012Validator] = {}
         self._mock_versions = {_mock_version_id(ref): ref for ref in registry}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._http_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
         self._wakes: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
         self._thread_loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -1394,21 +1396,60 @@ class MockBackend:
         done, rest = await asyncio.wait(pending, timeout=timeout)
         return not rest
 
+    def webhook_http(self) -> httpx.AsyncClient:
+        """The HTTP client webhook deliveries use in the running loop (one per loop, reused:
+        creating an httpx client costs tens of milliseconds)."""
+        loop = asyncio.get_running_loop()
+        client = self._http_clients.get(loop)
+        if client is None:
+            client = httpx.AsyncClient(
+                timeout=self.config.webhook_timeout,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            )
+            self._http_clients[loop] = client
+        return client
+
     async def aclose(self) -> None:
-        """Stop background work in the running loop (and the helper thread, if any)."""
-        tasks = [t for t in self._tasks if not t.done()]
+        """Stop background work: in the running loop, then elsewhere (helper thread, servers)."""
+        tasks = [
+            t for t in self._tasks if not t.done() and t.get_loop() is asyncio.get_running_loop()
+        ]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        self._stop_thread()
+        client = self._http_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+        if self._tasks or self._http_clients or self._thread is not None:
+            await asyncio.to_thread(self.close)
 
     def close(self) -> None:
-        """Stop background work from synchronous code."""
+        """Stop background work from synchronous code (not from inside a loop it runs in)."""
         for task in list(self._tasks):
             loop = task.get_loop()
             if not loop.is_closed():
-                loop.call_soon_threadsafe(task.cancel)
+                try:
+                    loop.call_soon_threadsafe(task.cancel)
+                except RuntimeError:
+                    pass
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for loop, client in list(self._http_clients.items()):
+            self._http_clients.pop(loop, None)
+            if loop.is_closed():
+                continue
+            if loop is current:
+                loop.create_task(client.aclose())
+            elif loop.is_running():
+                future = asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+                try:
+                    future.result(timeout=5)
+                except Exception:  # noqa: BLE001 - best effort while shutting down
+                    pass
         self._stop_thread()
 
     def _stop_thread(self) -> None:

@@ -128,13 +128,14 @@ class MockServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         thread = self._thread
+        # first the backend (webhook tasks and their HTTP client live in the server's loop)
+        self._backend.close()
         if thread is not None and thread.is_alive():
             self._server.should_exit = True
             thread.join(timeout)
             if thread.is_alive():
                 self._server.force_exit = True
                 thread.join(timeout)
-        self._backend.close()
         try:
             self._socket.close()
         except OSError:
