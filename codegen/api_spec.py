@@ -62,7 +62,13 @@ PROBLEM_DETAILS: dict[str, Any] = {
 
 WEBHOOK_SECRET: dict[str, Any] = {
     "type": "object",
-    "properties": {"key": {"type": "string", "description": "The signing secret (whsec_...)."}},
+    "properties": {
+        "key": {
+            "type": "string",
+            "format": "password",
+            "description": "The signing secret (whsec_...).",
+        }
+    },
     "required": ["key"],
 }
 

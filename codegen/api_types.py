@@ -1,9 +1,13 @@
-"""Prepare specs/api/openapi.json for datamodel-code-generator: tolerant response types."""
+"""Prepare specs/api/openapi.json for datamodel-code-generator: tolerant response types, and
+secret strings (``format: password``, e.g. the webhook signing key) typed as the runtime's
+``Secret``, which never shows its value in a repr."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+from codegen.normalize import LIB_TYPES, is_secret
 
 
 def _pascal(*parts: str) -> str:
@@ -36,6 +40,8 @@ def _tolerant(node: Any, owner: str) -> Any:
             out[key] = _tolerant(value, owner)
     if out.get("format") == "uri":
         del out["format"]  # a server's odd URL must not fail a whole prediction
+    if out.get("type") == "string" and is_secret(out):
+        out["customTypePath"] = f"{LIB_TYPES}.Secret"
     if out.get("type") == "object" and "additionalProperties" not in out:
         out["additionalProperties"] = True
     return out

@@ -30,6 +30,7 @@ from contract_tests.lib.test_client_helpers import (
 from replicate_typed.lib import errors
 from replicate_typed.lib.client import Client
 from replicate_typed.lib.uploads import INLINE_LIMIT
+from replicate_typed.lib.webhooks import signed_headers, verify_signature
 from replicate_typed.models.black_forest_labs import flux_schnell
 from replicate_typed.models.stability_ai import sdxl
 from replicate_typed.types.api import Prediction
@@ -397,7 +398,15 @@ def test_default_webhook_secret(respx_mock: respx.MockRouter, base: str, clock: 
         200, json={"key": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"}
     )
     with make(base, clock) as client:
-        assert client.webhooks.default_secret().key == "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+        secret = client.webhooks.default_secret()
+    assert secret.key.get_secret_value() == "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+    # the signing key never shows in a repr or str, but verifies signatures as it is
+    assert all("C2FVsBQ" not in text for text in (repr(secret), str(secret), repr(secret.key)))
+    body = b'{"id": "x"}'
+    headers = signed_headers(
+        "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD", body, msg_id="m", timestamp=7
+    )
+    assert verify_signature(body, headers, secret.key, now=7) == body
 
 
 # --- run ----------------------------------------------------------------------------------------

@@ -285,7 +285,8 @@ def test_webhook_default_secret(target: LiveTarget) -> None:
         target.transport.last("GET", "/v1/webhooks/default/secret").response_body
     )
     if target.stateful:
-        assert secret.key.startswith("whsec_")
+        assert secret.key.get_secret_value().startswith("whsec_")
+    assert secret.key.get_secret_value() not in repr(secret)
 
 
 # --- auth and errors ---------------------------------------------------------------------

@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from replicate_typed.lib.errors import WebhookVerificationError
 
@@ -71,7 +71,9 @@ class WebhookRejected(WebhookVerificationError):
         return f"{type(self).__name__}(reason={self.reason!r}, message={str(self)!r})"
 
 
-def _key(secret: str) -> bytes:
+def _key(secret: str | SecretStr) -> bytes:
+    if isinstance(secret, SecretStr):  # e.g. ``client.webhooks.default_secret().key``
+        secret = secret.get_secret_value()
     if not isinstance(secret, str):
         raise WebhookRejected("bad_secret", "webhook secret must be a str like 'whsec_<base64>'")
     raw = secret.strip()
@@ -98,14 +100,14 @@ def _as_bytes(body: bytes | bytearray | memoryview | str) -> bytes:
     return body.encode("utf-8") if isinstance(body, str) else bytes(body)
 
 
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes | str) -> str:
+def sign(secret: str | SecretStr, msg_id: str, timestamp: int, body: bytes | str) -> str:
     """The ``v1,<base64>`` signature of one delivery."""
     digest = _mac(_key(secret), msg_id, int(timestamp), _as_bytes(body))
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
 def signed_headers(
-    secret: str,
+    secret: str | SecretStr,
     body: bytes | str,
     *,
     msg_id: str | None = None,
@@ -161,7 +163,7 @@ def _signatures(header: str) -> list[bytes]:
 def verify_signature(
     body: bytes | str,
     headers: Mapping[str, str],
-    secret: str,
+    secret: str | SecretStr,
     *,
     tolerance: int = DEFAULT_TOLERANCE,
     now: float | None = None,
@@ -207,7 +209,7 @@ def verify_signature(
 def verify(
     body: bytes | str,
     headers: Mapping[str, str],
-    secret: str,
+    secret: str | SecretStr,
     *,
     tolerance: int = DEFAULT_TOLERANCE,
     now: float | None = None,

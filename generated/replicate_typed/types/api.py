@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from replicate_typed.lib.types import Secret
+
 
 class FileChecksums(BaseModel):
     model_config = ConfigDict(
@@ -386,9 +388,10 @@ class ProblemDetails(BaseModel):
 class WebhookSecret(BaseModel):
     model_config = ConfigDict(
         extra="allow",
+        arbitrary_types_allowed=True,
         use_attribute_docstrings=True,
     )
-    key: str
+    key: Secret
     """
     The signing secret (whsec_...).
     """
