@@ -31,6 +31,7 @@ import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from replicate_typed.lib import errors
+from replicate_typed.lib._logging import redact
 from replicate_typed.lib.polling import prefer_header, validate_wait, wait_read_timeout
 from replicate_typed.lib.retries import RequestKind, retry_after_hint
 from replicate_typed.types.api import (
@@ -71,6 +72,9 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.replicate.com"
 USER_AGENT = "replicate-typed/0.1.0"
 SNIPPET_CHARS = 200
+SNIPPET_WINDOW = (
+    64 * 1024
+)  # bytes read for a snippet: whitespace is folded and secrets masked first
 WEBHOOK_EVENTS = ("start", "output", "logs", "completed")
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -456,9 +460,10 @@ def get_default_webhook_secret() -> RequestSpec:
 
 
 def snippet_of(content: bytes, limit: int = SNIPPET_CHARS) -> str:
-    """A short, single-line, printable excerpt of a body for error messages."""
-    text = content[: limit * 4].decode("utf-8", errors="replace")
-    text = re.sub(r"\s+", " ", text).strip()
+    """A short, single-line, printable excerpt of a body for error messages (known secrets are
+    masked before it is cut, so no fragment of one survives)."""
+    text = content[:SNIPPET_WINDOW].decode("utf-8", errors="replace")
+    text = redact(re.sub(r"\s+", " ", text).strip())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

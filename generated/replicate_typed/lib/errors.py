@@ -1,4 +1,5 @@
-"""The error hierarchy. Every message is safe to log: it never contains the API token.
+"""The error hierarchy. Every message is safe to log: it never contains the API token (a token
+the client knows is masked in messages, bodies and snippets, even when a server echoes it).
 
 ReplicateError
 ├── APIError                      a request went wrong
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from replicate_typed.lib._logging import redact
+
 if TYPE_CHECKING:
     import httpx
 
@@ -39,6 +42,9 @@ class ReplicateError(Exception):
 
     prediction_id: str | None = None
     prediction_may_exist: bool = False
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(arg) for arg in args))
 
     def attach_prediction_id(self, prediction_id: str | None) -> None:
         """Record the prediction this error is about and name it in the message."""
@@ -58,7 +64,7 @@ class ReplicateError(Exception):
 class APIError(ReplicateError):
     def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
         super().__init__(message)
-        self.message = message
+        self.message: str = self.args[0]
         self.request = request
 
 
@@ -106,8 +112,8 @@ class APIStatusError(APIError):
         super().__init__(message, request=request)
         self.status_code = status_code
         self.response = response
-        self.body = body
-        self.snippet = snippet
+        self.body = redact(body)
+        self.snippet: str = redact(snippet)
         self.prediction_id = prediction_id
 
 
@@ -138,7 +144,7 @@ class UnprocessableEntityError(APIStatusError):
         self, message: str, *, field_errors: dict[str, str] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(message, **kwargs)
-        self.field_errors: dict[str, str] = dict(field_errors or {})
+        self.field_errors: dict[str, str] = redact(dict(field_errors or {}))
 
 
 class RateLimitError(APIStatusError):
@@ -167,7 +173,7 @@ class APIResponseValidationError(APIError):
     ) -> None:
         super().__init__(message, request=request)
         self.status_code = status_code
-        self.snippet = snippet
+        self.snippet: str = redact(snippet)
         self.prediction_id = prediction_id
 
 
@@ -197,7 +203,7 @@ class OutputValidationError(ReplicateError):
         super().__init__(message)
         self.prediction = prediction
         self.prediction_id = prediction.id
-        self.snippet = snippet
+        self.snippet: str = redact(snippet)
 
 
 class PredictionTimeoutError(ReplicateError):
