@@ -51,6 +51,9 @@ FAILURES: dict[str, Callable[[httpx.Request], httpx.Response]] = {
     "write timeout": raise_(httpx.WriteTimeout),
     "read error": raise_(httpx.ReadError),
     "server disconnected": raise_(httpx.RemoteProtocolError),
+    "undecodable body": lambda request: httpx.Response(
+        200, stream=httpx.ByteStream(b"not gzip"), headers={"content-encoding": "gzip"}
+    ),
     "408": status(408),
     "429": status(429),
     "429 Retry-After: 3": status(429, **{"Retry-After": "3"}),
@@ -77,6 +80,7 @@ for op in ("get", "cancel"):
         (op, "write timeout", True, R),
         (op, "read error", True, R),
         (op, "server disconnected", True, R),
+        (op, "undecodable body", True, R),
         (op, "408", True, R),
         (op, "429", True, R),
         (op, "429 Retry-After: 3", True, [3.0, 3.0]),
@@ -101,6 +105,7 @@ for op in ("create", "model create", "files create"):
         (op, "write timeout", False, []),
         (op, "read error", False, []),
         (op, "server disconnected", False, []),
+        (op, "undecodable body", False, []),  # answered: the prediction may exist
         (op, "408", False, []),
         (op, "500", False, []),
         (op, "502", False, []),

@@ -162,7 +162,7 @@ class _Core:
         attempt: int,
         *,
         response: httpx.Response | None = None,
-        exc: httpx.TransportError | None = None,
+        exc: httpx.RequestError | None = None,
     ) -> float:
         """Seconds to wait before retrying, or raise the error this failure maps to."""
         policy = self.retry_policy
@@ -194,10 +194,15 @@ class _Core:
         raise error
 
     def connection_error(
-        self, spec: rq.RequestSpec, request: httpx.Request, exc: httpx.TransportError
+        self, spec: rq.RequestSpec, request: httpx.Request, exc: httpx.RequestError
     ) -> errors.APIConnectionError:
         sent = was_sent(exc)
-        what = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+        if isinstance(exc, httpx.TimeoutException):
+            what = "timed out"
+        elif isinstance(exc, httpx.DecodingError):
+            what = "got an answer whose body could not be decoded"
+        else:
+            what = "connection failed"
         message = f"{spec.operation}: {request.method} {request.url} {what} ({type(exc).__name__})"
         error: errors.APIConnectionError
         if isinstance(exc, httpx.TimeoutException):
@@ -418,7 +423,7 @@ class Client:
             self._core.log_request(request, attempt)
             try:
                 response = self._http.send(request)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # no answer, or one whose body cannot be decoded
                 delay = self._core.after_failure(spec, request, attempt, exc=exc)
             else:
                 logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
@@ -755,7 +760,7 @@ class AsyncClient:
             self._core.log_request(request, attempt)
             try:
                 response = await self._http.send(request)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # no answer, or one whose body cannot be decoded
                 delay = self._core.after_failure(spec, request, attempt, exc=exc)
             else:
                 logger.debug("%s %s -> %d", request.method, request.url, response.status_code)

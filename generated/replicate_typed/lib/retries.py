@@ -57,6 +57,7 @@ _SENT_RETRYABLE = (
     httpx.WriteError,
     httpx.RemoteProtocolError,
     httpx.CloseError,
+    httpx.DecodingError,  # a body that fails its content-encoding: as good as a broken read
 )
 _DETAIL_HINT = re.compile(r"available in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
 
