@@ -175,6 +175,43 @@ def test_progress_resets_the_reconnect_budget(respx_mock: respx.MockRouter) -> N
     assert out == "0123"
 
 
+def test_a_server_replaying_the_same_events_is_given_up_and_never_yields_twice(
+    respx_mock: respx.MockRouter,
+) -> None:
+    replay = "id: 1:0\nevent: output\ndata: a\n\nid: 1:1\nevent: output\ndata: b\n\n"
+    route = respx_mock.get(URL).mock(side_effect=lambda request: events_of(replay))
+    seen: list[StreamEvent] = []
+    with httpx.Client() as http, pytest.raises(StreamError, match="closed before 'done'"):
+        for event in iter_events(http, URL, headers=HEADERS, max_reconnects=2, reconnect_delay=0):
+            seen.append(event)
+    assert [e.data for e in seen] == ["a", "b"]
+    assert route.call_count == 4  # the first connection, the one with no news, 2 reconnects
+    assert route.calls.last.request.headers["Last-Event-ID"] == "1:1"
+
+
+def test_events_without_ids_that_never_end_are_given_up(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.get(URL).mock(
+        side_effect=lambda request: events_of("event: output\ndata: x\n\n")
+    )
+    with httpx.Client() as http, pytest.raises(StreamError):
+        list(iter_events(http, URL, headers=HEADERS, max_reconnects=3, reconnect_delay=0))
+    assert route.call_count == 4
+
+
+def test_a_body_that_fails_its_content_encoding_is_a_disconnect(
+    respx_mock: respx.MockRouter,
+) -> None:
+    broken = httpx.Response(
+        200,
+        headers={**SSE, "content-encoding": "gzip"},
+        stream=httpx.ByteStream(b"not gzip"),
+    )
+    respx_mock.get(URL).mock(side_effect=[broken, events_of("id: 2\nevent: done\ndata: {}\n\n")])
+    with httpx.Client() as http:
+        events = list(iter_events(http, URL, headers=HEADERS, reconnect_delay=0))
+    assert [e.event for e in events] == ["done"]
+
+
 @pytest.mark.parametrize(
     ("response", "status"),
     [

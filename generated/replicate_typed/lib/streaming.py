@@ -129,6 +129,12 @@ class _StreamState:
         self.failures = 0  # consecutive connections that ended without a new event
         self.server_retry: float | None = None
         self.got_event = False
+        # An event is known by its id and its place among the events that share that id in one
+        # connection (SSE events without an id line inherit the previous one): a server that
+        # ignores Last-Event-ID and replays repeats these keys exactly.
+        self.seen: set[tuple[str, int]] = set()
+        self._connection_id: str | None = None
+        self._connection_index = 0
 
     def request_headers(self) -> dict[str, str]:
         headers = {
@@ -142,6 +148,8 @@ class _StreamState:
         if self.last_event_id:
             headers["Last-Event-ID"] = self.last_event_id
         self.got_event = False
+        self._connection_id = None
+        self._connection_index = 0
         return headers
 
     @staticmethod
@@ -167,11 +175,23 @@ class _StreamState:
         if sse.retry is not None and sse.retry >= 0:
             self.server_retry = sse.retry / 1000
         if sse.id:
+            if sse.id == self._connection_id:
+                self._connection_index += 1
+            else:
+                self._connection_id, self._connection_index = sse.id, 0
+            key = (sse.id, self._connection_index)
+            if key in self.seen:
+                return None  # a server that ignored Last-Event-ID replays: never yield twice
+            self.seen.add(key)
             self.last_event_id = sse.id
         if sse.event not in EVENT_TYPES:
             return None  # keepalives, unnamed or unknown events
-        self.got_event = True
-        self.failures = 0
+        if sse.id:
+            # Only an event with a new id is progress: a server that sends events without ids
+            # (which cannot be resumed) and closes before 'done' is given up on, not re-read
+            # forever.
+            self.got_event = True
+            self.failures = 0
         return StreamEvent(event=sse.event, data=sse.data, id=sse.id or None)
 
     def on_disconnect(self, cause: BaseException | None) -> float:
@@ -224,7 +244,7 @@ def iter_events(
                         yield event
                         if event.is_done:
                             return
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             cause = exc
         delay = state.on_disconnect(cause)
         if delay > 0:
@@ -259,7 +279,7 @@ async def aiter_events(
                         yield event
                         if event.is_done:
                             return
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             cause = exc
         delay = state.on_disconnect(cause)
         if delay > 0:
