@@ -27,7 +27,7 @@ from replicate_typed.lib.client import AsyncClient
 from replicate_typed.lib.errors import ReplicateError
 from replicate_typed.models.stability_ai import sdxl
 
-from .soak import TOKEN, MockProcess
+from .soak import TOKEN, MockProcess, verdict
 
 
 def peak_rss_mb() -> float:
@@ -113,10 +113,7 @@ def main() -> None:
         missed.append(f"{row['errors']} errors")
     if row["peak_rss_mb"] >= 200:
         missed.append(f"peak RSS {row['peak_rss_mb']} MB >= 200 MB")
-    if missed:
-        print("TARGETS MISSED: " + "; ".join(missed))
-        sys.exit(1)
-    print("targets met: 0 errors, peak RSS under 200 MB (client process only; mock in its own)")
+    verdict(missed, "0 errors, peak RSS under 200 MB (client process only; mock in its own)")
 
 
 if __name__ == "__main__":
