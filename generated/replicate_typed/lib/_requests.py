@@ -72,9 +72,8 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.replicate.com"
 USER_AGENT = "replicate-typed/0.1.0"
 SNIPPET_CHARS = 200
-SNIPPET_WINDOW = (
-    64 * 1024
-)  # bytes read for a snippet: whitespace is folded and secrets masked first
+# bytes read for a snippet: whitespace is folded and secrets masked before it is cut
+SNIPPET_WINDOW = 64 * 1024
 WEBHOOK_EVENTS = ("start", "output", "logs", "completed")
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
