@@ -169,9 +169,10 @@ def _annotate(node: Any, uri_type: str) -> Any:
         # Older Cog writes `"default": null` on a non-nullable field: it means "optional, no
         # default". Typed as `X | None = None`; INPUT_SCHEMA keeps the published text.
         del out["default"]
-    if is_string and is_secret(out):
+    closed = "enum" in out or "const" in out  # exact values win: they stay a Literal
+    if is_string and is_secret(out) and not closed:
         out["customTypePath"] = f"{LIB_TYPES}.Secret"
-    elif is_string and out.get("format") == "uri":
+    elif is_string and out.get("format") == "uri" and not closed:
         out["customTypePath"] = f"{LIB_TYPES}.{uri_type}"
     return out
 

@@ -125,22 +125,18 @@ def test_random_schemas_generate_or_fail_cleanly(
         assert jsonschema.Draft202012Validator(schema).is_valid(sent), sent
 
 
-def test_enum_with_bounds_keeps_only_allowed_values() -> None:
+def compiled_model(name: str, props: dict[str, Any]) -> tuple[str, types.ModuleType]:
+    """Generate and import the model module of an Input with ``props`` (all required)."""
     spec = validate_spec_data(
         Path("spec.json"),
         {
-            "model": "fuzz/enum",
+            "model": f"fuzz/{name}",
             "call": "path",
             "version": None,
             "openapi_schema": {
                 "components": {
                     "schemas": {
-                        "Input": {
-                            "type": "object",
-                            "properties": {
-                                "n": {"type": "integer", "enum": [1, 5, 500], "maximum": 100}
-                            },
-                        },
+                        "Input": {"type": "object", "properties": props, "required": sorted(props)},
                         "Output": {"type": "string"},
                     }
                 }
@@ -148,11 +144,40 @@ def test_enum_with_bounds_keeps_only_allowed_values() -> None:
         },
     )
     text = gen.render_model(gen._env(), spec, ROOT)
-    assert "Literal[1, 5]" in text
-    module = types.ModuleType("_fuzz_enum")
+    module = types.ModuleType(f"_fuzz_{name}")
     sys.modules[module.__name__] = module
     exec(compile(text, module.__name__, "exec"), module.__dict__)
+    return text, module
+
+
+def test_enum_with_bounds_keeps_only_allowed_values() -> None:
+    text, module = compiled_model(
+        "enum", {"n": {"type": "integer", "enum": [1, 5, 500], "maximum": 100}}
+    )
+    assert "Literal[1, 5]" in text
     assert module.Input(n=5).to_request_input() == {"n": 5}
     with pytest.raises(ValidationError):
         module.Input(n=500)  # the schema's maximum rejects it too
     assert not jsonschema.Draft202012Validator(module.INPUT_SCHEMA).is_valid({"n": 500})
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"type": "string", "format": "uri", "enum": [""]},  # found by the property test above
+        {"type": "string", "format": "uri", "enum": ["https://x.test/a.png", "https://x.test/b"]},
+        {"type": "string", "format": "uri", "const": "https://x.test/only.png"},
+        {"type": "string", "format": "password", "enum": ["low", "high"]},
+    ],
+)
+def test_exact_values_win_over_file_and_secret_types(field: dict[str, Any]) -> None:
+    """An enum or const on a uri/secret string is a closed list of exact values: the field is a
+    Literal (every allowed value accepted as it is, anything else refused), not a FileInput or
+    Secret that would refuse an allowed value or let another through."""
+    allowed = field.get("enum", [field.get("const")])
+    text, module = compiled_model("exact", {"a": field})
+    assert "FileInput" not in text.split("class Input")[1] and "Secret" not in text
+    for value in allowed:
+        assert module.Input(a=value).to_request_input() == {"a": value}
+    with pytest.raises(ValidationError, match="a"):
+        module.Input(a="https://x.test/other.png")
