@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from codegen.normalize import LIB_TYPES, is_secret
+from codegen.normalize import custom_string_type
 
 
 def _pascal(*parts: str) -> str:
@@ -40,8 +40,9 @@ def _tolerant(node: Any, owner: str) -> Any:
             out[key] = _tolerant(value, owner)
     if out.get("format") == "uri":
         del out["format"]  # a server's odd URL must not fail a whole prediction
-    if out.get("type") == "string" and is_secret(out):
-        out["customTypePath"] = f"{LIB_TYPES}.Secret"
+    custom = custom_string_type(out)  # uri formats are gone: only secrets (the signing key)
+    if custom is not None:
+        out["customTypePath"] = custom
     if out.get("type") == "object" and "additionalProperties" not in out:
         out["additionalProperties"] = True
     return out

@@ -89,6 +89,20 @@ def is_secret(node: dict[str, Any]) -> bool:
     return node.get("format") == "password" or bool(node.get("x-cog-secret"))
 
 
+def custom_string_type(node: dict[str, Any], uri_type: str = "FileInput") -> str | None:
+    """The runtime type of a secret or ``format: uri`` string (``Secret``, ``uri_type``), or None.
+    An ``enum``/``const`` keeps its exact values: such a field stays a Literal."""
+    types = node.get("type")
+    is_string = types == "string" or (isinstance(types, list) and "string" in types)
+    if not is_string or "enum" in node or "const" in node:
+        return None
+    if is_secret(node):
+        return f"{LIB_TYPES}.Secret"
+    if node.get("format") == "uri":
+        return f"{LIB_TYPES}.{uri_type}"
+    return None
+
+
 def _accepts_null(node: dict[str, Any]) -> bool:
     types = node.get("type")
     if types == "null" or (isinstance(types, list) and "null" in types):
@@ -163,17 +177,13 @@ def _annotate(node: Any, uri_type: str) -> Any:
     out = {k: _annotate(v, uri_type) for k, v in node.items()}
     out = _merge_optional(out)
     out = _enum_within_bounds(out)
-    types = out.get("type")
-    is_string = types == "string" or (isinstance(types, list) and "string" in types)
     if "default" in out and out["default"] is None and not _accepts_null(out):
         # Older Cog writes `"default": null` on a non-nullable field: it means "optional, no
         # default". Typed as `X | None = None`; INPUT_SCHEMA keeps the published text.
         del out["default"]
-    closed = "enum" in out or "const" in out  # exact values win: they stay a Literal
-    if is_string and is_secret(out) and not closed:
-        out["customTypePath"] = f"{LIB_TYPES}.Secret"
-    elif is_string and out.get("format") == "uri" and not closed:
-        out["customTypePath"] = f"{LIB_TYPES}.{uri_type}"
+    custom = custom_string_type(out, uri_type)
+    if custom is not None:
+        out["customTypePath"] = custom
     return out
 
 

@@ -169,8 +169,9 @@ async def test_async_client_over_http(server: MockServer, sweep: Sweep) -> None:
 def test_a_server_echoing_the_token_cannot_leak_it(path: str, sweep: Sweep) -> None:
     transport = httpx.MockTransport(echoing_server)
     base = f"https://echo.test/{path}"
-    with Client(api_token=TOKEN, base_url=base, transport=transport, sleep=lambda _: None) as c:
-        client = c
+    with Client(
+        api_token=TOKEN, base_url=base, transport=transport, sleep=lambda _: None
+    ) as client:
         exc = sweep.raised(path, errors.ReplicateError, lambda: client.predictions.get("abc"))
         created = sweep.raised(
             "create",
