@@ -23,7 +23,7 @@ node_modules/.installed: package.json package-lock.json
 		echo "warning: npm not found: the Prism contract tests will be skipped (install Node.js 20 + npm, then make prism)" >&2; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
@@ -37,14 +37,14 @@ check: setup
 	$(MAKE) --no-print-directory lint typecheck
 
 lint: setup
-	$(BIN)/ruff check codegen generated contract_tests benchmarks
-	$(BIN)/ruff format --check codegen generated contract_tests benchmarks
+	$(BIN)/ruff check codegen src generated contract_tests benchmarks setup.py
+	$(BIN)/ruff format --check codegen src generated contract_tests benchmarks setup.py
 
 typecheck: setup
-	$(BIN)/mypy --strict generated/replicate_typed codegen
+	$(BIN)/mypy --strict src/replicate_typed generated/replicate_typed codegen
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 # The README's first command: the built-in mock server on a free local port (stopped by PID,
 # also on failure), stability-ai/sdxl by version and flux-schnell by model path through the CLI.

@@ -27,9 +27,9 @@ from typing import Any
 
 import httpx
 
-from replicate_typed.lib.client import Client
-from replicate_typed.lib.polling import PollPolicy
-from replicate_typed.lib.retries import RetryPolicy
+from replicate_typed.client._client import Client
+from replicate_typed.client.polling import PollPolicy
+from replicate_typed.client.retries import RetryPolicy
 from replicate_typed.models.stability_ai import sdxl
 
 BASE = "https://router.example/replicate"

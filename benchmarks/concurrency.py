@@ -1,7 +1,7 @@
 """Concurrency benchmark (``make bench-concurrency``): 1,000 predictions at once through one
 ``AsyncClient`` against the built-in mock over loopback HTTP. Not a test: prints a table.
 
-The mock server runs in its own process (``python -m replicate_typed.lib.mock``), so the peak
+The mock server runs in its own process (``python -m replicate_typed.mock``), so the peak
 RSS reported (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is the client process alone. Each
 prediction is ``client.run(sdxl.Input(...))``: a create with ``Prefer: wait`` (held by the mock
 until the prediction ends), polling if needed, the typed output. Targets: 0 errors, peak RSS
@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from replicate_typed.lib.client import AsyncClient
-from replicate_typed.lib.errors import ReplicateError
+from replicate_typed.client._client import AsyncClient
+from replicate_typed.client.errors import ReplicateError
 from replicate_typed.models.stability_ai import sdxl
 
 from .soak import TOKEN, MockProcess, verdict

@@ -1,7 +1,7 @@
 """Fault soak (``make soak``): thousands of predictions against a misbehaving mock; nothing paid
 twice, nothing lost. Not a test: prints a table and exits non-zero when a target is missed.
 
-The built-in mock server runs in its own process (``python -m replicate_typed.lib.mock``) on
+The built-in mock server runs in its own process (``python -m replicate_typed.mock``) on
 127.0.0.1, with random faults on creates, gets, lists and output downloads: about 10 % 429
 (``Retry-After: 1``), 5 % 5xx (half of the create ones *after* the prediction was created),
 2 % connection resets (likewise) and 5 % slow answers. Three phases, each on a fresh mock:
@@ -41,10 +41,10 @@ from typing import Any
 
 import httpx
 
-from replicate_typed.lib.batch import Journal
-from replicate_typed.lib.client import AsyncClient
-from replicate_typed.lib.downloads import adownload_all
-from replicate_typed.lib.errors import (
+from replicate_typed.batch import Journal
+from replicate_typed.client._client import AsyncClient
+from replicate_typed.client.downloads import adownload_all
+from replicate_typed.client.errors import (
     APIConnectionError,
     APIResponseValidationError,
     DownloadError,
@@ -52,7 +52,7 @@ from replicate_typed.lib.errors import (
     RateLimitError,
     ReplicateError,
 )
-from replicate_typed.lib.polling import PollPolicy
+from replicate_typed.client.polling import PollPolicy
 from replicate_typed.models.stability_ai import sdxl
 
 TOKEN = "r8_soak_token_0123456789abcdefghijklmnop"
@@ -91,7 +91,7 @@ class MockProcess:
             [
                 sys.executable,
                 "-m",
-                "replicate_typed.lib.mock",
+                "replicate_typed.mock",
                 "--port",
                 "0",
                 "--token",
@@ -325,7 +325,7 @@ def kill_phase(mock: MockProcess, n: int, kills: int, out: Path, seed: int) -> P
     command = [
         sys.executable,
         "-m",
-        "replicate_typed.lib.cli",
+        "replicate_typed.cli",
         "batch",
         str(jsonl),
         "--model",

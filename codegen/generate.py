@@ -1,7 +1,7 @@
 """specs/ -> generated/replicate_typed: the whole compilation, in one process.
 
-The generator owns every file of the package except ``lib/`` (the hand-written runtime): owned
-folders are rewritten whole, so a removed spec removes its module.
+The generator owns every file under ``generated/`` (the hand-written runtime lives in ``src/``):
+the folder is rewritten whole, so a removed spec removes its module.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from codegen.pymodels import ModelCode, api_code, model_code
 from codegen.spec import ModelSpec, load_model_specs, read_json
 
 PACKAGE = "replicate_typed"
-RUNTIME_DIR = "lib"  # never written by the generator
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -292,13 +291,7 @@ def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str
             ],
             exports=[name_mod for _, name_mod in sorted(members, key=lambda m: m[1])],
         )
-    files["models/__init__.py"] = init.render(
-        source="specs/models",
-        docstring="One module per model: models.<owner>.<name> (imported on use).",
-        imports=[],
-        exports=[],
-    )
-    files["registry.py"] = env.get_template("registry.py.jinja").render(
+    files["models/__init__.py"] = env.get_template("registry.py.jinja").render(
         source="specs/models", models=[(s, module_of(s)) for s in specs]
     )
 
@@ -329,8 +322,6 @@ def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str
         imports=[f"from .api import {', '.join(api_names)}"],
         exports=api_names,
     )
-    files["__init__.py"] = env.get_template("root_init.py.jinja").render(source="specs/")
-    files["py.typed"] = ""
     return files
 
 
@@ -345,7 +336,7 @@ def _ruff(folder: Path, root: Path) -> None:
 
 
 def build(root: Path, target: Path, specs: list[ModelSpec] | None = None) -> list[str]:
-    """Write the generated package (without lib/) into ``target``; returns the relative paths."""
+    """Write the generated part of the package into ``target``; returns the relative paths."""
     files = render_package(root, specs)
     for rel, text in files.items():
         path = target / rel
@@ -356,18 +347,18 @@ def build(root: Path, target: Path, specs: list[ModelSpec] | None = None) -> lis
 
 
 def owned_files(package: Path) -> list[str]:
-    """Files of the package the generator owns (everything outside lib/ and caches)."""
+    """Files of the generated folder (every file there but caches)."""
     out = []
     for path in sorted(package.rglob("*")):
         rel = path.relative_to(package)
-        if path.is_dir() or rel.parts[0] == RUNTIME_DIR or "__pycache__" in rel.parts:
+        if path.is_dir() or "__pycache__" in rel.parts:
             continue
         out.append(rel.as_posix())
     return out
 
 
 def write(root: Path) -> list[str]:
-    """Regenerate generated/replicate_typed in place (lib/ untouched)."""
+    """Regenerate generated/replicate_typed in place."""
     package = Paths(root).package
     with tempfile.TemporaryDirectory(prefix="codegen-") as tmp:
         staged = Path(tmp) / PACKAGE
@@ -375,7 +366,7 @@ def write(root: Path) -> list[str]:
         for rel in owned_files(package):
             (package / rel).unlink()
         for child in sorted(package.iterdir()) if package.exists() else []:
-            if child.is_dir() and child.name != RUNTIME_DIR:
+            if child.is_dir():
                 shutil.rmtree(child)
         for rel in written:
             dest = package / rel

@@ -18,7 +18,7 @@ from typing import Any
 
 REF_PREFIX = "#/components/schemas/"
 DEF_PREFIX = "#/$defs/"
-LIB_TYPES = "replicate_typed.lib.types"
+LIB_TYPES = "replicate_typed.core.types"
 
 
 @dataclass(frozen=True)

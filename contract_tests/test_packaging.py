@@ -1,5 +1,5 @@
-"""The package as users get it: the wheel ships every module of ``generated/replicate_typed``
-(and ``py.typed``), and the runtime -- client, generated models, mock server, CLI -- works with
+"""The package as users get it: the wheel ships every module of both halves of the package
+(``src/replicate_typed`` and ``generated/replicate_typed``, merged) and ``py.typed``, and the runtime -- client, generated models, mock server, CLI -- works with
 none of the development-only packages importable (code generator, test tools)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from contract_tests.conftest import ROOT
 
-PACKAGE = ROOT / "generated" / "replicate_typed"
+HALVES = (ROOT / "src" / "replicate_typed", ROOT / "generated" / "replicate_typed")
 DEV_ONLY = (
     "codegen",
     "datamodel_code_generator",
@@ -36,8 +36,9 @@ def test_the_wheel_ships_every_module_and_py_typed(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("replicate_typed-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
     expected = {
-        f"replicate_typed/{path.relative_to(PACKAGE).as_posix()}"
-        for path in PACKAGE.rglob("*.py")
+        f"replicate_typed/{path.relative_to(half).as_posix()}"
+        for half in HALVES
+        for path in half.rglob("*.py")
         if "__pycache__" not in path.parts
     }
     assert len(expected) > 50
@@ -46,7 +47,7 @@ def test_the_wheel_ships_every_module_and_py_typed(tmp_path: Path) -> None:
     metadata = zipfile.ZipFile(wheel).read(
         next(n for n in shipped if n.endswith(".dist-info/entry_points.txt"))
     )
-    assert b"replicate-typed = replicate_typed.lib.cli:main" in metadata
+    assert b"replicate-typed = replicate_typed.cli:main" in metadata
 
 
 RUNTIME_SCRIPT = """
@@ -63,15 +64,15 @@ class Block(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Block())
 import replicate_typed
 # the respx adapter is for users' respx tests: it needs respx by nature and loads lazily
-OPTIONAL = {"replicate_typed.lib.mock.respx_adapter"}
+OPTIONAL = {"replicate_typed.mock.respx_adapter"}
 for module in pkgutil.walk_packages(replicate_typed.__path__, "replicate_typed."):
     if module.name not in OPTIONAL:
         importlib.import_module(module.name)
 
 from typer.testing import CliRunner
-from replicate_typed.lib.cli import app
-from replicate_typed.lib.client import Client
-from replicate_typed.lib.mock import MockServer
+from replicate_typed.cli.app import app
+from replicate_typed.client._client import Client
+from replicate_typed.mock import MockServer
 from replicate_typed.models.stability_ai import sdxl
 
 with MockServer(api_tokens=("r8_runtime_only_0123",), default_timing=(0.01, 0.05)) as server:
@@ -89,10 +90,10 @@ print(len(images), result.exit_code, loaded)
 """
 
 
-def test_the_runtime_needs_no_development_package() -> None:
+def test_the_runtime_needs_no_development_package(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", RUNTIME_SCRIPT, ",".join(DEV_ONLY)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT / "generated",
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["1", "0", "[]"], done.stdout

@@ -15,7 +15,7 @@ RUN_DIR="${DEMO_RUN_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/replicate-typed-demo.XXXXX
 mkdir -p "$RUN_DIR"
 PID_FILE="$RUN_DIR/mock.pid"
 LOG="$RUN_DIR/mock.log"
-cli() { "$PYTHON" -m replicate_typed.lib.cli "$@"; }
+cli() { "$PYTHON" -m replicate_typed.cli "$@"; }
 
 stop_server() {
     local status=$?
@@ -46,7 +46,7 @@ if [[ ! -x "$PYTHON" ]]; then
 fi
 
 # 1. The mock server, on a free port (--port 0), in the background.
-"$PYTHON" -m replicate_typed.lib.cli mock --host 127.0.0.1 --port 0 >"$LOG" 2>&1 &
+"$PYTHON" -m replicate_typed.cli mock --host 127.0.0.1 --port 0 >"$LOG" 2>&1 &
 echo $! >"$PID_FILE"
 URL=""
 for _ in $(seq 1 600); do

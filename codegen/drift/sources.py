@@ -118,14 +118,14 @@ class LiveSource:
     def __init__(self, client: Any, base_url: str) -> None:
         self.client = client
         self.description = f"live API at {base_url}"
-        errors = importlib.import_module("replicate_typed.lib.errors")
+        errors = importlib.import_module("replicate_typed.client.errors")
         self._not_found: type[BaseException] = errors.NotFoundError
         self._api_error: type[BaseException] = errors.ReplicateError
 
     @classmethod
     def from_environment(cls, base_url: str | None = None) -> LiveSource:
         try:
-            client_module = importlib.import_module("replicate_typed.lib.client")
+            client_module = importlib.import_module("replicate_typed.client._client")
         except ImportError as exc:
             raise UpstreamError(f"the runtime client is not available: {exc}") from None
         client = client_module.Client(base_url=base_url)

@@ -17,7 +17,7 @@ from pydantic import SecretStr, ValidationError
 
 import replicate_typed
 from contract_tests.models._values import accepts_null, minimal_input, resolve, sample_value
-from replicate_typed.registry import registry
+from replicate_typed.models import registry
 
 SECRET = "sk-very-secret-value-123"
 

@@ -16,7 +16,7 @@ APIFOX = ROOT / "contract_tests" / "fixtures" / "apifox"
 
 
 def copy_repo(dest: Path, *, models: bool = True) -> Path:
-    """specs/, generated/ (lib/ included) and pyproject.toml, without caches."""
+    """specs/, generated/, the hand-written src/ and pyproject.toml, without caches."""
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".mypy_cache")
     shutil.copytree(ROOT / "specs" / "api", dest / "specs" / "api", ignore=ignore)
     if models:
@@ -24,6 +24,7 @@ def copy_repo(dest: Path, *, models: bool = True) -> Path:
     else:
         (dest / "specs" / "models").mkdir(parents=True)
     shutil.copytree(ROOT / "generated", dest / "generated", ignore=ignore)
+    shutil.copytree(ROOT / "src", dest / "src", ignore=ignore)
     shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
     return dest
 

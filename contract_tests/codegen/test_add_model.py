@@ -57,7 +57,9 @@ def test_from_file_writes_the_canonical_spec_and_regenerates(repo: Path, tmp_pat
     assert "add-model --from-file video-merge.json" in data["provenance"]
     module = repo / "generated" / "replicate_typed" / "models" / "acme" / "video_merge.py"
     assert 'call_by="path"' in module.read_text(encoding="utf-8")
-    assert '"acme/video-merge"' in (repo / "generated/replicate_typed/registry.py").read_text()
+    assert (
+        '"acme/video-merge"' in (repo / "generated/replicate_typed/models/__init__.py").read_text()
+    )
     check = run_codegen("check", "--root", str(repo))
     assert check.returncode == 0, check.stderr
 

@@ -151,7 +151,7 @@ def _package(root: Path) -> Path:
 
 
 def test_every_corpus_model_has_a_module(corpus_repo: Path) -> None:
-    registry = (_package(corpus_repo) / "registry.py").read_text(encoding="utf-8")
+    registry = (_package(corpus_repo) / "models" / "__init__.py").read_text(encoding="utf-8")
     for path in CORPUS_FILES:
         ref = corpus_ref(path)
         owner, name = ref.split("/")
@@ -175,7 +175,7 @@ def test_output_value_types(corpus_repo: Path, ref: str, expected: str) -> None:
 def test_generated_modules_import_and_accept_their_defaults(corpus_repo: Path) -> None:
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(corpus_repo / "generated"), str(ROOT)]),
+        "PYTHONPATH": os.pathsep.join([str(corpus_repo / "src"), str(ROOT)]),
     }
     result = subprocess.run(
         [sys.executable, "-m", "contract_tests.codegen._corpus_check"],
@@ -202,7 +202,7 @@ def test_generated_modules_import_and_accept_their_defaults(corpus_repo: Path) -
 
 def test_generated_package_passes_ruff_and_mypy_strict(corpus_repo: Path) -> None:
     package = _package(corpus_repo)
-    targets = [str(package / "models"), str(package / "registry.py"), str(package / "types")]
+    targets = [str(package / "models"), str(package / "types")]
     config = str(ROOT / "pyproject.toml")
     for args in (["check"], ["format", "--check"]):
         result = subprocess.run(
@@ -223,11 +223,14 @@ def test_generated_package_passes_ruff_and_mypy_strict(corpus_repo: Path) -> Non
             "--cache-dir",
             str(corpus_repo / ".mypy_cache"),
             "--follow-imports",
-            "silent",  # lib/ is the hand-written runtime, checked by the repo's own mypy run
+            "silent",  # src/ is the hand-written runtime, checked by the repo's own mypy run
             *targets,
         ],
         cwd=corpus_repo,
-        env={**os.environ, "MYPYPATH": str(corpus_repo / "generated")},
+        env={
+            **os.environ,
+            "MYPYPATH": os.pathsep.join(str(corpus_repo / d) for d in ("src", "generated")),
+        },
         capture_output=True,
         text=True,
         timeout=600,

@@ -261,7 +261,7 @@ def test_runtime_attributes_are_all_protected() -> None:
     from pydantic import BaseModel
 
     from codegen.pymodels import RUNTIME_ATTRIBUTES
-    from replicate_typed.lib.model import ModelInput
+    from replicate_typed.core.model import ModelInput
 
     added = {n for n in set(dir(ModelInput)) - set(dir(BaseModel)) if not n.startswith("_")}
     assert added <= set(RUNTIME_ATTRIBUTES), added - set(RUNTIME_ATTRIBUTES)

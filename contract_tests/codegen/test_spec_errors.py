@@ -153,12 +153,14 @@ def test_generate_reports_the_broken_spec(
     tmp_path: Path, breaker: Callable[[Path], Path], pointer: str, words: str
 ) -> None:
     root = copy_repo(tmp_path / "repo")
-    before = (root / "generated" / "replicate_typed" / "registry.py").read_bytes()
+    before = (root / "generated" / "replicate_typed" / "models" / "__init__.py").read_bytes()
     path = breaker(root)
     result = run_codegen("generate", "--root", str(root))
     _assert_clean_failure(result, path, pointer, words)
     # nothing was written: the package is as it was
-    assert (root / "generated" / "replicate_typed" / "registry.py").read_bytes() == before
+    assert (
+        root / "generated" / "replicate_typed" / "models" / "__init__.py"
+    ).read_bytes() == before
 
 
 def test_every_command_fails_cleanly_on_a_broken_spec(tmp_path: Path) -> None:

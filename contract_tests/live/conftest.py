@@ -31,8 +31,8 @@ from contract_tests.live.prism import (
     prism_document,
 )
 from contract_tests.live.transport import RecordingTransport
-from replicate_typed.lib.client import Client
-from replicate_typed.lib.mock import MockServer
+from replicate_typed.client._client import Client
+from replicate_typed.mock import MockServer
 
 MOCK_TOKEN = "r8_live_suite_mock_token_0123456789abcdef"
 PRISM_TOKEN = "r8_live_suite_prism_token_0123456789abcdef"

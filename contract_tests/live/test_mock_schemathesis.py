@@ -35,8 +35,8 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
-from replicate_typed.lib.client import Client
-from replicate_typed.lib.mock import MockServer
+from replicate_typed.client._client import Client
+from replicate_typed.mock import MockServer
 from replicate_typed.models.stability_ai import sdxl
 
 ROOT = Path(__file__).resolve().parents[2]

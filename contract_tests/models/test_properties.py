@@ -29,8 +29,8 @@ from pydantic import ValidationError
 from codegen import generate as gen
 from codegen.spec import validate_spec_data
 from contract_tests.models._values import minimal_input, resolve, types_of
-from replicate_typed.lib.model import ModelInfo
-from replicate_typed.registry import registry
+from replicate_typed.core.model import ModelInfo
+from replicate_typed.models import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 REFS = sorted(registry)

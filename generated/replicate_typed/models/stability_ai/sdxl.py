@@ -20,9 +20,9 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 
 from pydantic import ConfigDict, Field, RootModel
 
-from replicate_typed.lib.model import ModelInfo, ModelInput
-from replicate_typed.lib.predictions import TypedPrediction
-from replicate_typed.lib.types import FileInput, FileOutput
+from replicate_typed.core.model import ModelInfo, ModelInput
+from replicate_typed.core.predictions import TypedPrediction
+from replicate_typed.core.types import FileInput, FileOutput
 
 
 class Output(RootModel[list[FileOutput]]):

@@ -1,0 +1,108 @@
+"""``replicate-typed batch``: lines validated before sending, --strict, summary, resume, no token."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+from replicate_typed.cli.app import app
+from replicate_typed.mock import MockBackend, MockServer
+
+from .conftest import TOKEN
+
+MakeMock = Callable[..., MockBackend]
+
+LINES = [
+    {"prompt": "one", "width": 64, "height": 64},
+    {"prompt": "two", "width": "wide"},
+    None,  # a blank line: skipped, but it keeps the numbering
+    "{not json",
+    {"prompt": "three", "num_outputs": 2, "width": 64, "height": 64},
+    {"prompt": "four", "unknown_field": 1},
+]
+
+
+def write(tmp_path: Path) -> Path:
+    path = tmp_path / "in.jsonl"
+    text = ""
+    for line in LINES:
+        text += ("" if line is None else line if isinstance(line, str) else json.dumps(line)) + "\n"
+    path.write_text(text)
+    return path
+
+
+def invoke(server: MockServer, args: list[str]) -> Result:
+    env: dict[str, str | None] = {
+        "REPLICATE_API_TOKEN": TOKEN,
+        "REPLICATE_BASE_URL": server.url + "/replicate",
+        "REPLICATE_TYPED_DEBUG": None,
+    }
+    return CliRunner().invoke(app, ["batch", *args], env=env)
+
+
+def test_bad_lines_are_reported_and_the_others_run(
+    server: MockServer, mock: MakeMock, tmp_path: Path
+) -> None:
+    backend = mock()
+    out = tmp_path / "out"
+    result = invoke(
+        server, [str(write(tmp_path)), "--model", "stability-ai/sdxl", "--out", str(out)]
+    )
+    assert result.exit_code == 1, result.output  # bad lines make the run fail, after the others
+    err = result.stderr
+    assert 'line 2: width: "wide": Input should be a valid integer' in err
+    assert "line 4: " in err and "not valid JSON" in err
+    assert "line 6: unknown_field: 1: Extra inputs are not permitted" in err
+    assert "line 1: created (prediction " in err and "line 5: saved 2 file(s)" in err
+    assert "summary: inputs 5, created 2, reconciled 0, succeeded 2, failed 0, downloaded 2" in err
+    assert "invalid 3" in err
+    assert TOKEN not in result.output
+    assert backend.stats()["creates"] == 2
+    saved = sorted(p.name for p in out.glob("*/output_*"))
+    assert saved == ["output_0.png", "output_0.png", "output_1.png"]
+    again = invoke(
+        server, [str(write(tmp_path)), "--model", "stability-ai/sdxl", "--out", str(out)]
+    )
+    assert "line 1: already done" in again.stderr and "skipped (already done) 2" in again.stderr
+    assert backend.stats()["creates"] == 2
+
+
+def test_strict_sends_nothing_when_a_line_is_bad(
+    server: MockServer, mock: MakeMock, tmp_path: Path
+) -> None:
+    backend = mock()
+    result = invoke(
+        server,
+        [str(write(tmp_path)), "--model", "stability-ai/sdxl", "--out", str(tmp_path), "--strict"],
+    )
+    assert result.exit_code == 2
+    assert "3 invalid line(s) (2, 4, 6); nothing was sent (--strict)" in result.stderr
+    assert backend.stats()["requests"] == {}
+
+
+def test_all_good_exits_zero_and_unknown_model_is_usage(
+    server: MockServer, mock: MakeMock, tmp_path: Path
+) -> None:
+    mock()
+    path = tmp_path / "ok.jsonl"
+    path.write_text(json.dumps({"prompt": "fine", "width": 64, "height": 64}) + "\n")
+    ok = invoke(server, [str(path), "--model", "stability-ai/sdxl", "--out", str(tmp_path / "o")])
+    assert ok.exit_code == 0, ok.stderr
+    assert "journal: " in ok.stderr
+    unknown = invoke(server, [str(path), "--model", "nobody/nothing", "--out", str(tmp_path)])
+    assert unknown.exit_code == 2 and "nobody/nothing" in unknown.stderr
+
+
+def test_failed_prediction_is_named_with_line_and_id(
+    server: MockServer, mock: MakeMock, tmp_path: Path
+) -> None:
+    backend = mock()
+    path = tmp_path / "fail.jsonl"
+    path.write_text(json.dumps({"prompt": "mock:fail", "width": 64, "height": 64}) + "\n")
+    result = invoke(server, [str(path), "--model", "stability-ai/sdxl", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    (pid,) = [p.id for p in backend._order]
+    assert f"failed: line 1 (prediction {pid}): prediction {pid} failed" in result.stderr

@@ -1,0 +1,29 @@
+"""One import package, ``replicate_typed``, from two folders (all other metadata: pyproject.toml).
+
+``src/replicate_typed`` is the hand-written runtime; ``generated/replicate_typed`` holds the
+generator's output (``models/``, ``types/``). The wheel merges them into one folder; in a source
+checkout the package root joins the generated half to its ``__path__``.
+"""
+
+from pathlib import Path
+
+from setuptools import find_namespace_packages, find_packages, setup
+
+HERE = Path(__file__).parent
+runtime = find_packages(str(HERE / "src"), include=["replicate_typed", "replicate_typed.*"])
+generated = [
+    name
+    for name in find_namespace_packages(str(HERE / "generated"), include=["replicate_typed.*"])
+    if "__pycache__" not in name
+]
+setup(
+    packages=sorted({*runtime, *generated}),
+    package_dir={
+        "replicate_typed": "src/replicate_typed",
+        **{
+            name: "generated/" + name.replace(".", "/")
+            for name in generated
+            if name.count(".") == 1
+        },
+    },
+)

@@ -1,0 +1,655 @@
+"""Request building and response parsing shared by :class:`Client` and :class:`AsyncClient`.
+
+Everything here is pure: functions take arguments (and, for parsing, an already-read
+``httpx.Response``) and return a :class:`RequestSpec` or a parsed object, or raise a typed
+error. The clients only add I/O (send, retry, sleep) on top.
+
+Request bodies are exactly what the API document allows:
+
+* ``POST /v1/predictions``: ``{"version", "input", "webhook"?, "webhook_events_filter"?}``
+* ``POST /v1/models/{owner}/{name}/predictions``: ``{"input", "webhook"?, "webhook_events_filter"?}``
+
+``input`` holds only the fields a caller set: for a generated ``Input`` the dump uses
+``exclude_unset=True`` (defaults are left to the server, which applies the model's own), local
+files become data URIs or uploaded file URLs (:mod:`replicate_typed.client.uploads`) and secrets
+are revealed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+import pydantic_core
+from pydantic import BaseModel, ValidationError
+
+from replicate_typed.client import errors
+from replicate_typed.client._logging import redact
+from replicate_typed.client.polling import prefer_header, validate_wait, wait_read_timeout
+from replicate_typed.client.retries import RequestKind, retry_after_hint
+from replicate_typed.types.api import (
+    Prediction,
+    PredictionPage,
+    ProblemDetails,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "RequestSpec",
+    "resolve_base_url",
+    "resolve_api_token",
+    "join_url",
+    "auth_headers",
+    "validate_version",
+    "validate_model_ref",
+    "validate_prediction_id",
+    "validate_cancel_after",
+    "validate_webhook",
+    "validate_create",
+    "create_prediction",
+    "create_model_prediction",
+    "get_prediction",
+    "cancel_prediction",
+    "list_predictions",
+    "next_page",
+    "get_model",
+    "get_model_version",
+    "create_file",
+    "get_default_webhook_secret",
+    "error_from_response",
+    "parse_response",
+    "parse_prediction",
+    "snippet_of",
+]
+
+DEFAULT_BASE_URL = "https://api.replicate.com"
+USER_AGENT = "replicate-typed/0.1.0"
+SNIPPET_CHARS = 200
+# bytes read for a snippet: whitespace is folded and secrets masked before it is cut
+SNIPPET_WINDOW = 64 * 1024
+WEBHOOK_EVENTS = ("start", "output", "logs", "completed")
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+_MODEL_REF = re.compile(rf"^{_SLUG}/{_SLUG}$")
+_ID = re.compile(r"^[A-Za-z0-9._~-]+$")
+_CANCEL_AFTER = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One API call, described without doing it.
+
+    ``url`` is a path under the base URL (``/v1/...``) or, for ``next`` pages, an absolute URL
+    already rewritten onto the base. ``read_timeout`` is a minimum read timeout for this call
+    (``Prefer: wait``). ``kind`` selects the retry rule (see :mod:`replicate_typed.client.retries`).
+    """
+
+    method: str
+    url: str
+    kind: RequestKind
+    operation: str
+    json: Any = None
+    params: Mapping[str, str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, tuple[str, bytes, str]] | None = None
+    data: Mapping[str, str] | None = None
+    read_timeout: float | None = None
+    prediction_id: str | None = None
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """``base_url``, else ``REPLICATE_BASE_URL``, else the official API; no trailing ``/``.
+
+    A router base such as ``https://host/replicate`` keeps its path prefix; a trailing ``/v1``
+    is dropped because the client adds it to every path.
+    """
+    raw = base_url if base_url is not None else os.environ.get("REPLICATE_BASE_URL") or ""
+    value = raw.strip() or DEFAULT_BASE_URL
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise errors.InputError(
+            f"base_url: {value!r} is not an http(s) URL such as {DEFAULT_BASE_URL} "
+            "or https://host/replicate"
+        )
+    if parts.query or parts.fragment:
+        raise errors.InputError(f"base_url: {value!r} must not carry a query or fragment")
+    value = value.rstrip("/")
+    if value.endswith("/v1"):
+        value = value[: -len("/v1")]
+    return value
+
+
+def resolve_api_token(api_token: str | None) -> str | None:
+    """``api_token``, else ``REPLICATE_API_TOKEN`` (None when neither is set)."""
+    token = api_token if api_token is not None else os.environ.get("REPLICATE_API_TOKEN")
+    if token is not None:
+        token = token.strip()
+        if any(c in token for c in "\r\n") or not token.isprintable():
+            raise errors.InputError("api_token: contains control characters (value not shown)")
+    return token or None
+
+
+def join_url(base_url: str, path: str) -> str:
+    """``{base}{path}``; an absolute URL is returned unchanged."""
+    if path.startswith(("http://", "https://")):
+        return path
+    return f"{base_url}{path}"
+
+
+def auth_headers(api_token: str | None) -> dict[str, str]:
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    if api_token:
+        headers["Authorization"] = f"Bearer {api_token}"
+    return headers
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+
+
+# --- validation (before anything is sent) -----------------------------------------------------
+
+
+def validate_version(version: str) -> str:
+    """``owner/name``, ``owner/name:<64-hex>`` or a bare 64-hex version id."""
+    if not isinstance(version, str):
+        raise errors.InputError(f"version: {version!r} must be a string")
+    value = version.strip()
+    if _HEX64.match(value):
+        return value
+    name, sep, vid = value.partition(":")
+    if _MODEL_REF.match(name) and (not sep or _HEX64.match(vid)):
+        return value
+    raise errors.InputError(
+        f"version: {version!r} is not a 64-hex version id, owner/name:<64-hex id> or owner/name"
+    )
+
+
+def validate_model_ref(model: str) -> tuple[str, str]:
+    """``owner/name`` → (owner, name)."""
+    if not isinstance(model, str) or not _MODEL_REF.match(model.strip()):
+        raise errors.InputError(
+            f"model: {model!r} is not owner/name (e.g. black-forest-labs/flux-schnell)"
+        )
+    owner, name = model.strip().split("/")
+    return owner, name
+
+
+def validate_prediction_id(prediction_id: str) -> str:
+    if not isinstance(prediction_id, str) or not _ID.match(prediction_id):
+        raise errors.InputError(
+            f"id: {prediction_id!r} is not a prediction id (letters, digits, '-', '_', '.', '~')"
+        )
+    return prediction_id
+
+
+def validate_cancel_after(cancel_after: str | None) -> str | None:
+    """``30s``, ``5m``, ``1h30m`` ...: hours, minutes, seconds in that order; at least 5 s."""
+    if cancel_after is None:
+        return None
+    value = cancel_after.strip() if isinstance(cancel_after, str) else ""
+    match = _CANCEL_AFTER.match(value)
+    if not value or match is None:
+        raise errors.InputError(
+            f"cancel_after: {cancel_after!r} is not a duration like 30s, 5m or 1h30m"
+        )
+    h, m, s = (int(g) if g else 0 for g in match.groups())
+    if h * 3600 + m * 60 + s < 5:
+        raise errors.InputError(f"cancel_after: {cancel_after!r} is shorter than the minimum 5s")
+    return value
+
+
+def validate_webhook(
+    webhook: str | None, webhook_events_filter: Sequence[str] | None
+) -> tuple[str | None, list[str] | None]:
+    if webhook is not None:
+        parts = urlsplit(webhook) if isinstance(webhook, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise errors.InputError(f"webhook: {webhook!r} is not an http(s) URL")
+    events: list[str] | None = None
+    if webhook_events_filter is not None:
+        if isinstance(webhook_events_filter, str):
+            raise errors.InputError(
+                f"webhook_events_filter: {webhook_events_filter!r} must be a list of events, "
+                f"not a string (allowed: {', '.join(WEBHOOK_EVENTS)})"
+            )
+        events = list(webhook_events_filter)
+        for event in events:
+            if event not in WEBHOOK_EVENTS:
+                raise errors.InputError(
+                    f"webhook_events_filter: {event!r} is not one of {', '.join(WEBHOOK_EVENTS)}"
+                )
+        if webhook is None:
+            raise errors.InputError(
+                "webhook_events_filter: given without webhook (the filter needs a webhook URL)"
+            )
+    return webhook, events
+
+
+# --- request builders -------------------------------------------------------------------------
+
+
+def _create_headers(wait: bool | int | None, cancel_after: str | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    prefer = prefer_header(wait)
+    if prefer is not None:
+        headers["Prefer"] = prefer
+    if cancel_after is not None:
+        headers["Cancel-After"] = cancel_after
+    return headers
+
+
+def _body_tail(webhook: str | None, events: list[str] | None) -> dict[str, Any]:
+    tail: dict[str, Any] = {}
+    if webhook is not None:
+        tail["webhook"] = webhook
+    if events is not None:
+        tail["webhook_events_filter"] = events
+    return tail
+
+
+def _check_input(input: Any) -> dict[str, Any]:
+    """The input must be a JSON object; values that do not serialise are reported when the
+    request is built (``Client`` turns that into an :class:`InputError` before sending)."""
+    if not isinstance(input, Mapping):
+        raise errors.InputError(
+            f"input: a {type(input).__name__} is not a JSON object (pass a dict or a model's Input)"
+        )
+    return dict(input)
+
+
+def validate_create(
+    *,
+    version: str | None = None,
+    model: str | None = None,
+    wait: bool | int | None = None,
+    cancel_after: str | None = None,
+    webhook: str | None = None,
+    webhook_events_filter: Sequence[str] | None = None,
+) -> None:
+    """Check a create's options before its input is prepared (uploads) or anything is sent."""
+    if version is not None or model is None:
+        validate_version(version)  # type: ignore[arg-type]
+    if model is not None:
+        validate_model_ref(model)
+    validate_wait(wait)
+    validate_cancel_after(cancel_after)
+    validate_webhook(webhook, webhook_events_filter)
+
+
+def create_prediction(
+    *,
+    version: str,
+    input: Mapping[str, Any],
+    webhook: str | None = None,
+    webhook_events_filter: Sequence[str] | None = None,
+    wait: bool | int | None = None,
+    cancel_after: str | None = None,
+) -> RequestSpec:
+    """``POST /v1/predictions`` with ``{version, input, webhook?, webhook_events_filter?}``.
+
+    ``input`` must already be JSON-ready (see ``Client._prepare_input``).
+    """
+    version = validate_version(version)
+    validate_wait(wait)
+    cancel_after = validate_cancel_after(cancel_after)
+    webhook, events = validate_webhook(webhook, webhook_events_filter)
+    body = {"version": version, "input": _check_input(input), **_body_tail(webhook, events)}
+    return RequestSpec(
+        "POST",
+        "/v1/predictions",
+        "create",
+        "predictions.create",
+        json=body,
+        headers=_create_headers(wait, cancel_after),
+        read_timeout=wait_read_timeout(wait),
+    )
+
+
+def create_model_prediction(
+    model: str,
+    *,
+    input: Mapping[str, Any],
+    webhook: str | None = None,
+    webhook_events_filter: Sequence[str] | None = None,
+    wait: bool | int | None = None,
+    cancel_after: str | None = None,
+) -> RequestSpec:
+    """``POST /v1/models/{owner}/{name}/predictions`` with ``{input, webhook?, webhook_events_filter?}``."""
+    owner, name = validate_model_ref(model)
+    validate_wait(wait)
+    cancel_after = validate_cancel_after(cancel_after)
+    webhook, events = validate_webhook(webhook, webhook_events_filter)
+    body = {"input": _check_input(input), **_body_tail(webhook, events)}
+    return RequestSpec(
+        "POST",
+        f"/v1/models/{quote(owner)}/{quote(name)}/predictions",
+        "create",
+        "models.predictions.create",
+        json=body,
+        headers=_create_headers(wait, cancel_after),
+        read_timeout=wait_read_timeout(wait),
+    )
+
+
+def get_prediction(prediction_id: str) -> RequestSpec:
+    pid = validate_prediction_id(prediction_id)
+    return RequestSpec(
+        "GET", f"/v1/predictions/{pid}", "read", "predictions.get", prediction_id=pid
+    )
+
+
+def cancel_prediction(prediction_id: str) -> RequestSpec:
+    pid = validate_prediction_id(prediction_id)
+    return RequestSpec(
+        "POST", f"/v1/predictions/{pid}/cancel", "cancel", "predictions.cancel", prediction_id=pid
+    )
+
+
+def _when(name: str, value: datetime | str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise errors.InputError(f"{name}: {value!r} has no time zone (use an aware datetime)")
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise errors.InputError(f"{name}: {value!r} is not an ISO 8601 date-time") from None
+        return value
+    raise errors.InputError(f"{name}: {value!r} must be a datetime or an ISO 8601 string")
+
+
+def list_predictions(
+    *, created_after: datetime | str | None = None, created_before: datetime | str | None = None
+) -> RequestSpec:
+    params = {
+        k: v
+        for k, v in (
+            ("created_after", _when("created_after", created_after)),
+            ("created_before", _when("created_before", created_before)),
+        )
+        if v is not None
+    }
+    return RequestSpec("GET", "/v1/predictions", "read", "predictions.list", params=params or None)
+
+
+def next_page(next_url: str, base_url: str) -> RequestSpec:
+    """The ``next`` URL of a page, kept on the configured base.
+
+    A router may hand out ``next`` links on the upstream host (``https://api.replicate.com/...``);
+    the token is only ever sent to the configured base, so such a link is re-rooted on it.
+    """
+    url = next_url
+    if not url.startswith(base_url + "/"):
+        parts = urlsplit(next_url)
+        at = parts.path.find("/v1/")
+        if at < 0:
+            raise errors.APIResponseValidationError(
+                f"predictions.list: next page link {next_url[:SNIPPET_CHARS]!r} is not an API URL",
+                status_code=200,
+                snippet=next_url[:SNIPPET_CHARS],
+            )
+        url = base_url + parts.path[at:] + (f"?{parts.query}" if parts.query else "")
+    return RequestSpec("GET", url, "read", "predictions.list")
+
+
+def get_model(model: str) -> RequestSpec:
+    owner, name = validate_model_ref(model)
+    return RequestSpec("GET", f"/v1/models/{quote(owner)}/{quote(name)}", "read", "models.get")
+
+
+def get_model_version(model: str, version_id: str) -> RequestSpec:
+    owner, name = validate_model_ref(model)
+    if not isinstance(version_id, str) or not _HEX64.match(version_id):
+        raise errors.InputError(f"version_id: {version_id!r} is not a 64-hex version id")
+    return RequestSpec(
+        "GET",
+        f"/v1/models/{quote(owner)}/{quote(name)}/versions/{version_id}",
+        "read",
+        "models.versions.get",
+    )
+
+
+def create_file(
+    content: bytes,
+    *,
+    filename: str,
+    content_type: str,
+    metadata: Mapping[str, Any] | None = None,
+) -> RequestSpec:
+    """``POST /v1/files`` (multipart: ``content``, ``filename``, ``type``, ``metadata``)."""
+    data = {"filename": filename, "type": content_type}
+    if metadata is not None:
+        try:
+            data["metadata"] = json.dumps(dict(metadata))
+        except (TypeError, ValueError) as exc:
+            raise errors.InputError(f"metadata: not JSON-serialisable: {exc}") from None
+    return RequestSpec(
+        "POST",
+        "/v1/files",
+        "create",
+        "files.create",
+        files={"content": (filename, content, content_type)},
+        data=data,
+    )
+
+
+def get_default_webhook_secret() -> RequestSpec:
+    return RequestSpec("GET", "/v1/webhooks/default/secret", "read", "webhooks.default_secret")
+
+
+# --- response parsing -------------------------------------------------------------------------
+
+
+def snippet_of(content: bytes, limit: int = SNIPPET_CHARS) -> str:
+    """A short, single-line, printable excerpt of a body for error messages (known secrets are
+    masked before it is cut, so no fragment of one survives)."""
+    text = content[:SNIPPET_WINDOW].decode("utf-8", errors="replace")
+    text = redact(re.sub(r"\s+", " ", text).strip())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return pydantic_core.from_json(response.content)
+    except ValueError:
+        return None
+
+
+_STATUS_ERRORS: dict[int, type[errors.APIStatusError]] = {
+    400: errors.BadRequestError,
+    401: errors.AuthenticationError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    409: errors.ConflictError,
+    422: errors.UnprocessableEntityError,
+    429: errors.RateLimitError,
+}
+
+
+def _field_errors(body: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if not isinstance(body, Mapping):
+        return found
+    invalid = body.get("invalid_fields")
+    if isinstance(invalid, list):
+        for item in invalid:
+            if isinstance(item, Mapping) and item.get("field") is not None:
+                found[str(item["field"])] = str(item.get("description") or item.get("type") or "")
+    detail = body.get("detail")
+    if isinstance(detail, list):  # FastAPI / cog style: [{"loc": [...], "msg": ...}]
+        for item in detail:
+            if isinstance(item, Mapping) and "msg" in item:
+                loc = item.get("loc")
+                name = (
+                    ".".join(str(p) for p in loc if p not in ("body", "input"))
+                    if isinstance(loc, list)
+                    else ""
+                )
+                found[name or "input"] = str(item["msg"])
+    return found
+
+
+def error_from_response(
+    response: httpx.Response, *, operation: str = "request", prediction_id: str | None = None
+) -> errors.APIStatusError:
+    """Map an error status to the error hierarchy. Never raises; any body (HTML, empty) is fine."""
+    status = response.status_code
+    body = _json_or_none(response)
+    problem: ProblemDetails | None = None
+    if isinstance(body, Mapping):
+        try:
+            problem = ProblemDetails.model_validate(body)
+        except ValidationError:
+            problem = None
+    snippet = snippet_of(response.content)
+    title = problem.title if problem and problem.title else response.reason_phrase or "HTTP error"
+    detail: str | None = None
+    if problem is not None and isinstance(body, Mapping):
+        raw_detail = body.get("detail")
+        detail = raw_detail if isinstance(raw_detail, str) else problem.detail
+    described = detail or (snippet if body is None and snippet else None)
+    message = f"{operation}: HTTP {status} {title}"
+    if described:
+        message += f": {described}"
+    if body is None and response.content:
+        content_type = response.headers.get("content-type", "unknown type")
+        message += f" (non-JSON {content_type.split(';')[0]} body)"
+    kwargs: dict[str, Any] = dict(
+        status_code=status,
+        request=response.request if _has_request(response) else None,
+        response=response,
+        body=body,
+        snippet=snippet,
+        prediction_id=prediction_id,
+    )
+    cls = _STATUS_ERRORS.get(status)
+    if cls is errors.UnprocessableEntityError:
+        fields = _field_errors(body)
+        if fields:
+            message += " (" + "; ".join(f"{k}: {v}" for k, v in fields.items()) + ")"
+        error: errors.APIStatusError = errors.UnprocessableEntityError(
+            message, field_errors=fields, **kwargs
+        )
+    elif cls is errors.RateLimitError:
+        hint = retry_after_hint(response.headers, detail=detail)
+        error = errors.RateLimitError(message, retry_after=hint, **kwargs)
+    elif cls is not None:
+        error = cls(message, **kwargs)
+    elif status >= 500:
+        error = errors.InternalServerError(message, **kwargs)
+    else:
+        error = errors.APIStatusError(message, **kwargs)
+    if prediction_id:
+        error.attach_prediction_id(prediction_id)
+    return error
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018  (raises RuntimeError when unset)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _decode(response: httpx.Response, operation: str) -> Any:
+    if not response.content:
+        raise errors.APIResponseValidationError(
+            f"{operation}: HTTP {response.status_code} with an empty body (expected JSON)",
+            status_code=response.status_code,
+            request=response.request if _has_request(response) else None,
+        )
+    try:
+        return pydantic_core.from_json(response.content)
+    except ValueError:
+        snippet = snippet_of(response.content)
+        raise errors.APIResponseValidationError(
+            f"{operation}: HTTP {response.status_code} answer is not JSON: {snippet!r}",
+            status_code=response.status_code,
+            request=response.request if _has_request(response) else None,
+            snippet=snippet,
+        ) from None
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{loc}: {err['msg']}")
+    more = len(exc.errors()) - 3
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _repair_prediction(data: Any) -> Any:
+    """Fill fields routers are known to leave out (``urls.web``) so such answers still parse."""
+    if isinstance(data, dict):
+        urls = data.get("urls")
+        if isinstance(urls, dict) and "web" not in urls:
+            data = {**data, "urls": {**urls, "web": ""}}
+    return data
+
+
+def parse_response(
+    response: httpx.Response,
+    cls: type[T],
+    *,
+    operation: str,
+    prediction_id: str | None = None,
+) -> T:
+    """Decode a 2xx answer into ``cls``; a body that is not JSON or does not fit raises
+    :class:`~replicate_typed.client.errors.APIResponseValidationError` with a snippet."""
+    try:
+        data = _decode(response, operation)
+    except errors.APIResponseValidationError as undecodable:
+        undecodable.attach_prediction_id(prediction_id)
+        raise
+    if cls is Prediction:
+        data = _repair_prediction(data)
+    elif cls is PredictionPage and isinstance(data, dict) and isinstance(data.get("results"), list):
+        data = {**data, "results": [_repair_prediction(item) for item in data["results"]]}
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        found_id = data.get("id") if isinstance(data, dict) else None
+        pid = prediction_id or (found_id if isinstance(found_id, str) else None)
+        error = errors.APIResponseValidationError(
+            f"{operation}: HTTP {response.status_code} answer is not a {cls.__name__}: "
+            f"{_summarise(exc)}; body: {snippet_of(response.content)!r}",
+            status_code=response.status_code,
+            request=response.request if _has_request(response) else None,
+            snippet=snippet_of(response.content),
+            prediction_id=pid,
+        )
+        error.attach_prediction_id(pid)
+        raise error from None
+
+
+def parse_prediction(
+    response: httpx.Response, *, operation: str, prediction_id: str | None = None
+) -> Prediction:
+    return parse_response(response, Prediction, operation=operation, prediction_id=prediction_id)
+
+
+def parse_page(response: httpx.Response) -> PredictionPage:
+    page = parse_response(response, PredictionPage, operation="predictions.list")
+    return page

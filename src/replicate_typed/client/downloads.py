@@ -1,0 +1,513 @@
+"""Download prediction outputs (``FileOutput`` URLs) safely, before their links expire.
+
+- Only ``http``, ``https`` and ``data`` URLs; ``data:`` URIs are decoded locally.
+- Streamed to a temporary file in the target directory, then renamed into place: a failed
+  download never leaves a partial file behind.
+- ``max_bytes`` is enforced from ``Content-Length`` up front and again while streaming.
+- Files named after the URL get a sanitised name (no path traversal, no separators, no hidden
+  or empty names, length-limited, a sensible extension); an existing file is not replaced
+  unless ``overwrite=True`` (``out.png`` → ``out-1.png``).
+- The API token is never sent to the file host: an ``Authorization`` header of the given
+  client is removed from download requests.
+
+Output links expire (about an hour after the prediction); a 4xx/5xx answer raises
+:class:`DownloadHTTPError` saying so.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+import os
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
+
+import httpx
+from pydantic import BaseModel
+
+from replicate_typed.client.errors import DownloadError
+from replicate_typed.core.predictions import TypedPrediction
+from replicate_typed.core.types import ALLOWED_URL_SCHEMES, FileOutput
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DownloadHTTPError",
+    "DownloadTooLargeError",
+    "adownload",
+    "adownload_all",
+    "download",
+    "download_all",
+    "file_urls",
+    "safe_filename",
+]
+
+DEFAULT_MAX_BYTES = 1 << 31
+MAX_NAME_LENGTH = 120
+_CHUNK = 64 * 1024
+_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+_SAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_WINDOWS_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{i}" for i in range(1, 10)),
+    *(f"lpt{i}" for i in range(1, 10)),
+}
+# Extensions mimetypes does not know or guesses oddly.
+_EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/webp": ".webp",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/mpeg": ".mp3",
+    "audio/flac": ".flac",
+    "audio/ogg": ".ogg",
+    "video/mp4": ".mp4",
+    "text/plain": ".txt",
+    "application/json": ".json",
+    "model/gltf-binary": ".glb",
+}
+
+
+class DownloadHTTPError(DownloadError):
+    """The file host answered with an error status (often: the link has expired)."""
+
+    def __init__(self, message: str, *, status_code: int, url: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.url = url
+
+
+class DownloadTooLargeError(DownloadError):
+    """The file is larger than ``max_bytes``."""
+
+    def __init__(self, message: str, *, max_bytes: int) -> None:
+        super().__init__(message)
+        self.max_bytes = max_bytes
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure helpers (shared by sync and async)
+
+
+def _display(url: str) -> str:
+    """A URL fit for messages: no query or fragment (they may be signatures), data URIs cut."""
+    if url[:5].lower() == "data:":
+        return f"{url[:40].split(',', 1)[0]},… ({len(url)} chars)"
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else url.split("?")[0]
+    return shown if len(shown) <= 200 else shown[:180] + "…"
+
+
+def _scheme(url: str) -> str:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ALLOWED_URL_SCHEMES:
+        shown = scheme or "none"
+        raise DownloadError(
+            f"refusing to download {_display(url)!r}: scheme {shown!r} is not allowed "
+            "(only http, https and data)"
+        )
+    if scheme != "data" and not urlsplit(url).netloc:
+        raise DownloadError(f"refusing to download {_display(url)!r}: no host")
+    return scheme
+
+
+def _extension_for(mime: str | None) -> str:
+    if not mime:
+        return ""
+    mime = mime.split(";", 1)[0].strip().lower()
+    if mime in ("application/octet-stream", ""):
+        return ""
+    return _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime, strict=False) or ""
+
+
+def safe_filename(name: str, *, default: str = "output", max_length: int = MAX_NAME_LENGTH) -> str:
+    """A file name that is safe to create in a directory: the last path component of ``name``
+    (percent-decoded once), with only ``A-Z a-z 0-9 . _ -``, no leading dot, not ``.``/``..``, not a
+    Windows device name, at most ``max_length`` characters with the extension kept."""
+    text = unicodedata.normalize("NFKD", unquote(name))
+    # drop accents (é -> e) and control / format characters
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] not in "CM")
+    text = re.split(r"[/\\]", text.rstrip("/\\"))[-1]
+    text = re.sub(r"_{2,}", "_", _SAFE_CHARS.sub("_", text)).rstrip("._- ")
+    stem, dot, ext = text.rpartition(".")
+    if not dot or not stem or not ext.isalnum() or len(ext) > 16:
+        stem, ext = text, ""  # no usable extension (".bashrc" is a stem, not an extension)
+    stem = stem.strip("._-")
+    if stem.split(".")[0].lower() in _WINDOWS_RESERVED:
+        stem = "_" + stem
+    suffix = f".{ext}" if ext else ""
+    stem = stem[: max(1, max_length - len(suffix))].rstrip("._-") or default
+    return (stem + suffix)[:max_length]
+
+
+def _url_basename(url: str) -> str:
+    if url[:5].lower() == "data:":
+        return ""
+    path = urlsplit(url).path.rstrip("/")
+    return path.rsplit("/", 1)[-1]
+
+
+def _resolve_target(dest: Path | str, url: str, filename: str | None, mime: str | None) -> Path:
+    """Where to write: ``dest`` itself, or a sanitised name inside the directory ``dest``."""
+    dest_path = Path(dest)
+    as_dir = dest_path.is_dir() or str(dest).endswith(("/", os.sep))
+    if not as_dir:
+        if dest_path.exists() and not dest_path.is_file():
+            raise DownloadError(f"cannot write to {str(dest_path)!r}: not a regular file")
+        return dest_path
+    name = safe_filename(filename if filename is not None else _url_basename(url))
+    if not Path(name).suffix:
+        name = safe_filename(name + _extension_for(mime))
+    return dest_path / name
+
+
+def _candidates(target: Path) -> Iterator[Path]:
+    yield target
+    stem, suffix = target.stem, target.suffix
+    for i in range(1, 10_000):
+        yield target.with_name(f"{stem}-{i}{suffix}")
+    raise DownloadError(f"no free file name like {str(target)!r}")
+
+
+def _parse_data_uri(url: str, max_bytes: int) -> tuple[str, bytes]:
+    header, comma, payload = url[5:].partition(",")
+    if not comma:
+        raise DownloadError(f"malformed data: URI {_display(url)!r}: no ','")
+    params = [p.strip() for p in header.split(";")]
+    mime = params[0].lower() or "text/plain"
+    is_base64 = any(p.lower() == "base64" for p in params[1:])
+    estimate = len(payload) * 3 // 4 if is_base64 else len(payload) // 3
+    if estimate > max_bytes:
+        raise DownloadTooLargeError(
+            f"data: URI holds more than max_bytes={max_bytes} bytes", max_bytes=max_bytes
+        )
+    raw = unquote_to_bytes(payload)
+    if is_base64:
+        compact = re.sub(rb"[\t\n\f\r ]", b"", raw)
+        try:
+            raw = base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise DownloadError(f"malformed data: URI {_display(url)!r}: bad base64") from exc
+    if len(raw) > max_bytes:
+        raise DownloadTooLargeError(
+            f"data: URI holds {len(raw)} bytes, more than max_bytes={max_bytes}",
+            max_bytes=max_bytes,
+        )
+    return mime, raw
+
+
+def _check_response(response: httpx.Response, url: str, max_bytes: int) -> str | None:
+    """Raise for an error status or a too-large Content-Length; return the MIME type."""
+    if response.status_code >= 400:
+        hint = (
+            "the link may have expired (output files are deleted about an hour after the "
+            "prediction); fetch the prediction again for fresh URLs"
+        )
+        raise DownloadHTTPError(
+            f"download of {_display(url)} failed with HTTP {response.status_code}: {hint}",
+            status_code=response.status_code,
+            url=_display(url),
+        )
+    length = response.headers.get("content-length")
+    if length is not None and length.strip().isdigit() and int(length) > max_bytes:
+        raise DownloadTooLargeError(
+            f"download of {_display(url)} is {int(length)} bytes, more than max_bytes={max_bytes}",
+            max_bytes=max_bytes,
+        )
+    content_type = response.headers.get("content-type")
+    return content_type.split(";", 1)[0].strip().lower() if content_type else None
+
+
+class _Sink:
+    """A temporary file next to the target, renamed into place only when complete."""
+
+    def __init__(self, directory: Path, max_bytes: int, url: str) -> None:
+        self.max_bytes = max_bytes
+        self.url = url
+        self.size = 0
+        directory.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            self.path = directory / f".{secrets.token_hex(8)}.download"
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            break
+        else:  # pragma: no cover - 100 random collisions
+            raise DownloadError(f"cannot create a temporary file in {str(directory)!r}")
+        self.file: IO[bytes] = os.fdopen(fd, "wb")
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise DownloadTooLargeError(
+                f"download of {_display(self.url)} exceeded max_bytes={self.max_bytes}",
+                max_bytes=self.max_bytes,
+            )
+        self.file.write(chunk)
+
+    def abort(self) -> None:
+        self.file.close()
+        self.path.unlink(missing_ok=True)
+
+    def commit(self, target: Path, overwrite: bool) -> Path:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        if overwrite:
+            os.replace(self.path, target)
+            return target
+        for candidate in _candidates(target):
+            try:
+                os.link(self.path, candidate)  # atomic: fails if the name exists
+            except FileExistsError:
+                continue
+            except OSError:
+                # No hard links here (some network / FAT file systems): best effort instead.
+                if candidate.exists():
+                    continue
+                os.replace(self.path, candidate)
+                return candidate
+            self.path.unlink(missing_ok=True)
+            return candidate
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _save_bytes(
+    data: bytes,
+    url: str,
+    mime: str | None,
+    dest: Path | str,
+    filename: str | None,
+    overwrite: bool,
+    max_bytes: int,
+) -> Path:
+    target = _resolve_target(dest, url, filename, mime)
+    sink = _Sink(target.parent, max_bytes, url)
+    try:
+        sink.write(data)
+        return sink.commit(target, overwrite)
+    except BaseException:
+        sink.abort()
+        raise
+
+
+def _request(
+    http: httpx.Client | httpx.AsyncClient, url: str, headers: Mapping[str, str] | None
+) -> httpx.Request:
+    request = http.build_request("GET", url, headers=headers)
+    if not headers or not any(k.lower() == "authorization" for k in headers):
+        request.headers.pop("authorization", None)  # never leak the API token to a file host
+    return request
+
+
+def _wrap(exc: httpx.HTTPError, url: str) -> DownloadError:
+    return DownloadError(f"download of {_display(url)} failed: {type(exc).__name__}: {exc}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Sync
+
+
+def download(
+    output: str,
+    dest: Path | str,
+    *,
+    http: httpx.Client | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    overwrite: bool = False,
+    filename: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Path:
+    """Download one output file; returns the path written.
+
+    ``dest``: an existing directory (the file is named after the URL, sanitised, or after
+    ``filename``) or the file path to write (a path ending in ``/`` is a directory, created if
+    needed). An existing file is kept and a free name chosen (``out-1.png``) unless
+    ``overwrite``. ``headers`` are sent as given (the client's ``Authorization`` is not).
+    """
+    url = str(output)
+    if _scheme(url) == "data":
+        data_mime, data = _parse_data_uri(url, max_bytes)
+        return _save_bytes(data, url, data_mime, dest, filename, overwrite, max_bytes)
+    client = http if http is not None else httpx.Client(timeout=_TIMEOUT)
+    try:
+        response = client.send(_request(client, url, headers), stream=True, follow_redirects=True)
+        try:
+            mime = _check_response(response, url, max_bytes)
+            target = _resolve_target(dest, url, filename, mime)
+            sink = _Sink(target.parent, max_bytes, url)
+            try:
+                for chunk in response.iter_bytes(_CHUNK):
+                    sink.write(chunk)
+                return sink.commit(target, overwrite)
+            except BaseException:
+                sink.abort()
+                raise
+        finally:
+            response.close()
+    except httpx.HTTPError as exc:
+        raise _wrap(exc, url) from exc
+    finally:
+        if http is None:
+            client.close()
+
+
+async def adownload(
+    output: str,
+    dest: Path | str,
+    *,
+    http: httpx.AsyncClient | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    overwrite: bool = False,
+    filename: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Path:
+    """Async :func:`download`."""
+    url = str(output)
+    if _scheme(url) == "data":
+        data_mime, data = _parse_data_uri(url, max_bytes)
+        return _save_bytes(data, url, data_mime, dest, filename, overwrite, max_bytes)
+    client = http if http is not None else httpx.AsyncClient(timeout=_TIMEOUT)
+    try:
+        response = await client.send(
+            _request(client, url, headers), stream=True, follow_redirects=True
+        )
+        try:
+            mime = _check_response(response, url, max_bytes)
+            target = _resolve_target(dest, url, filename, mime)
+            sink = _Sink(target.parent, max_bytes, url)
+            try:
+                async for chunk in response.aiter_bytes(_CHUNK):
+                    sink.write(chunk)
+                return sink.commit(target, overwrite)
+            except BaseException:
+                sink.abort()
+                raise
+        finally:
+            await response.aclose()
+    except httpx.HTTPError as exc:
+        raise _wrap(exc, url) from exc
+    finally:
+        if http is None:
+            await client.aclose()
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole outputs
+
+
+def _is_file_url(value: str) -> bool:
+    if isinstance(value, FileOutput):
+        return True
+    lowered = value[:8].lower()
+    return lowered.startswith(("http://", "https://", "data:"))
+
+
+def file_urls(value: Any) -> list[str]:
+    """The file URLs in a typed output value, in order: every ``FileOutput`` and every ``str``
+    that is an http(s) URL or ``data:`` URI, in lists, tuples, dicts and pydantic models.
+    Other text is not a file and is skipped. For a prediction, only its ``output`` is walked."""
+    from replicate_typed.types.api import Prediction  # generated: imported when used
+
+    found: list[str] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, (Prediction, TypedPrediction)):
+            walk(item.output)  # only the output: never its urls (API endpoints) or input
+        elif isinstance(item, str):
+            if _is_file_url(item):
+                found.append(str(item))
+        elif isinstance(item, BaseModel):
+            for name in type(item).model_fields:
+                walk(getattr(item, name))
+            for extra in (item.model_extra or {}).values():
+                walk(extra)
+        elif isinstance(item, Mapping):
+            for sub in item.values():
+                walk(sub)
+        elif isinstance(item, (list, tuple)):
+            for sub in item:
+                walk(sub)
+
+    walk(value)
+    return found
+
+
+def _prepare_dir(dest_dir: Path | str) -> Path:
+    directory = Path(dest_dir)
+    if directory.exists() and not directory.is_dir():
+        raise DownloadError(f"{str(directory)!r} exists and is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def download_all(
+    value: Any,
+    dest_dir: Path | str,
+    *,
+    http: httpx.Client | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    overwrite: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Download every file of an output value (see :func:`file_urls`) into ``dest_dir``
+    (created if missing); returns the paths in output order. Stops at the first failure
+    (files already written stay, complete)."""
+    urls = file_urls(value)
+    directory = _prepare_dir(dest_dir)
+    client = http if http is not None else httpx.Client(timeout=_TIMEOUT)
+    try:
+        return [
+            download(
+                url,
+                directory,
+                http=client,
+                max_bytes=max_bytes,
+                overwrite=overwrite,
+                headers=headers,
+            )
+            for url in urls
+        ]
+    finally:
+        if http is None:
+            client.close()
+
+
+async def adownload_all(
+    value: Any,
+    dest_dir: Path | str,
+    *,
+    http: httpx.AsyncClient | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    overwrite: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Async :func:`download_all` (one file at a time, in order)."""
+    urls = file_urls(value)
+    directory = _prepare_dir(dest_dir)
+    client = http if http is not None else httpx.AsyncClient(timeout=_TIMEOUT)
+    try:
+        return [
+            await adownload(
+                url,
+                directory,
+                http=client,
+                max_bytes=max_bytes,
+                overwrite=overwrite,
+                headers=headers,
+            )
+            for url in urls
+        ]
+    finally:
+        if http is None:
+            await client.aclose()

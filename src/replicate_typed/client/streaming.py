@@ -1,0 +1,341 @@
+"""Server-sent events of a prediction (``urls.stream``), read with httpx-sse.
+
+Events: ``output`` (text), ``logs`` (text), ``error`` (JSON ``{"detail": ...}``) and ``done``
+(JSON ``{}``, ``{"reason": "canceled"}`` or ``{"reason": "error"}``). Iteration stops after
+``done``. An idle stream is closed by the server after about 30 s: when the connection ends
+before ``done``, it is reopened with ``Last-Event-ID`` (a bounded number of consecutive times
+without a new event).
+
+The sync and async readers share :class:`_StreamState`, which holds every decision (headers,
+which events to yield, when to give up, how long to wait); only the I/O differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
+
+from replicate_typed.client.errors import StreamError
+
+__all__ = [
+    "EVENT_TYPES",
+    "StreamEvent",
+    "StreamFailedError",
+    "StreamHTTPError",
+    "acollect_output",
+    "aiter_events",
+    "collect_output",
+    "iter_events",
+]
+
+EventType = Literal["output", "logs", "error", "done"]
+EVENT_TYPES: frozenset[str] = frozenset({"output", "logs", "error", "done"})
+
+DEFAULT_MAX_RECONNECTS = 5
+_MAX_DELAY = 10.0
+_SNIPPET = 300
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One server-sent event of a prediction stream."""
+
+    event: str
+    data: str
+    id: str | None = None
+
+    def json(self) -> Any:
+        """The data parsed as JSON (``error`` and ``done`` events carry JSON)."""
+        return json.loads(self.data)
+
+    def _json_object(self) -> dict[str, Any]:
+        try:
+            value = self.json()
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def is_done(self) -> bool:
+        return self.event == "done"
+
+    @property
+    def done_reason(self) -> str | None:
+        """For a ``done`` event: ``"canceled"``, ``"error"`` or None (succeeded)."""
+        if not self.is_done:
+            return None
+        reason = self._json_object().get("reason")
+        return str(reason) if reason else None
+
+    @property
+    def error_detail(self) -> str | None:
+        """For an ``error`` event: its ``detail`` (or the raw data when it is not JSON)."""
+        if self.event != "error":
+            return None
+        detail = self._json_object().get("detail")
+        return str(detail) if detail is not None else self.data
+
+
+class StreamHTTPError(StreamError):
+    """The stream URL answered with an error status or something that is not an event stream."""
+
+    def __init__(self, message: str, *, status_code: int, content_type: str, snippet: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.content_type = content_type
+        self.snippet = snippet
+
+
+class StreamFailedError(StreamError):
+    """The stream reported an error or ended with ``done`` reason ``error``/``canceled``."""
+
+    def __init__(
+        self, message: str, *, detail: str | None, reason: str | None, output: str
+    ) -> None:
+        super().__init__(message)
+        self.detail = detail
+        self.reason = reason
+        self.output = output
+        """The output received before the failure."""
+
+
+def _display(url: str) -> str:
+    # Never show query strings (they may carry signatures).
+    return url.split("?", 1)[0][:200]
+
+
+class _StreamState:
+    """Everything both readers decide, kept free of I/O."""
+
+    def __init__(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        max_reconnects: int,
+        reconnect_delay: float,
+    ) -> None:
+        self.url = url
+        self.base_headers = dict(headers)
+        self.max_reconnects = max_reconnects
+        self.reconnect_delay = reconnect_delay
+        self.last_event_id: str | None = None
+        self.failures = 0  # consecutive connections that ended without a new event
+        self.server_retry: float | None = None
+        self.got_event = False
+        # An event is known by its id and its place among the events that share that id in one
+        # connection (SSE events without an id line inherit the previous one): a server that
+        # ignores Last-Event-ID and replays repeats these keys exactly.
+        self.seen: set[tuple[str, int]] = set()
+        self._connection_id: str | None = None
+        self._connection_index = 0
+
+    def request_headers(self) -> dict[str, str]:
+        headers = {
+            k: v
+            for k, v in self.base_headers.items()
+            if k.lower() not in {"accept", "cache-control", "last-event-id"}
+        }
+        # connect_sse sets Accept: text/event-stream and Cache-Control: no-store as well.
+        headers["Accept"] = "text/event-stream"
+        headers["Cache-Control"] = "no-store"
+        if self.last_event_id:
+            headers["Last-Event-ID"] = self.last_event_id
+        self.got_event = False
+        self._connection_id = None
+        self._connection_index = 0
+        return headers
+
+    @staticmethod
+    def is_ok(response: httpx.Response) -> bool:
+        content_type = response.headers.get("content-type", "")
+        return response.is_success and "text/event-stream" in content_type.split(";")[0].lower()
+
+    def http_error(self, response: httpx.Response, body: bytes) -> StreamHTTPError:
+        content_type = response.headers.get("content-type", "")
+        snippet = body[:_SNIPPET].decode("utf-8", "replace").strip()
+        if response.is_success:
+            what = f"not an event stream (Content-Type {content_type or 'missing'!r})"
+        else:
+            what = f"HTTP {response.status_code}"
+        return StreamHTTPError(
+            f"stream {_display(self.url)} answered {what}: {snippet!r}",
+            status_code=response.status_code,
+            content_type=content_type,
+            snippet=snippet,
+        )
+
+    def on_sse(self, sse: ServerSentEvent) -> StreamEvent | None:
+        if sse.retry is not None and sse.retry >= 0:
+            self.server_retry = sse.retry / 1000
+        if sse.id:
+            if sse.id == self._connection_id:
+                self._connection_index += 1
+            else:
+                self._connection_id, self._connection_index = sse.id, 0
+            key = (sse.id, self._connection_index)
+            if key in self.seen:
+                return None  # a server that ignored Last-Event-ID replays: never yield twice
+            self.seen.add(key)
+            self.last_event_id = sse.id
+        if sse.event not in EVENT_TYPES:
+            return None  # keepalives, unnamed or unknown events
+        if sse.id:
+            # Only an event with a new id is progress: a server that sends events without ids
+            # (which cannot be resumed) and closes before 'done' is given up on, not re-read
+            # forever.
+            self.got_event = True
+            self.failures = 0
+        return StreamEvent(event=sse.event, data=sse.data, id=sse.id or None)
+
+    def on_disconnect(self, cause: BaseException | None) -> float:
+        """The connection ended before ``done``: the delay before reconnecting, or raise."""
+        if not self.got_event:
+            self.failures += 1
+        if self.failures > self.max_reconnects:
+            why = f" ({type(cause).__name__})" if cause is not None else ""
+            raise StreamError(
+                f"stream {_display(self.url)} closed before 'done'{why}; gave up after "
+                f"{self.max_reconnects} reconnects without a new event"
+                + (f" (last event id {self.last_event_id})" if self.last_event_id else "")
+            ) from cause
+        if self.failures <= 1:
+            return 0.0  # a normal idle close: reconnect at once
+        base = self.server_retry if self.server_retry is not None else self.reconnect_delay
+        return float(min(base * 2 ** (self.failures - 2), _MAX_DELAY))
+
+
+def iter_events(
+    http: httpx.Client,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    max_reconnects: int = DEFAULT_MAX_RECONNECTS,
+    reconnect_delay: float = 0.5,
+) -> Iterator[StreamEvent]:
+    """GET ``url`` as an event stream and yield its ``output``/``logs``/``error``/``done`` events.
+
+    Stops after ``done``. Raises :class:`StreamHTTPError` for an error status or a response that
+    is not ``text/event-stream``, and :class:`StreamError` when the stream keeps closing before
+    ``done`` (after ``max_reconnects`` consecutive reconnects without a new event).
+    """
+    state = _StreamState(url, headers, max_reconnects, reconnect_delay)
+    while True:
+        cause: BaseException | None = None
+        try:
+            with connect_sse(http, "GET", url, headers=state.request_headers()) as source:
+                response = source.response
+                if not state.is_ok(response):
+                    body = b""
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        if len(body) >= _SNIPPET:
+                            break
+                    raise state.http_error(response, body)
+                for sse in source.iter_sse():
+                    event = state.on_sse(sse)
+                    if event is not None:
+                        yield event
+                        if event.is_done:
+                            return
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            cause = exc
+        delay = state.on_disconnect(cause)
+        if delay > 0:
+            time.sleep(delay)
+
+
+async def aiter_events(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    max_reconnects: int = DEFAULT_MAX_RECONNECTS,
+    reconnect_delay: float = 0.5,
+) -> AsyncIterator[StreamEvent]:
+    """Async :func:`iter_events`."""
+    state = _StreamState(url, headers, max_reconnects, reconnect_delay)
+    while True:
+        cause: BaseException | None = None
+        try:
+            async with aconnect_sse(http, "GET", url, headers=state.request_headers()) as source:
+                response = source.response
+                if not state.is_ok(response):
+                    body = b""
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) >= _SNIPPET:
+                            break
+                    raise state.http_error(response, body)
+                async for sse in source.aiter_sse():
+                    event = state.on_sse(sse)
+                    if event is not None:
+                        yield event
+                        if event.is_done:
+                            return
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            cause = exc
+        delay = state.on_disconnect(cause)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.done = False
+
+    def add(self, event: StreamEvent) -> None:
+        if event.event == "output":
+            self.parts.append(event.data)
+        elif event.event == "error":
+            detail = event.error_detail
+            raise StreamFailedError(
+                f"prediction stream reported an error: {detail}",
+                detail=detail,
+                reason="error",
+                output="".join(self.parts),
+            )
+        elif event.is_done:
+            self.done = True
+            reason = event.done_reason
+            if reason is not None:
+                raise StreamFailedError(
+                    f"prediction stream ended: {reason}",
+                    detail=None,
+                    reason=reason,
+                    output="".join(self.parts),
+                )
+
+    def result(self) -> str:
+        return "".join(self.parts)
+
+
+def collect_output(events: Iterable[StreamEvent]) -> str:
+    """Concatenate the data of the ``output`` events.
+
+    Raises :class:`StreamFailedError` (with the partial ``output``) on an ``error`` event or a
+    ``done`` event whose reason is ``error`` or ``canceled``.
+    """
+    collector = _Collector()
+    for event in events:
+        collector.add(event)
+        if collector.done:
+            break
+    return collector.result()
+
+
+async def acollect_output(events: AsyncIterable[StreamEvent]) -> str:
+    """Async :func:`collect_output`."""
+    collector = _Collector()
+    async for event in events:
+        collector.add(event)
+        if collector.done:
+            break
+    return collector.result()

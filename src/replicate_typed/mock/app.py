@@ -1,0 +1,106 @@
+"""The mock as an ASGI app: Starlette routing over :class:`MockBackend`, nothing more.
+
+``create_app(backend)`` returns an ASGI callable. Every path goes to ``backend.handle``; bodies are
+read with a cap (a body over ``max_upload_bytes`` is drained, not stored, and answered 413); a
+``reset`` fault aborts the TCP connection without an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from replicate_typed.mock.backend import MockBackend, MockResponse, problem
+from replicate_typed.mock.streams import MockStream
+
+__all__ = ["create_app", "MockApp"]
+
+_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+_SLACK = 1024 * 1024
+
+
+class MockApp:
+    """ASGI entry point: finds the connection's transport (for resets), then runs Starlette."""
+
+    def __init__(self, backend: MockBackend) -> None:
+        self.backend = backend
+        self.starlette = Starlette(
+            routes=[Route("/{path:path}", self._endpoint, methods=_METHODS)],
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            # uvicorn passes its request cycle's bound ``receive``: the cycle knows the transport
+            cycle = getattr(receive, "__self__", None)
+            scope.setdefault("state", {})["mock_transport"] = getattr(cycle, "transport", None)
+        await self.starlette(scope, receive, send)
+
+    async def _endpoint(self, request: Request) -> Response:
+        limit = self.backend.config.max_upload_bytes + _SLACK
+        chunks: list[bytes] = []
+        size = 0
+        too_large = False
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                too_large = True  # keep draining so the client can read the answer
+                chunks.clear()
+                continue
+            chunks.append(chunk)
+        if too_large:
+            return _to_starlette(
+                problem(
+                    413,
+                    "Request Entity Too Large",
+                    f"The file is larger than the limit of {self.backend.config.max_upload_bytes} bytes",
+                )
+            )
+        result = self.backend.handle(
+            request.method,
+            request.url.path,
+            dict(request.headers),
+            dict(request.query_params),
+            b"".join(chunks),
+            base_url=str(request.base_url).rstrip("/"),
+        )
+        if result.delay > 0:
+            await asyncio.sleep(result.delay)
+        if result.reset:
+            return await _reset(request)
+        return _to_starlette(result)
+
+
+async def _reset(request: Request) -> Response:
+    """Abort the TCP connection (the client sees it closed without an answer)."""
+    transport = request.scope.get("state", {}).get("mock_transport")
+    if transport is None:
+        # not under uvicorn: start an answer that never completes, which also closes the socket
+        return Response(b"", status_code=500, headers={"content-length": "1048576"})
+    transport.abort()
+    for _ in range(3):  # let the server see the connection is gone; it then ignores our answer
+        await asyncio.sleep(0)
+    return Response(b"", status_code=500)
+
+
+def _to_starlette(result: MockResponse) -> Response:
+    headers: dict[str, Any] = dict(result.headers)
+    media_type = headers.pop("content-type", None)
+    if isinstance(result.body, MockStream):
+        return StreamingResponse(
+            result.body.__aiter__(),
+            status_code=result.status,
+            headers=headers,
+            media_type=media_type,
+        )
+    return Response(result.body, status_code=result.status, headers=headers, media_type=media_type)
+
+
+def create_app(backend: MockBackend | None = None) -> MockApp:
+    """An ASGI app serving ``backend`` (a fresh default one if not given)."""
+    return MockApp(backend or MockBackend())
