@@ -11,17 +11,20 @@ import copy
 import json
 from typing import Any
 
-# (path, method) -> kept; operationIds come from upstream.
-OPERATIONS: tuple[tuple[str, str], ...] = (
-    ("/predictions", "post"),
-    ("/predictions", "get"),
-    ("/predictions/{prediction_id}", "get"),
-    ("/predictions/{prediction_id}/cancel", "post"),
-    ("/models/{model_owner}/{model_name}/predictions", "post"),
-    ("/models/{model_owner}/{model_name}", "get"),
-    ("/models/{model_owner}/{model_name}/versions/{version_id}", "get"),
-    ("/files", "post"),
-    ("/webhooks/default/secret", "get"),
+# (path, method, retry class) -> kept; operationIds come from upstream. The retry class is written
+# into the spec as ``x-retry`` (``read``: safe to repeat; ``cancel``: an idempotent POST;
+# ``create``: a POST that creates something, never repeated once it may have been received) and
+# from there into the generated operation table (``replicate_typed.types.operations``).
+OPERATIONS: tuple[tuple[str, str, str], ...] = (
+    ("/predictions", "post", "create"),
+    ("/predictions", "get", "read"),
+    ("/predictions/{prediction_id}", "get", "read"),
+    ("/predictions/{prediction_id}/cancel", "post", "cancel"),
+    ("/models/{model_owner}/{model_name}/predictions", "post", "create"),
+    ("/models/{model_owner}/{model_name}", "get", "read"),
+    ("/models/{model_owner}/{model_name}/versions/{version_id}", "get", "read"),
+    ("/files", "post", "create"),
+    ("/webhooks/default/secret", "get", "read"),
 )
 
 SCHEMA_NAMES: dict[str, str] = {
@@ -179,8 +182,9 @@ def trim(upstream: dict[str, Any]) -> dict[str, Any]:
     """Return the in-scope subset of an upstream Replicate OpenAPI document, renamed."""
     doc = copy.deepcopy(upstream)
     paths: dict[str, Any] = {}
-    for path, method in OPERATIONS:
+    for path, method, retry in OPERATIONS:
         operation = doc["paths"][path][method]
+        operation["x-retry"] = retry
         paths.setdefault(path, {})[method] = operation
     schemas_in = doc["components"]["schemas"]
     schemas = {SCHEMA_NAMES.get(k, k): v for k, v in schemas_in.items()}

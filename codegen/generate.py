@@ -296,8 +296,9 @@ def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str
     )
 
     api_file = paths.specs / "api" / "openapi.json"
+    api_raw = read_json(api_file)
     try:
-        api_doc = normalise_api(read_json(api_file))
+        api_doc = normalise_api(api_raw)
         imports, body = api_code(api_doc, root)
     except SpecError:
         raise
@@ -312,6 +313,9 @@ def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str
         for name, schema in api_doc["components"]["schemas"].items()
         if "enum" in schema and "properties" not in schema
     }
+    files["types/operations.py"] = env.get_template("operations.py.jinja").render(
+        source="specs/api/openapi.json", operations=operation_rows(api_file, api_raw)
+    )
     files["types/api.py"] = env.get_template("api_types.py.jinja").render(
         source="specs/api/openapi.json", imports=imports, body=body, enums=enums
     )
@@ -323,6 +327,61 @@ def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str
         exports=api_names,
     )
     return files
+
+
+_METHODS = ("get", "post", "put", "patch", "delete")
+_RETRY_CLASSES = ("read", "cancel", "create")
+
+
+def operation_rows(api_file: Path, doc: Any) -> list[dict[str, Any]]:
+    """One row per operation of the API document; a row the table cannot hold is a spec error."""
+    rows: list[dict[str, Any]] = []
+    paths = doc.get("paths") if isinstance(doc, dict) else None
+    if not isinstance(paths, dict):
+        raise SpecError(api_file, "/paths", "the API document has no paths object")
+    for path, item in paths.items():
+        for method in _METHODS:
+            operation = item.get(method) if isinstance(item, dict) else None
+            if operation is None:
+                continue
+            where = pointer(["paths", path, method])
+            op_id = operation.get("operationId") if isinstance(operation, dict) else None
+            if not isinstance(op_id, str) or not re.fullmatch(
+                r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*", op_id
+            ):
+                raise SpecError(
+                    api_file,
+                    f"{where}/operationId",
+                    f"operationId {op_id!r} is not dotted.lower_case",
+                )
+            retry = operation.get("x-retry")
+            if retry not in _RETRY_CLASSES:
+                raise SpecError(
+                    api_file,
+                    f"{where}/x-retry",
+                    f"x-retry {retry!r} is not one of {_RETRY_CLASSES}",
+                )
+            rows.append(
+                {
+                    "id": op_id,
+                    "constant": op_id.upper().replace(".", "_"),
+                    "method": method.upper(),
+                    "path": path,
+                    "retry": retry,
+                    "path_params": tuple(re.findall(r"\{(\w+)\}", path)),
+                    "summary": str(operation.get("summary", "")),
+                }
+            )
+    seen: dict[str, str] = {}
+    for row in rows:
+        if row["constant"] in seen:
+            raise SpecError(
+                api_file,
+                "/paths",
+                f"operationIds {seen[row['constant']]!r} and {row['id']!r} collide",
+            )
+        seen[row["constant"]] = row["id"]
+    return rows
 
 
 def _ruff(folder: Path, root: Path) -> None:

@@ -40,7 +40,7 @@ def trim_tolerant(upstream: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[
     doc = copy.deepcopy(upstream)
     paths = doc.setdefault("paths", {})
     missing: list[tuple[str, str]] = []
-    for path, method in OPERATIONS:
+    for path, method, _retry in OPERATIONS:
         if method not in paths.get(path, {}):
             missing.append((path, method))
             paths.setdefault(path, {})[method] = _placeholder(path, method)
