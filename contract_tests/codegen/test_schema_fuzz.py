@@ -123,6 +123,10 @@ def test_random_schemas_generate_or_fail_cleanly(
         value = module.Input.model_validate(base)
         sent = value.to_request_input()
         assert jsonschema.Draft202012Validator(schema).is_valid(sent), sent
+        # the docstring's usage example is an input the model accepts
+        example = gen.example_input(spec, schema)
+        assert jsonschema.Draft202012Validator(schema).is_valid(example), example
+        module.Input.model_validate(example)
 
 
 def compiled_model(name: str, props: dict[str, Any]) -> tuple[str, types.ModuleType]:

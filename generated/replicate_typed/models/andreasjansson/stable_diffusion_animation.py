@@ -10,7 +10,7 @@ Usage::
     from replicate_typed import Client
     from replicate_typed.models.andreasjansson.stable_diffusion_animation import Input
 
-    output = Client().run(Input(prompt_start='...', prompt_end='...'))
+    output = Client().run(Input(prompt_start='aaa', prompt_end='aaa'))
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Usage::
     from replicate_typed import Client
     from replicate_typed.models.stability_ai.stable_diffusion_img2img import Input
 
-    output = Client().run(Input(prompt='A fantasy landscape, trending on arts...', image='https://replicate.delivery/pbxt/HtKMv...'))
+    output = Client().run(Input(image='https://example.com/input.png', prompt='A fantasy landscape, trending on arts...'))
 """
 
 from __future__ import annotations

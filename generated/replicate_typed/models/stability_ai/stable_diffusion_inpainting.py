@@ -10,7 +10,7 @@ Usage::
     from replicate_typed import Client
     from replicate_typed.models.stability_ai.stable_diffusion_inpainting import Input
 
-    output = Client().run(Input(prompt='Face of a yellow cat, high resolution...', image='https://replicate.delivery/pbxt/HtGQB...'))
+    output = Client().run(Input(image='https://example.com/input.png', mask='https://example.com/input.png'))
 """
 
 from __future__ import annotations

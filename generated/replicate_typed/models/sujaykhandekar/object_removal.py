@@ -10,7 +10,7 @@ Usage::
     from replicate_typed import Client
     from replicate_typed.models.sujaykhandekar.object_removal import Input
 
-    output = Client().run(Input(image_path='...'))
+    output = Client().run(Input(image_path='https://example.com/input.png'))
 """
 
 from __future__ import annotations
