@@ -4,6 +4,11 @@ Everything here is pure: functions take arguments (and, for parsing, an already-
 ``httpx.Response``) and return a :class:`RequestSpec` or a parsed object, or raise a typed
 error. The clients only add I/O (send, retry, sleep) on top.
 
+Every request is built from its row of the generated operation table
+(:mod:`replicate_typed.types.operations`, from ``specs/api/openapi.json``): method, path template,
+retry class and the operation's name (its ``operationId``, used in errors and logs) live in the
+spec and nowhere else. :data:`BUILDERS` names the builder of each operation.
+
 Request bodies are exactly what the API document allows:
 
 * ``POST /v1/predictions``: ``{"version", "input", "webhook"?, "webhook_events_filter"?}``
@@ -20,10 +25,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any, Final, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -34,15 +40,20 @@ from replicate_typed.client import errors
 from replicate_typed.client._logging import redact
 from replicate_typed.client.polling import prefer_header, validate_wait, wait_read_timeout
 from replicate_typed.client.retries import RequestKind, retry_after_hint
+from replicate_typed.types import operations as ops
 from replicate_typed.types.api import (
     Prediction,
     PredictionPage,
     ProblemDetails,
 )
+from replicate_typed.types.operations import Operation
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "RequestSpec",
+    "API_PREFIX",
+    "BUILDERS",
+    "operation_path",
     "resolve_base_url",
     "resolve_api_token",
     "join_url",
@@ -70,6 +81,8 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.replicate.com"
+API_PREFIX = "/v1"
+"""The spec's server is ``{base}/v1``; its paths (and the operation table's) are under it."""
 USER_AGENT = "replicate-typed/0.1.0"
 SNIPPET_CHARS = 200
 # bytes read for a snippet: whitespace is folded and secrets masked before it is cut
@@ -81,6 +94,8 @@ _SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _MODEL_REF = re.compile(rf"^{_SLUG}/{_SLUG}$")
 _ID = re.compile(r"^[A-Za-z0-9._~-]+$")
 _CANCEL_AFTER = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_DOT_SEGMENTS = frozenset({".", ".."})
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -91,7 +106,9 @@ class RequestSpec:
 
     ``url`` is a path under the base URL (``/v1/...``) or, for ``next`` pages, an absolute URL
     already rewritten onto the base. ``read_timeout`` is a minimum read timeout for this call
-    (``Prefer: wait``). ``kind`` selects the retry rule (see :mod:`replicate_typed.client.retries`).
+    (``Prefer: wait``). ``method``, ``kind`` (the retry rule, see
+    :mod:`replicate_typed.client.retries`) and ``operation`` (the ``operationId``) come from the
+    operation's row of the generated table (:func:`_request`).
     """
 
     method: str
@@ -190,9 +207,15 @@ def validate_model_ref(model: str) -> tuple[str, str]:
 
 
 def validate_prediction_id(prediction_id: str) -> str:
-    if not isinstance(prediction_id, str) or not _ID.match(prediction_id):
+    """Letters, digits, ``-_.~``; not ``.`` or ``..`` (a path would resolve them away)."""
+    if (
+        not isinstance(prediction_id, str)
+        or not _ID.match(prediction_id)
+        or prediction_id in _DOT_SEGMENTS
+    ):
         raise errors.InputError(
-            f"id: {prediction_id!r} is not a prediction id (letters, digits, '-', '_', '.', '~')"
+            f"id: {prediction_id!r} is not a prediction id (letters, digits, '-', '_', '.', '~'; "
+            "not '.' or '..')"
         )
     return prediction_id
 
@@ -241,6 +264,44 @@ def validate_webhook(
 
 
 # --- request builders -------------------------------------------------------------------------
+
+
+def operation_path(operation: Operation, path_params: Mapping[str, str] | None = None) -> str:
+    """``operation.path`` under :data:`API_PREFIX`, each ``{name}`` filled with its value
+    percent-encoded (every character but letters, digits and ``-._~``), so a value stays in its
+    own path segment.
+
+    The values must already be validated (with a message for the user); a missing or unexpected
+    name, an empty value or a dot segment (``.``, ``..``, which URL normalisation would resolve
+    into another path) is a programming error here.
+    """
+    given = dict(path_params or {})
+    if set(given) != set(operation.path_params):
+        raise ValueError(
+            f"{operation.id}: path parameters {sorted(given)} do not match "
+            f"{list(operation.path_params)} of {operation.path}"
+        )
+    for name, value in given.items():
+        if not isinstance(value, str) or not value or value in _DOT_SEGMENTS:
+            raise ValueError(
+                f"{operation.id}: path parameter {name}={value!r} is empty or a dot segment"
+            )
+    return API_PREFIX + _PLACEHOLDER.sub(
+        lambda m: quote(given[m.group(1)], safe=""), operation.path
+    )
+
+
+def _request(
+    operation: Operation, path_params: Mapping[str, str] | None = None, **fields: Any
+) -> RequestSpec:
+    """The request of one operation: method, path, retry class and name from its table row."""
+    return RequestSpec(
+        operation.method,
+        operation_path(operation, path_params),
+        operation.retry,
+        operation.id,
+        **fields,
+    )
 
 
 def _create_headers(wait: bool | int | None, cancel_after: str | None) -> dict[str, str]:
@@ -309,11 +370,8 @@ def create_prediction(
     cancel_after = validate_cancel_after(cancel_after)
     webhook, events = validate_webhook(webhook, webhook_events_filter)
     body = {"version": version, "input": _check_input(input), **_body_tail(webhook, events)}
-    return RequestSpec(
-        "POST",
-        "/v1/predictions",
-        "create",
-        "predictions.create",
+    return _request(
+        ops.PREDICTIONS_CREATE,
         json=body,
         headers=_create_headers(wait, cancel_after),
         read_timeout=wait_read_timeout(wait),
@@ -335,11 +393,9 @@ def create_model_prediction(
     cancel_after = validate_cancel_after(cancel_after)
     webhook, events = validate_webhook(webhook, webhook_events_filter)
     body = {"input": _check_input(input), **_body_tail(webhook, events)}
-    return RequestSpec(
-        "POST",
-        f"/v1/models/{quote(owner)}/{quote(name)}/predictions",
-        "create",
-        "models.predictions.create",
+    return _request(
+        ops.MODELS_PREDICTIONS_CREATE,
+        {"model_owner": owner, "model_name": name},
         json=body,
         headers=_create_headers(wait, cancel_after),
         read_timeout=wait_read_timeout(wait),
@@ -348,16 +404,12 @@ def create_model_prediction(
 
 def get_prediction(prediction_id: str) -> RequestSpec:
     pid = validate_prediction_id(prediction_id)
-    return RequestSpec(
-        "GET", f"/v1/predictions/{pid}", "read", "predictions.get", prediction_id=pid
-    )
+    return _request(ops.PREDICTIONS_GET, {"prediction_id": pid}, prediction_id=pid)
 
 
 def cancel_prediction(prediction_id: str) -> RequestSpec:
     pid = validate_prediction_id(prediction_id)
-    return RequestSpec(
-        "POST", f"/v1/predictions/{pid}/cancel", "cancel", "predictions.cancel", prediction_id=pid
-    )
+    return _request(ops.PREDICTIONS_CANCEL, {"prediction_id": pid}, prediction_id=pid)
 
 
 def _when(name: str, value: datetime | str | None) -> str | None:
@@ -387,7 +439,7 @@ def list_predictions(
         )
         if v is not None
     }
-    return RequestSpec("GET", "/v1/predictions", "read", "predictions.list", params=params or None)
+    return _request(ops.PREDICTIONS_LIST, params=params or None)
 
 
 def next_page(next_url: str, base_url: str) -> RequestSpec:
@@ -396,34 +448,33 @@ def next_page(next_url: str, base_url: str) -> RequestSpec:
     A router may hand out ``next`` links on the upstream host (``https://api.replicate.com/...``);
     the token is only ever sent to the configured base, so such a link is re-rooted on it.
     """
+    op = ops.PREDICTIONS_LIST
     url = next_url
     if not url.startswith(base_url + "/"):
         parts = urlsplit(next_url)
-        at = parts.path.find("/v1/")
+        at = parts.path.find(API_PREFIX + "/")
         if at < 0:
             raise errors.APIResponseValidationError(
-                f"predictions.list: next page link {next_url[:SNIPPET_CHARS]!r} is not an API URL",
+                f"{op.id}: next page link {next_url[:SNIPPET_CHARS]!r} is not an API URL",
                 status_code=200,
                 snippet=next_url[:SNIPPET_CHARS],
             )
         url = base_url + parts.path[at:] + (f"?{parts.query}" if parts.query else "")
-    return RequestSpec("GET", url, "read", "predictions.list")
+    return RequestSpec(op.method, url, op.retry, op.id)
 
 
 def get_model(model: str) -> RequestSpec:
     owner, name = validate_model_ref(model)
-    return RequestSpec("GET", f"/v1/models/{quote(owner)}/{quote(name)}", "read", "models.get")
+    return _request(ops.MODELS_GET, {"model_owner": owner, "model_name": name})
 
 
 def get_model_version(model: str, version_id: str) -> RequestSpec:
     owner, name = validate_model_ref(model)
     if not isinstance(version_id, str) or not _HEX64.match(version_id):
         raise errors.InputError(f"version_id: {version_id!r} is not a 64-hex version id")
-    return RequestSpec(
-        "GET",
-        f"/v1/models/{quote(owner)}/{quote(name)}/versions/{version_id}",
-        "read",
-        "models.versions.get",
+    return _request(
+        ops.MODELS_VERSIONS_GET,
+        {"model_owner": owner, "model_name": name, "version_id": version_id},
     )
 
 
@@ -441,18 +492,32 @@ def create_file(
             data["metadata"] = json.dumps(dict(metadata))
         except (TypeError, ValueError) as exc:
             raise errors.InputError(f"metadata: not JSON-serialisable: {exc}") from None
-    return RequestSpec(
-        "POST",
-        "/v1/files",
-        "create",
-        "files.create",
+    return _request(
+        ops.FILES_CREATE,
         files={"content": (filename, content, content_type)},
         data=data,
     )
 
 
 def get_default_webhook_secret() -> RequestSpec:
-    return RequestSpec("GET", "/v1/webhooks/default/secret", "read", "webhooks.default_secret")
+    return _request(ops.WEBHOOKS_DEFAULT_SECRET_GET)
+
+
+BUILDERS: Final[Mapping[str, Callable[..., RequestSpec]]] = MappingProxyType(
+    {
+        ops.PREDICTIONS_LIST.id: list_predictions,
+        ops.PREDICTIONS_CREATE.id: create_prediction,
+        ops.PREDICTIONS_GET.id: get_prediction,
+        ops.PREDICTIONS_CANCEL.id: cancel_prediction,
+        ops.MODELS_PREDICTIONS_CREATE.id: create_model_prediction,
+        ops.MODELS_GET.id: get_model,
+        ops.MODELS_VERSIONS_GET.id: get_model_version,
+        ops.FILES_CREATE.id: create_file,
+        ops.WEBHOOKS_DEFAULT_SECRET_GET.id: get_default_webhook_secret,
+    }
+)
+"""``operationId`` -> the function that builds its request. Adding an operation to the spec
+without a builder here fails ``contract_tests/client/test_operations.py``."""
 
 
 # --- response parsing -------------------------------------------------------------------------
@@ -651,5 +716,5 @@ def parse_prediction(
 
 
 def parse_page(response: httpx.Response) -> PredictionPage:
-    page = parse_response(response, PredictionPage, operation="predictions.list")
+    page = parse_response(response, PredictionPage, operation=ops.PREDICTIONS_LIST.id)
     return page
