@@ -28,12 +28,15 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# The generator's output (generated/), then the sync client from the async one (scripts/unasync.py).
 generate: setup
 	$(PY) -m codegen generate
+	$(PY) scripts/unasync.py
 
 # Golden record: regenerate into a temporary folder and compare byte for byte, then lint and type-check.
 check: setup
 	$(PY) -m codegen check
+	$(PY) scripts/unasync.py --check
 	$(MAKE) --no-print-directory lint typecheck
 
 lint: setup

@@ -1,0 +1,463 @@
+"""``AsyncClient``: the asynchronous client of a Replicate-format prediction API.
+
+::
+
+    from replicate_typed import AsyncClient
+    from replicate_typed.models.stability_ai import sdxl
+
+    async with AsyncClient() as client:           # REPLICATE_API_TOKEN, REPLICATE_BASE_URL
+        images = await client.run(sdxl.Input(prompt="a lighthouse"))   # -> list[FileOutput]
+
+``_async_client.py`` is the one source of both clients: ``scripts/unasync.py`` (run by
+``make generate``) writes ``_sync_client.py`` (``Client``) from it, and ``make check`` fails when
+that file differs from what the script writes. Everything that needs no I/O (configuration, request building and
+response parsing, retry decisions, ``Prefer: wait`` clamping, output typing) is in
+:mod:`._base` and :mod:`._requests`; the retry policy is :mod:`.retries`, the wait strategy
+:mod:`.polling`. The API token is sent only to the configured base URL (and Replicate's own
+stream host) and never appears in a repr, a log record or an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+import httpx
+
+from replicate_typed.client import _requests as rq
+from replicate_typed.client import errors
+from replicate_typed.client._base import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncSleep,
+    ClientOptions,
+    Core,
+    FileContent,
+    InputLike,
+    file_parts,
+    follow_page,
+    input_values,
+    model_info,
+    note_running,
+    parse_created,
+    plain_json,
+    prediction_of,
+    typed_output,
+)
+from replicate_typed.client._logging import logger
+from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
+from replicate_typed.client.retries import RetryPolicy
+from replicate_typed.client.streaming import StreamEvent, aiter_events
+from replicate_typed.client.uploads import aprepare_input
+from replicate_typed.core.model import ModelInput
+from replicate_typed.core.predictions import TypedPrediction
+from replicate_typed.types import operations as ops
+from replicate_typed.types.api import File, Model, ModelVersion, Prediction, WebhookSecret
+
+__all__ = ["AsyncClient"]
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    """Asynchronous client of a Replicate-format prediction API.
+
+    ``api_token`` / ``base_url`` default to ``REPLICATE_API_TOKEN`` / ``REPLICATE_BASE_URL``
+    (then the official API); a router base such as ``https://host/replicate`` keeps its prefix.
+    ``timeout``: seconds (or an ``httpx.Timeout``) per request; a ``Prefer: wait`` create gets a
+    read timeout of at least its wait + 10 s. ``max_retries``: retries of one request (see
+    :mod:`replicate_typed.client.retries`; ``retry_policy`` replaces it). ``transport`` or
+    ``http_client``: the httpx transport or client to send with (a given ``http_client`` is not
+    closed by :meth:`close`). ``sleep``/``clock`` are injectable (tests, simulations).
+
+    Resources: ``predictions``, ``models`` (``models.versions``, ``models.predictions``),
+    ``files``, ``webhooks``. Many inputs, durably: :func:`replicate_typed.batch.arun_many`.
+    """
+
+    def __init__(
+        self,
+        api_token: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        retry_policy: RetryPolicy | None = None,
+        poll_policy: PollPolicy | None = None,
+        sleep: AsyncSleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        options = ClientOptions.resolve(
+            api_token, base_url, timeout, max_retries, retry_policy, poll_policy
+        )
+        self._setup(options, transport, http_client, sleep, clock)
+
+    @classmethod
+    def from_options(
+        cls,
+        options: ClientOptions,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: AsyncSleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> AsyncClient:
+        """A client configured by ``options`` (another client's :attr:`options`), with its own
+        connection: base URL, token, timeout, retry and poll policies are the same."""
+        client = cls.__new__(cls)
+        client._setup(options, transport, http_client, sleep, clock)
+        return client
+
+    def _setup(
+        self,
+        options: ClientOptions,
+        transport: httpx.AsyncBaseTransport | None,
+        http_client: httpx.AsyncClient | None,
+        sleep: AsyncSleep,
+        clock: Callable[[], float],
+    ) -> None:
+        self._core = Core(options)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
+        self._core.bind(self._http, self._owns_http)
+        self._sleep = sleep
+        self._clock = clock
+        self.predictions = AsyncPredictions(self)
+        self.models = AsyncModels(self)
+        self.files = AsyncFiles(self)
+        self.webhooks = AsyncWebhooks(self)
+
+    @property
+    def options(self) -> ClientOptions:
+        """This client's resolved configuration (see :meth:`from_options`; the token is masked)."""
+        return self._core.options
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL requests go to (no trailing ``/``, no ``/v1``)."""
+        return self._core.base_url
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The underlying httpx client (it carries no credentials; they are added per request)."""
+        return self._http
+
+    def __repr__(self) -> str:
+        token = "set" if self._core.options.api_token is not None else "unset"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_token=<{token}>)"
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool (unless the httpx client was passed in)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def _send(self, spec: rq.RequestSpec) -> httpx.Response:
+        attempt = 0
+        while True:
+            request = self._core.build(self._http, spec)
+            self._core.log_request(request, attempt)
+            try:
+                response = await self._http.send(request)
+            except httpx.RequestError as exc:  # no answer, or one whose body cannot be decoded
+                delay = self._core.after_failure(spec, request, attempt, exc=exc)
+            else:
+                logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
+                if response.is_success:
+                    return response
+                delay = self._core.after_failure(spec, request, attempt, response=response)
+            await self._sleep(delay)
+            attempt += 1
+
+    async def _upload(self, data: bytes, filename: str | None) -> str:
+        file = await self.files.create(data, filename=filename)
+        if not file.urls.get:
+            raise errors.APIResponseValidationError(
+                f"{ops.FILES_CREATE.id}: file {file.id} has no urls.get to pass as input",
+                status_code=201,
+            )
+        return file.urls.get
+
+    async def _prepare_input(self, input: InputLike) -> dict[str, Any]:
+        values = input_values(input)
+        if plain_json(values):
+            return values
+        return await aprepare_input(values, self._upload)
+
+    # typed calls
+
+    async def create(self, input: ModelInput[T], **create_options: Any) -> TypedPrediction[Any, T]:
+        """Create a prediction of a generated model (by version or by model path, per its spec).
+
+        ``create_options``: ``webhook``, ``webhook_events_filter``, ``wait``, ``cancel_after``
+        (see ``predictions.create``). Returns at once with the prediction as created.
+        """
+        info = model_info(input)
+        if info.call_by == "version":
+            if not info.version:
+                raise errors.InputError(f"model {info.ref}: its spec has no version to call")
+            raw = await self.predictions.create(version=info.version, input=input, **create_options)
+        else:
+            raw = await self.models.predictions.create(info.ref, input=input, **create_options)
+        return TypedPrediction(raw, info)
+
+    async def run(
+        self,
+        input: ModelInput[T],
+        *,
+        timeout: float | None = None,
+        wait: bool | int | None = True,
+        cancel_on_timeout: bool = False,
+        **create_options: Any,
+    ) -> T:
+        """Create, wait (``Prefer: wait``, then adaptive polling) and return the typed output.
+
+        Raises :class:`PredictionError` (failed/canceled/aborted), :class:`OutputRemovedError`,
+        :class:`PredictionTimeoutError` after ``timeout`` seconds; every error carries the id.
+        """
+        info = model_info(input)
+        started = self._clock()
+        prediction = await self.create(
+            input, wait=self._core.run_wait(wait, timeout), **create_options
+        )
+        remaining = None if timeout is None else max(0.0, timeout - (self._clock() - started))
+        final = await self.predictions.wait(
+            prediction.raw, timeout=remaining, cancel_on_timeout=cancel_on_timeout
+        )
+        return typed_output(final, info)
+
+
+class AsyncPredictions:
+    """``client.predictions``: create, get, cancel, list, wait for and stream predictions."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        *,
+        version: str,
+        input: InputLike,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+        wait: bool | int | None = None,
+        cancel_after: str | None = None,
+    ) -> Prediction:
+        """``POST /v1/predictions``. Everything is validated before any request (or upload).
+
+        ``version``: a 64-hex version id, ``owner/name:<id>`` or ``owner/name``. ``wait``:
+        ``Prefer: wait`` (True or 1-60 s). ``cancel_after``: ``30s``, ``5m``, ``1h30m`` ...
+        """
+        options: dict[str, Any] = dict(
+            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait
+        )
+        rq.validate_create(version=version, cancel_after=cancel_after, **options)
+        spec = rq.create_prediction(
+            version=version,
+            input=await self._client._prepare_input(input),
+            cancel_after=cancel_after,
+            **options,
+        )
+        return parse_created(await self._client._send(spec), spec)
+
+    async def get(self, id: str) -> Prediction:
+        """``GET /v1/predictions/{id}``: the prediction's current state."""
+        spec = rq.get_prediction(id)
+        return rq.parse_prediction(
+            await self._client._send(spec), operation=spec.operation, prediction_id=id
+        )
+
+    async def cancel(self, id: str) -> Prediction:
+        """``POST /v1/predictions/{id}/cancel`` (idempotent; retried like a read)."""
+        spec = rq.cancel_prediction(id)
+        return rq.parse_prediction(
+            await self._client._send(spec), operation=spec.operation, prediction_id=id
+        )
+
+    async def list(
+        self,
+        *,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+    ) -> AsyncIterator[Prediction]:
+        """Every prediction, newest first, following each page's ``next`` link."""
+        spec: rq.RequestSpec | None = rq.list_predictions(
+            created_after=created_after, created_before=created_before
+        )
+        seen: set[str] = set()
+        while spec is not None:
+            page = rq.parse_page(await self._client._send(spec))
+            for item in page.results or []:
+                yield item
+            spec = follow_page(page, self._client.base_url, seen)
+
+    async def wait(
+        self,
+        prediction: Prediction | TypedPrediction[Any, Any] | str,
+        *,
+        timeout: float | None = None,
+        cancel_on_timeout: bool = False,
+        poll_policy: PollPolicy | None = None,
+    ) -> Prediction:
+        """Poll until the prediction is succeeded/failed/canceled/aborted and return it.
+
+        Does not raise for a failed prediction (``run`` does). ``timeout`` (seconds) raises
+        :class:`PredictionTimeoutError`; with ``cancel_on_timeout`` the prediction is canceled.
+        Interrupted (Ctrl-C, a cancelled task), the exception names the prediction's id.
+        """
+        client = self._client
+        pid, current = prediction_of(prediction)
+        poller = Poller(poll_policy or client._core.poll_policy)
+        started = client._clock()
+        deadline = None if timeout is None else started + timeout
+        try:
+            if current is None:
+                current = await self.get(pid)
+            while not is_terminal(str(current.status)):
+                delay = poller.next_delay(
+                    str(current.status), current.logs, elapsed=client._clock() - started
+                )
+                if deadline is not None:
+                    left = deadline - client._clock()
+                    if left <= 0:
+                        note = await self._cancel_note(pid, cancel_on_timeout)
+                        raise client._core.timeout_error(current, cast(float, timeout), note)
+                    delay = min(delay, left)
+                await client._sleep(delay)
+                current = await self.get(pid)
+        except errors.ReplicateError as exc:
+            exc.attach_prediction_id(pid)
+            raise
+        except BaseException as exc:  # interrupted (Ctrl-C, a cancelled task): keep the id
+            note_running(exc, pid)
+            raise
+        return current
+
+    async def _cancel_note(self, pid: str, cancel: bool) -> str:
+        if not cancel:
+            return " (it is still running; cancel it with client.predictions.cancel)"
+        try:
+            await self.cancel(pid)
+        except errors.ReplicateError as exc:
+            return f" (cancel failed: {exc})"
+        return " (canceled)"
+
+    async def stream(
+        self, prediction: Prediction | TypedPrediction[Any, Any]
+    ) -> AsyncIterator[StreamEvent]:
+        """The prediction's server-sent events (``output``, ``logs``, ``error``, ``done``)."""
+        pid, raw = prediction_of(prediction)
+        url = raw.urls.stream if raw is not None else None
+        if not url:
+            raise errors.StreamError(f"prediction {pid} has no stream URL (urls.stream)")
+        headers = self._client._core.stream_headers(url)
+        try:
+            async for event in aiter_events(self._client._http, url, headers=headers):
+                yield event
+        except errors.ReplicateError as exc:
+            exc.attach_prediction_id(pid)
+            raise
+
+
+class AsyncModelPredictions:
+    """``client.models.predictions``: predictions of official models, by model path."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        model: str,
+        *,
+        input: InputLike,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+        wait: bool | int | None = None,
+        cancel_after: str | None = None,
+    ) -> Prediction:
+        """``POST /v1/models/{owner}/{name}/predictions`` (official models); options as in
+        ``predictions.create``, validated before any request (or upload)."""
+        options: dict[str, Any] = dict(
+            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait
+        )
+        rq.validate_create(model=model, cancel_after=cancel_after, **options)
+        spec = rq.create_model_prediction(
+            model,
+            input=await self._client._prepare_input(input),
+            cancel_after=cancel_after,
+            **options,
+        )
+        return parse_created(await self._client._send(spec), spec)
+
+
+class AsyncModelVersions:
+    """``client.models.versions``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def get(self, model: str, version_id: str) -> ModelVersion:
+        """``GET /v1/models/{owner}/{name}/versions/{version_id}`` (incl. its OpenAPI schema)."""
+        spec = rq.get_model_version(model, version_id)
+        return rq.parse_response(
+            await self._client._send(spec), ModelVersion, operation=spec.operation
+        )
+
+
+class AsyncModels:
+    """``client.models``: models, their versions and their predictions."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self.versions = AsyncModelVersions(client)
+        self.predictions = AsyncModelPredictions(client)
+
+    async def get(self, model: str) -> Model:
+        """``GET /v1/models/{owner}/{name}`` (``model`` is ``owner/name``)."""
+        spec = rq.get_model(model)
+        return rq.parse_response(await self._client._send(spec), Model, operation=spec.operation)
+
+
+class AsyncFiles:
+    """``client.files``: uploads (large file inputs go through it automatically)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        content: FileContent,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> File:
+        """``POST /v1/files`` (multipart): bytes, a ``Path`` or a binary file object. The name
+        and content type default to the file's own (guessed from its name)."""
+        data, name, ctype = file_parts(content, filename, content_type)
+        spec = rq.create_file(data, filename=name, content_type=ctype, metadata=metadata)
+        return rq.parse_response(await self._client._send(spec), File, operation=spec.operation)
+
+
+class AsyncWebhooks:
+    """``client.webhooks``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def default_secret(self) -> WebhookSecret:
+        """``GET /v1/webhooks/default/secret``: this account's webhook signing secret (its
+        ``key`` is a ``SecretStr``; pass it to :func:`replicate_typed.client.webhooks.verify`)."""
+        spec = rq.get_default_webhook_secret()
+        return rq.parse_response(
+            await self._client._send(spec), WebhookSecret, operation=spec.operation
+        )

@@ -1,0 +1,403 @@
+"""What :class:`Client` and :class:`AsyncClient` share: configuration and every step that needs no I/O.
+
+The two clients (``_async_client.py``, the one source, and ``_sync_client.py``, generated from it
+by ``scripts/unasync.py``) only send, sleep and iterate; configuration (:class:`ClientOptions`),
+request building, retry decisions, error mapping, ``Prefer: wait`` clamping, stream headers and
+output typing live here, written once.
+"""
+
+from __future__ import annotations
+
+import math
+import mimetypes
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from replicate_typed.client import _requests as rq
+from replicate_typed.client import errors
+from replicate_typed.client._logging import logger, redact_headers, register_secret
+from replicate_typed.client.polling import PollPolicy
+from replicate_typed.client.retries import RetryPolicy, was_sent
+from replicate_typed.core.model import ModelInfo, ModelInput
+from replicate_typed.core.predictions import TypedPrediction
+from replicate_typed.types import operations as ops
+from replicate_typed.types.api import Prediction, PredictionPage
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_MAX_RETRIES",
+    "ClientOptions",
+    "FileContent",
+    "InputLike",
+    "Sleep",
+    "AsyncSleep",
+    "Core",
+    "file_parts",
+    "follow_page",
+    "input_values",
+    "model_info",
+    "note_running",
+    "parse_created",
+    "plain_json",
+    "prediction_of",
+    "typed_output",
+]
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 4
+T = TypeVar("T")
+
+InputLike = Mapping[str, Any] | ModelInput[Any]
+FileContent = bytes | bytearray | Path | IO[bytes]
+Sleep = Callable[[float], None]
+AsyncSleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, repr=False)
+class ClientOptions:
+    """A client's configuration, resolved (arguments, then ``REPLICATE_*`` variables, then
+    defaults): everything but its HTTP connection and its injected ``sleep``/``clock``.
+
+    ``client.options`` gives it; ``Client.from_options(options)`` and
+    ``AsyncClient.from_options(options)`` make another client configured alike (the batch runner
+    runs a :class:`Client`'s batch on an :class:`AsyncClient` this way). The token is a
+    ``SecretStr``: neither this object's repr nor its ``str`` shows it.
+    """
+
+    base_url: str
+    api_token: SecretStr | None
+    timeout: httpx.Timeout
+    retry_policy: RetryPolicy
+    poll_policy: PollPolicy
+
+    @classmethod
+    def resolve(
+        cls,
+        api_token: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_policy: RetryPolicy | None = None,
+        poll_policy: PollPolicy | None = None,
+    ) -> ClientOptions:
+        """The options a client built with these arguments has (validated; see ``Client``)."""
+        token = rq.resolve_api_token(api_token)
+        if retry_policy is None:
+            retry_policy = RetryPolicy(max_retries=max_retries)
+        return cls(
+            base_url=rq.resolve_base_url(base_url),
+            api_token=SecretStr(token) if token is not None else None,
+            timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+            retry_policy=retry_policy,
+            poll_policy=poll_policy or PollPolicy(),
+        )
+
+    def __repr__(self) -> str:
+        token = "set" if self.api_token is not None else "unset"
+        return f"ClientOptions(base_url={self.base_url!r}, api_token=<{token}>)"
+
+
+class Core:
+    """A client's configuration and every decision that needs no I/O (one per client)."""
+
+    def __init__(self, options: ClientOptions) -> None:
+        self.options = options
+        self.base_url = options.base_url
+        token = options.api_token.get_secret_value() if options.api_token is not None else None
+        register_secret(token)
+        self._headers = rq.auth_headers(token)
+        self.timeout = options.timeout
+        self.retry_policy = options.retry_policy
+        self.poll_policy = options.poll_policy
+        self._direct_headers: dict[str, str] | None = None
+
+    def bind(self, http: httpx.Client | httpx.AsyncClient, owned: bool) -> None:
+        """Remember whether requests may be built directly (only for our own httpx client)."""
+        merged = {**dict(http.headers.items()), **self._headers}
+        self._direct_headers = {k.lower(): v for k, v in merged.items()} if owned else None
+
+    # requests
+
+    def build(self, http: httpx.Client | httpx.AsyncClient, spec: rq.RequestSpec) -> httpx.Request:
+        timeout = self.timeout
+        if spec.read_timeout is not None and timeout.read is not None:
+            timeout = httpx.Timeout(
+                connect=timeout.connect,
+                read=max(timeout.read, spec.read_timeout),
+                write=timeout.write,
+                pool=timeout.pool,
+            )
+        files: Any = (
+            {k: (name, data, ctype) for k, (name, data, ctype) in spec.files.items()}
+            if spec.files
+            else None
+        )
+        try:
+            if self._direct_headers is not None:
+                # our own httpx client has no base URL, params or cookies to merge: build the
+                # request directly (what build_request would produce, without its merging work)
+                return httpx.Request(
+                    spec.method,
+                    rq.join_url(self.base_url, spec.url),
+                    params=dict(spec.params) if spec.params else None,
+                    json=spec.json,
+                    files=files,
+                    data=dict(spec.data) if spec.data else None,
+                    headers={
+                        **self._direct_headers,
+                        **{k.lower(): v for k, v in spec.headers.items()},
+                    }
+                    if spec.headers
+                    else self._direct_headers,
+                    extensions={"timeout": timeout.as_dict()},
+                )
+            return http.build_request(
+                spec.method,
+                rq.join_url(self.base_url, spec.url),
+                params=dict(spec.params) if spec.params else None,
+                json=spec.json,
+                files=files,
+                data=dict(spec.data) if spec.data else None,
+                headers={**self._headers, **spec.headers} if spec.headers else self._headers,
+                timeout=timeout,
+            )
+        except (TypeError, ValueError) as exc:
+            if spec.json is None:
+                raise
+            raise errors.InputError(f"input: not JSON-serialisable: {exc}") from None
+
+    def log_request(self, request: httpx.Request, attempt: int) -> None:
+        if logger.isEnabledFor(10):
+            logger.debug(
+                "%s %s attempt %d headers=%s",
+                request.method,
+                request.url,
+                attempt + 1,
+                redact_headers(request.headers.items()),
+            )
+
+    def after_failure(
+        self,
+        spec: rq.RequestSpec,
+        request: httpx.Request,
+        attempt: int,
+        *,
+        response: httpx.Response | None = None,
+        exc: httpx.RequestError | None = None,
+    ) -> float:
+        """Seconds to wait before retrying, or raise the error this failure maps to."""
+        policy = self.retry_policy
+        if exc is not None:
+            if policy.should_retry(spec.kind, attempt, exc=exc):
+                delay = policy.delay(attempt)
+                logger.info(
+                    "%s: %s, retrying in %.2fs (retry %d of %d)",
+                    spec.operation, type(exc).__name__, delay, attempt + 1, policy.max_retries,
+                )  # fmt: skip
+                return delay
+            raise self.connection_error(spec, request, exc) from exc
+        assert response is not None
+        if policy.should_retry(spec.kind, attempt, status=response.status_code):
+            detail = None
+            if response.status_code == 429:
+                detail = rq.snippet_of(response.content)
+            delay = policy.delay(attempt, response.headers, detail=detail)
+            logger.info(
+                "%s: HTTP %d, retrying in %.2fs (retry %d of %d)",
+                spec.operation, response.status_code, delay, attempt + 1, policy.max_retries,
+            )  # fmt: skip
+            return delay
+        error = rq.error_from_response(
+            response, operation=spec.operation, prediction_id=spec.prediction_id
+        )
+        if spec.kind == "create" and (response.status_code >= 500 or response.status_code == 408):
+            self._may_exist(error, spec)
+        raise error
+
+    def connection_error(
+        self, spec: rq.RequestSpec, request: httpx.Request, exc: httpx.RequestError
+    ) -> errors.APIConnectionError:
+        sent = was_sent(exc)
+        if isinstance(exc, httpx.TimeoutException):
+            what = "timed out"
+        elif isinstance(exc, httpx.DecodingError):
+            what = "got an answer whose body could not be decoded"
+        else:
+            what = "connection failed"
+        message = f"{spec.operation}: {request.method} {request.url} {what} ({type(exc).__name__})"
+        error: errors.APIConnectionError
+        if isinstance(exc, httpx.TimeoutException):
+            error = errors.APITimeoutError(message, request=request, sent=sent)
+        else:
+            error = errors.APIConnectionError(message, request=request, sent=sent)
+        if spec.prediction_id:
+            error.attach_prediction_id(spec.prediction_id)
+        if spec.kind == "create" and sent:
+            self._may_exist(error, spec)
+        return error
+
+    @staticmethod
+    def _may_exist(error: errors.APIError, spec: rq.RequestSpec) -> None:
+        error.prediction_may_exist = True
+        what = "file" if spec.operation == ops.FILES_CREATE.id else "prediction"
+        error.message = (
+            f"{error.message} -- the {what} may have been created anyway; it was not retried "
+            f"to avoid a duplicate (look for it with "
+            f"{'client.predictions.list()' if what == 'prediction' else 'the files API'})"
+        )
+        error.args = (error.message, *error.args[1:])
+
+    # waiting
+
+    def run_wait(self, wait: bool | int | None, timeout: float | None) -> bool | int | None:
+        """A ``Prefer: wait`` that does not outlast the caller's ``timeout``."""
+        if wait is True and timeout is not None:
+            return max(1, min(60, math.floor(timeout)))
+        if isinstance(wait, int) and not isinstance(wait, bool) and timeout is not None:
+            return max(1, min(wait, math.floor(timeout)))
+        return wait
+
+    def timeout_error(
+        self, prediction: Prediction, timeout: float, cancel_note: str
+    ) -> errors.PredictionTimeoutError:
+        return errors.PredictionTimeoutError(
+            f"prediction {prediction.id} still {prediction.status!s} after waiting {timeout:g}s"
+            f"{cancel_note}",
+            prediction_id=prediction.id,
+            last_status=str(prediction.status),
+        )
+
+    def stream_headers(self, url: str) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+        host = urlsplit(url).hostname or ""
+        base_host = urlsplit(self.base_url).hostname or ""
+        trusted = rq.same_origin(url, self.base_url) or (
+            base_host == "api.replicate.com" and host.endswith(".replicate.com")
+        )
+        if trusted and "Authorization" in self._headers:
+            headers["Authorization"] = self._headers["Authorization"]
+        return headers
+
+
+def model_info(input: ModelInput[T]) -> ModelInfo[Any, T]:
+    info = getattr(type(input), "__model_info__", None)
+    if not isinstance(input, ModelInput) or not isinstance(info, ModelInfo):
+        raise errors.InputError(
+            f"input: {type(input).__name__} is not a generated model Input "
+            "(use replicate_typed.models.<owner>.<name>.Input, or predictions.create for dicts)"
+        )
+    return info
+
+
+def input_values(input: object) -> dict[str, Any]:
+    """What the caller set, values untouched (unset defaults are not sent)."""
+    if isinstance(input, ModelInput):
+        return input.request_values()
+    if isinstance(input, Mapping):
+        return dict(input)
+    raise errors.InputError(
+        f"input: a {type(input).__name__} is not a mapping or a generated model Input"
+    )
+
+
+def note_running(exc: BaseException, prediction_id: str) -> None:
+    """Name the prediction on an exception that is not ours (it may still be running, and paid)."""
+    exc.add_note(
+        f"prediction {prediction_id} was created and may still be running "
+        "(cancel it with client.predictions.cancel)"
+    )
+    logger.warning("waiting for prediction %s interrupted by %s", prediction_id, type(exc).__name__)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def plain_json(values: dict[str, Any]) -> bool:
+    """True when every value is a plain JSON scalar: nothing for the uploader to do."""
+    return all(type(v) in _SCALARS for v in values.values())
+
+
+def typed_output(prediction: Prediction, info: ModelInfo[Any, T]) -> T:
+    status = str(prediction.status)
+    if status != "succeeded":
+        reason = f": {prediction.error}" if prediction.error else ""
+        raise errors.PredictionError(
+            f"prediction {prediction.id} ({info.ref}) {status}{reason}", prediction=prediction
+        )
+    if prediction.output is None and prediction.data_removed:
+        raise errors.OutputRemovedError(
+            f"prediction {prediction.id} ({info.ref}) succeeded but its output was removed "
+            "(data_removed: the API deletes outputs about an hour after a prediction ends)",
+            prediction=prediction,
+        )
+    try:
+        return info.parse_output(prediction.output)
+    except ValidationError as exc:
+        snippet = rq.snippet_of(repr(prediction.output).encode())
+        raise errors.OutputValidationError(
+            f"prediction {prediction.id} ({info.ref}): output does not fit the model's Output "
+            f"type: {exc.errors()[0]['msg'] if exc.errors() else exc}; output: {snippet}",
+            prediction=prediction,
+            snippet=snippet,
+        ) from None
+
+
+def file_parts(
+    content: FileContent, filename: str | None, content_type: str | None
+) -> tuple[bytes, str, str]:
+    if isinstance(content, (bytes, bytearray)):
+        data, name = bytes(content), None
+    elif isinstance(content, Path):
+        try:
+            data, name = content.read_bytes(), content.name
+        except OSError as exc:
+            raise errors.InputError(f"content: cannot read {str(content)!r}: {exc}") from None
+    elif hasattr(content, "read"):
+        raw = content.read()
+        if not isinstance(raw, bytes):
+            raise errors.InputError("content: the file object is not binary (open it with 'rb')")
+        data = raw
+        given = getattr(content, "name", None)
+        name = Path(given).name if isinstance(given, str) else None
+    else:
+        raise errors.InputError(
+            f"content: a {type(content).__name__} is not bytes, a Path or a binary file object"
+        )
+    filename = filename or name or "file"
+    if content_type is None:
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return data, filename, content_type
+
+
+def prediction_of(
+    value: Prediction | TypedPrediction[Any, Any] | str,
+) -> tuple[str, Prediction | None]:
+    if isinstance(value, TypedPrediction):
+        return value.id, value.raw
+    if isinstance(value, Prediction):
+        return value.id, value
+    return rq.validate_prediction_id(value), None
+
+
+def parse_created(response: httpx.Response, spec: rq.RequestSpec) -> Prediction:
+    prediction = rq.parse_prediction(response, operation=spec.operation)
+    logger.info("%s: created prediction %s (%s)", spec.operation, prediction.id, prediction.status)
+    return prediction
+
+
+def follow_page(page: PredictionPage, base_url: str, seen: set[str]) -> rq.RequestSpec | None:
+    if not page.next:
+        return None
+    if page.next in seen:
+        raise errors.APIResponseValidationError(
+            f"{ops.PREDICTIONS_LIST.id}: page link {page.next!r} repeats (the server's paging loops)",
+            status_code=200,
+        )
+    seen.add(page.next)
+    return rq.next_page(page.next, base_url)
