@@ -10,7 +10,7 @@ The built-in mock server runs in its own process (``python -m replicate_typed.mo
    application would use it: create (retrying only errors that say nothing was created; an
    error with ``prediction_may_exist`` is looked up with ``predictions.list`` first), wait,
    download.
-2. **batch runner**: the same number through ``AsyncClient.run_many`` (journal, reconciliation,
+2. **batch runner**: the same number through ``batch.arun_many`` (journal, reconciliation,
    downloads with checksums). The mock enforces no rate limit, so the soak lifts the runner's.
 3. **kill and resume**: ``replicate-typed batch`` in a subprocess on one folder, SIGKILLed at
    random moments ``--kills`` times, then run to the end.
@@ -41,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from replicate_typed.batch import Journal
+from replicate_typed.batch import Journal, arun_many
 from replicate_typed.client._client import AsyncClient
 from replicate_typed.client.downloads import adownload_all
 from replicate_typed.client.errors import (
@@ -296,7 +296,8 @@ async def batch_phase(mock: MockProcess, n: int, concurrency: int, out: Path) ->
     inputs = make_inputs("batch", n)
     started = time.monotonic()
     async with AsyncClient(api_token=TOKEN, base_url=mock.base) as client:
-        report = await client.run_many(
+        report = await arun_many(
+            client,
             inputs,
             model=MODEL,
             out_dir=out,

@@ -6,6 +6,7 @@ runner's journal.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from replicate_typed.batch import BatchOptions, Journal, item_key
+from replicate_typed.batch import BatchOptions, Journal, arun_many, item_key, run_many
 from replicate_typed.client._client import AsyncClient, Client
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.mock import FaultConfig, MockBackend, MockServer
@@ -53,7 +54,7 @@ def test_sync_run_many_downloads_every_output_with_checksums(
 ) -> None:
     backend = mock()
     with client(server) as c:
-        report = c.run_many(inputs(12), out_dir=tmp_path, concurrency=4, **FAST)
+        report = run_many(c, inputs(12), out_dir=tmp_path, concurrency=4, **FAST)
     assert report.ok, [r.describe() for r in report.failures]
     assert (report.created, report.succeeded, report.downloaded) == (12, 12, 12)
     assert [r.line for r in report.results] == list(range(1, 13))
@@ -82,8 +83,8 @@ async def test_async_run_many_and_resume_skips_what_is_done(
 ) -> None:
     backend = mock()
     async with AsyncClient(api_token=TOKEN, base_url=server.url) as c:
-        first = await c.run_many(inputs(6), out_dir=tmp_path, concurrency=3, **FAST)
-        again = await c.run_many(inputs(8), out_dir=tmp_path, concurrency=3, **FAST)
+        first = await arun_many(c, inputs(6), out_dir=tmp_path, concurrency=3, **FAST)
+        again = await arun_many(c, inputs(8), out_dir=tmp_path, concurrency=3, **FAST)
     assert first.ok and first.created == 6
     assert again.ok
     assert (again.skipped, again.created) == (6, 2)
@@ -96,7 +97,7 @@ def test_identical_inputs_are_run_once(server: MockServer, mock: MakeMock, tmp_p
     backend = mock()
     same = [sdxl.Input(prompt="twin", width=64, height=64) for _ in range(3)]
     with client(server) as c:
-        report = c.run_many(same, out_dir=tmp_path, **FAST)
+        report = run_many(c, same, out_dir=tmp_path, **FAST)
     assert_exactly_once(backend, 1)
     assert [r.same_as for r in report.results] == [None, 1, 1]
     assert len({r.prediction_id for r in report.results}) == 1
@@ -116,7 +117,7 @@ def test_stuck_in_creating_with_a_prediction_on_the_server_is_adopted(
         existing = c.create(items[1])  # ... and reached the server; the process died here.
     journal.close()
     with client(server) as c:
-        report = c.run_many(items, out_dir=tmp_path, **FAST)
+        report = run_many(c, items, out_dir=tmp_path, **FAST)
     assert report.ok, [r.describe() for r in report.failures]
     assert report.reconciled == 1 and report.created == 2
     assert report.results[1].prediction_id == existing.id
@@ -137,7 +138,7 @@ def test_stuck_in_creating_without_a_prediction_is_created_once(
         journal.add(key, 1, sdxl.MODEL.ref)
         journal.mark_creating(key)
     with client(server) as c:
-        report = c.run_many(items, out_dir=tmp_path, **FAST)
+        report = run_many(c, items, out_dir=tmp_path, **FAST)
     assert report.ok and report.reconciled == 0 and report.created == 2
     assert_exactly_once(backend, 2)
     assert backend.operations["predictions.list"] >= 1  # it looked before creating
@@ -153,7 +154,7 @@ def test_create_failing_after_the_server_created_it_is_reconciled(
     backend = mock()
     backend.inject("predictions.create", kind, times=2, after=True)
     with client(server) as c:
-        report = c.run_many(inputs(4, kind), out_dir=tmp_path, concurrency=1, **FAST)
+        report = run_many(c, inputs(4, kind), out_dir=tmp_path, concurrency=1, **FAST)
     assert report.ok, [r.describe() for r in report.failures]
     assert report.reconciled == 2 and report.created == 2
     assert_exactly_once(backend, 4)
@@ -165,7 +166,7 @@ def test_create_failing_before_the_server_created_it_is_created_again(
     backend = mock()
     backend.inject("predictions.create", "500", times=2)
     with client(server) as c:
-        report = c.run_many(inputs(3, "again"), out_dir=tmp_path, concurrency=1, **FAST)
+        report = run_many(c, inputs(3, "again"), out_dir=tmp_path, concurrency=1, **FAST)
     assert report.ok and report.reconciled == 0 and report.created == 3
     assert backend.faults_injected["500"] == 2
     assert_exactly_once(backend, 3)
@@ -177,7 +178,7 @@ def test_throttled_creates_back_off_and_succeed(
     backend = mock()
     backend.inject("predictions.create", "429", times=3)
     with client(server, max_retries=0) as c:
-        report = c.run_many(inputs(3, "slow down"), out_dir=tmp_path, concurrency=1, **FAST)
+        report = run_many(c, inputs(3, "slow down"), out_dir=tmp_path, concurrency=1, **FAST)
     assert report.ok and report.created == 3
     assert backend.faults_injected["429"] == 3
     assert_exactly_once(backend, 3)
@@ -200,7 +201,7 @@ def test_random_faults_everywhere_lose_nothing(
     )
     backend = mock(faults=faults)
     with client(server) as c:
-        report = c.run_many(inputs(40, "chaos"), out_dir=tmp_path, concurrency=8, **FAST)
+        report = run_many(c, inputs(40, "chaos"), out_dir=tmp_path, concurrency=8, **FAST)
     assert report.ok, [r.describe() for r in report.failures]
     assert report.created + report.reconciled == 40
     assert sum(backend.faults_injected.values()) > 10
@@ -215,14 +216,14 @@ def test_failed_prediction_names_its_line_and_id(
     mock()
     items = [*inputs(1, "ok"), sdxl.Input(prompt="mock:fail please", width=64, height=64)]
     with client(server) as c:
-        report = c.run_many(items, out_dir=tmp_path, **FAST)
+        report = run_many(c, items, out_dir=tmp_path, **FAST)
     assert report.succeeded == 1 and report.failed == 1 and not report.ok
     (failure,) = report.failures
     assert failure.line == 2 and failure.status == "failed" and failure.prediction_id
     assert failure.prediction_id in failure.describe() and "line 2" in failure.describe()
     # a failed prediction is an outcome: resuming does not pay for it again
     with client(server) as c:
-        again = c.run_many(items, out_dir=tmp_path, **FAST)
+        again = run_many(c, items, out_dir=tmp_path, **FAST)
     assert again.skipped == 2 and again.created == 0
 
 
@@ -231,12 +232,12 @@ def test_output_removed_before_download_is_reported(
 ) -> None:
     mock(output_ttl=0.0)
     with client(server) as c:
-        report = c.run_many(inputs(1, "gone"), out_dir=tmp_path, **FAST)
+        report = run_many(c, inputs(1, "gone"), out_dir=tmp_path, **FAST)
     (result,) = report.results
     assert not result.ok and result.prediction_id
     assert "data_removed" in (result.error or "") and result.prediction_id in (result.error or "")
     with client(server) as c:  # reported again, not re-created, on resume
-        again = c.run_many(inputs(1, "gone"), out_dir=tmp_path, **FAST)
+        again = run_many(c, inputs(1, "gone"), out_dir=tmp_path, **FAST)
     assert again.created == 0 and again.skipped == 1
 
 
@@ -245,7 +246,7 @@ def test_bad_credentials_stop_the_batch_without_creating(
 ) -> None:
     backend = mock()
     with Client(api_token="r8_wrong_token_000000000000", base_url=server.url) as c:
-        report = c.run_many(inputs(5, "auth"), out_dir=tmp_path, concurrency=1, **FAST)
+        report = run_many(c, inputs(5, "auth"), out_dir=tmp_path, concurrency=1, **FAST)
     assert report.aborted and "401" in report.aborted
     assert backend.stats()["creates"] == 0
     assert report.unresolved == 5 and not report.ok
@@ -262,7 +263,7 @@ def test_mapping_inputs_are_validated_with_line_field_value_and_rule(
         {"prompt": "fine too", "width": 64, "height": 64},
     ]
     with client(server) as c:
-        report = c.run_many(rows, model="stability-ai/sdxl", out_dir=tmp_path, **FAST)
+        report = run_many(c, rows, model="stability-ai/sdxl", out_dir=tmp_path, **FAST)
     assert [r.line for r in report.results] == [1, 4]
     assert all(r.ok for r in report.results)
     bad = {i.line: i for i in report.invalid}
@@ -279,3 +280,14 @@ def test_options_are_checked(tmp_path: Path) -> None:
         BatchOptions(concurrency=0)
     with pytest.raises(InputError, match="create_options"):
         BatchOptions(create_options={"nope": 1})
+
+
+def test_sync_run_many_refuses_a_running_event_loop() -> None:
+    async def inside() -> None:
+        with (
+            Client(api_token=TOKEN, base_url="https://router.example/replicate") as c,
+            pytest.raises(RuntimeError, match=r"await arun_many\(async_client"),
+        ):
+            run_many(c, [])
+
+    asyncio.run(inside())

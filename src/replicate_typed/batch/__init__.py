@@ -2,19 +2,24 @@
 
 ::
 
-    report = client.run_many([sdxl.Input(prompt=p) for p in prompts], out_dir="out", concurrency=8)
-    report = await async_client.run_many(inputs, out_dir="out")
+    from replicate_typed.batch import arun_many, run_many
+
+    report = run_many(client, [sdxl.Input(prompt=p) for p in prompts], out_dir="out", concurrency=8)
+    report = await arun_many(async_client, inputs, out_dir="out")
     replicate-typed batch inputs.jsonl --model stability-ai/sdxl --out out/
 
 Started again on the same ``out_dir`` after a crash (even SIGKILL), a run resumes from its
 journal (``out_dir/journal.sqlite3``): nothing is created twice, nothing is lost.
+
+The batch runner is an application on top of the client: it uses the client's public API only
+(``client.options`` and ``AsyncClient.from_options``), and the client never imports it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from replicate_typed.batch.journal import Journal, JournalEntry, OutputFile, fingerprint
 from replicate_typed.batch.ratelimit import TokenBucket
@@ -29,10 +34,8 @@ from replicate_typed.batch.runner import (
     prepare_items,
     secret_fields,
 )
+from replicate_typed.client._client import AsyncClient, Client
 from replicate_typed.core.model import ModelInput
-
-if TYPE_CHECKING:
-    from replicate_typed.client._client import Client
 
 __all__ = [
     "BatchItem",
@@ -59,27 +62,21 @@ def run_many(
     **kwargs: Any,
 ) -> BatchReport:
     """Synchronous :func:`arun_many`: runs an event loop with an ``AsyncClient`` configured like
-    ``client`` (same token, base URL, timeout, retry and poll policies)."""
-    from replicate_typed.client._client import AsyncClient
-
+    ``client`` (``AsyncClient.from_options(client.options)``: same token, base URL, timeout,
+    retry and poll policies; its own connection, so a custom transport of ``client`` is not
+    used). Keyword arguments are :func:`arun_many`'s. Not inside a running event loop: there,
+    ``await arun_many(async_client, ...)``."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         pass
     else:
         raise RuntimeError(
-            "Client.run_many cannot run inside an event loop; use AsyncClient.run_many"
+            "run_many cannot run inside an event loop; use `await arun_many(async_client, ...)`"
         )
 
     async def main() -> BatchReport:
-        core = client._core
-        async with AsyncClient(
-            api_token=core._api_token,
-            base_url=core.base_url,
-            timeout=core.timeout,
-            retry_policy=core.retry_policy,
-            poll_policy=core.poll_policy,
-        ) as aclient:
+        async with AsyncClient.from_options(client.options) as aclient:
             return await arun_many(aclient, inputs, **kwargs)
 
     return asyncio.run(main())

@@ -1,6 +1,6 @@
 """The batch runner: many predictions, at most ``concurrency`` at a time, none paid twice, none lost.
 
-``await arun_many(client, inputs, out_dir=..., concurrency=8)`` (or ``client.run_many(...)``)
+``await arun_many(client, inputs, out_dir=..., concurrency=8)`` (or ``run_many(client, ...)``)
 runs every input through create -> wait -> download, recording each step in a
 :class:`~replicate_typed.batch.journal.Journal` in ``out_dir`` so that a run killed at any
 moment (even with SIGKILL) resumes where it stopped when started again on the same folder:
