@@ -193,6 +193,18 @@ class AsyncClient:
             return values
         return await aprepare_input(values, self._upload)
 
+    async def _create_prediction(
+        self,
+        build: Callable[..., rq.RequestSpec],
+        target: dict[str, Any],
+        input: InputLike,
+        **options: Any,
+    ) -> Prediction:
+        """Validate everything, then prepare the input (uploads), then send one create."""
+        rq.validate_create(**target, **options)
+        spec = build(**target, input=await self._prepare_input(input), **options)
+        return parse_created(await self._send(spec), spec)
+
     # typed calls
 
     async def create(self, input: ModelInput[T], **create_options: Any) -> TypedPrediction[Any, T]:
@@ -257,17 +269,11 @@ class AsyncPredictions:
         ``version``: a 64-hex version id, ``owner/name:<id>`` or ``owner/name``. ``wait``:
         ``Prefer: wait`` (True or 1-60 s). ``cancel_after``: ``30s``, ``5m``, ``1h30m`` ...
         """
-        options: dict[str, Any] = dict(
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait
-        )
-        rq.validate_create(version=version, cancel_after=cancel_after, **options)
-        spec = rq.create_prediction(
-            version=version,
-            input=await self._client._prepare_input(input),
+        return await self._client._create_prediction(
+            rq.create_prediction, {"version": version}, input,
+            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
             cancel_after=cancel_after,
-            **options,
-        )
-        return parse_created(await self._client._send(spec), spec)
+        )  # fmt: skip
 
     async def get(self, id: str) -> Prediction:
         """``GET /v1/predictions/{id}``: the prediction's current state."""
@@ -386,17 +392,11 @@ class AsyncModelPredictions:
     ) -> Prediction:
         """``POST /v1/models/{owner}/{name}/predictions`` (official models); options as in
         ``predictions.create``, validated before any request (or upload)."""
-        options: dict[str, Any] = dict(
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait
-        )
-        rq.validate_create(model=model, cancel_after=cancel_after, **options)
-        spec = rq.create_model_prediction(
-            model,
-            input=await self._client._prepare_input(input),
+        return await self._client._create_prediction(
+            rq.create_model_prediction, {"model": model}, input,
+            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
             cancel_after=cancel_after,
-            **options,
-        )
-        return parse_created(await self._client._send(spec), spec)
+        )  # fmt: skip
 
 
 class AsyncModelVersions:

@@ -366,16 +366,10 @@ def create_prediction(
     ``input`` must already be JSON-ready (see ``Client._prepare_input``).
     """
     version = validate_version(version)
-    validate_wait(wait)
-    cancel_after = validate_cancel_after(cancel_after)
-    webhook, events = validate_webhook(webhook, webhook_events_filter)
-    body = {"version": version, "input": _check_input(input), **_body_tail(webhook, events)}
-    return _request(
-        ops.PREDICTIONS_CREATE,
-        json=body,
-        headers=_create_headers(wait, cancel_after),
-        read_timeout=wait_read_timeout(wait),
-    )
+    return _create(
+        ops.PREDICTIONS_CREATE, {}, {"version": version}, input, webhook, webhook_events_filter,
+        wait, cancel_after,
+    )  # fmt: skip
 
 
 def create_model_prediction(
@@ -389,13 +383,31 @@ def create_model_prediction(
 ) -> RequestSpec:
     """``POST /v1/models/{owner}/{name}/predictions`` with ``{input, webhook?, webhook_events_filter?}``."""
     owner, name = validate_model_ref(model)
+    return _create(
+        ops.MODELS_PREDICTIONS_CREATE, {"model_owner": owner, "model_name": name}, {}, input,
+        webhook, webhook_events_filter, wait, cancel_after,
+    )  # fmt: skip
+
+
+def _create(
+    operation: Operation,
+    path_params: Mapping[str, str],
+    head: dict[str, Any],
+    input: Mapping[str, Any],
+    webhook: str | None,
+    webhook_events_filter: Sequence[str] | None,
+    wait: bool | int | None,
+    cancel_after: str | None,
+) -> RequestSpec:
+    """A prediction create: ``{**head, input, webhook?, webhook_events_filter?}`` with its
+    ``Prefer``/``Cancel-After`` headers and a read timeout that outlasts the wait."""
     validate_wait(wait)
     cancel_after = validate_cancel_after(cancel_after)
     webhook, events = validate_webhook(webhook, webhook_events_filter)
-    body = {"input": _check_input(input), **_body_tail(webhook, events)}
+    body = {**head, "input": _check_input(input), **_body_tail(webhook, events)}
     return _request(
-        ops.MODELS_PREDICTIONS_CREATE,
-        {"model_owner": owner, "model_name": name},
+        operation,
+        path_params,
         json=body,
         headers=_create_headers(wait, cancel_after),
         read_timeout=wait_read_timeout(wait),

@@ -194,6 +194,18 @@ class Client:
             return values
         return prepare_input(values, self._upload)
 
+    def _create_prediction(
+        self,
+        build: Callable[..., rq.RequestSpec],
+        target: dict[str, Any],
+        input: InputLike,
+        **options: Any,
+    ) -> Prediction:
+        """Validate everything, then prepare the input (uploads), then send one create."""
+        rq.validate_create(**target, **options)
+        spec = build(**target, input=self._prepare_input(input), **options)
+        return parse_created(self._send(spec), spec)
+
     # typed calls
 
     def create(self, input: ModelInput[T], **create_options: Any) -> TypedPrediction[Any, T]:
@@ -256,17 +268,11 @@ class Predictions:
         ``version``: a 64-hex version id, ``owner/name:<id>`` or ``owner/name``. ``wait``:
         ``Prefer: wait`` (True or 1-60 s). ``cancel_after``: ``30s``, ``5m``, ``1h30m`` ...
         """
-        options: dict[str, Any] = dict(
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait
-        )
-        rq.validate_create(version=version, cancel_after=cancel_after, **options)
-        spec = rq.create_prediction(
-            version=version,
-            input=self._client._prepare_input(input),
+        return self._client._create_prediction(
+            rq.create_prediction, {"version": version}, input,
+            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
             cancel_after=cancel_after,
-            **options,
-        )
-        return parse_created(self._client._send(spec), spec)
+        )  # fmt: skip
 
     def get(self, id: str) -> Prediction:
         """``GET /v1/predictions/{id}``: the prediction's current state."""
@@ -381,17 +387,11 @@ class ModelPredictions:
     ) -> Prediction:
         """``POST /v1/models/{owner}/{name}/predictions`` (official models); options as in
         ``predictions.create``, validated before any request (or upload)."""
-        options: dict[str, Any] = dict(
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait
-        )
-        rq.validate_create(model=model, cancel_after=cancel_after, **options)
-        spec = rq.create_model_prediction(
-            model,
-            input=self._client._prepare_input(input),
+        return self._client._create_prediction(
+            rq.create_model_prediction, {"model": model}, input,
+            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
             cancel_after=cancel_after,
-            **options,
-        )
-        return parse_created(self._client._send(spec), spec)
+        )  # fmt: skip
 
 
 class ModelVersions:
