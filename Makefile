@@ -40,11 +40,11 @@ check: setup
 	$(MAKE) --no-print-directory lint typecheck
 
 lint: setup
-	$(BIN)/ruff check codegen src generated contract_tests benchmarks setup.py
-	$(BIN)/ruff format --check codegen src generated contract_tests benchmarks setup.py
+	$(BIN)/ruff check codegen src generated contract_tests benchmarks scripts setup.py
+	$(BIN)/ruff format --check codegen src generated contract_tests benchmarks scripts setup.py
 
 typecheck: setup
-	$(BIN)/mypy --strict src/replicate_typed generated/replicate_typed codegen
+	$(BIN)/mypy --strict src/replicate_typed generated/replicate_typed codegen scripts
 
 test: setup
 	$(PY) -m pytest -q -n auto

@@ -27,6 +27,7 @@ if os.path.isdir(_checkout_half) and _checkout_half not in __path__:
     __path__.append(_checkout_half)
 
 if TYPE_CHECKING:
+    from replicate_typed.client._base import ClientOptions
     from replicate_typed.client._client import AsyncClient, Client
     from replicate_typed.client.errors import (
         APIConnectionError,
@@ -90,6 +91,7 @@ _ERRORS = (
 _EXPORTS: dict[str, str] = {
     "Client": "replicate_typed.client._client",
     "AsyncClient": "replicate_typed.client._client",
+    "ClientOptions": "replicate_typed.client._base",
     "PollPolicy": "replicate_typed.client.polling",
     "RetryPolicy": "replicate_typed.client.retries",
     "StreamEvent": "replicate_typed.client.streaming",
@@ -115,6 +117,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "ClientOptions",
     "ConflictError",
     "DownloadError",
     "FileInput",
