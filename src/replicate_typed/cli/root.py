@@ -133,6 +133,13 @@ class RootGroup(HelpGroup):
             sys.exit(code)
         return code
 
+    def invoke(self, ctx: Any) -> Any:
+        # Typer turns Ctrl-C into a silent exit 130; say so on one line instead.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise CliError("interrupted", exit_code=EXIT_INTERRUPTED) from None
+
     def _run(
         self,
         args: Sequence[str] | None,

@@ -203,8 +203,10 @@ def batch_command(
     rows, unparsable = read_jsonl(file)
     items, invalid = prepare_items(rows, info)
     invalid = sorted([*unparsable, *invalid], key=lambda i: i.line)
+    # Each bad line is named; the one ``error:`` line is reserved for a run that stops.
+    label = "warning" if items and not strict else "invalid"
     for bad in invalid:
-        err.print(redactor(f"error: invalid input for {info.ref}: {bad}"), markup=False)
+        err.print(redactor(f"{label}: invalid input for {info.ref}: {bad}"), markup=False)
     if invalid and strict:
         lines = sorted({b.line for b in invalid})
         raise CliError(
