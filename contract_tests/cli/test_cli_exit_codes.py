@@ -218,7 +218,7 @@ def _is_valid_id(text: str) -> bool:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(bad=st.text(max_size=24).filter(lambda s: not _is_valid_id(s) and not s.startswith("-")))
 def test_property_any_invalid_id_exits_2_without_a_request(
@@ -233,7 +233,7 @@ def test_property_any_invalid_id_exits_2_without_a_request(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(good=st.from_regex(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,30}", fullmatch=True))
 def test_property_any_valid_id_reaches_the_api(good: str, respx_mock: respx.MockRouter) -> None:

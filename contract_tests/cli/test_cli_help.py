@@ -151,7 +151,7 @@ def _parameter(index: int, name: str, kind: str, help_text: str, choices: list[s
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     specs=st.lists(
         st.tuples(

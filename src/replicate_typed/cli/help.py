@@ -135,29 +135,24 @@ def _param_row(param: Any, ctx: Any) -> _Row | None:
     return _Row(names=names, type=shown_type, help=help_text, required=param.required)
 
 
-def _type_lines(kind: str, width: int) -> list[Text]:
+def _type_lines(kind: str, width: int, console: Console) -> list[Text]:
     """The type in lines of at most ``width``: choices ``<a|b|c>`` break after a ``|``."""
     if not kind:
         return []
-    if len(kind) <= width or not (kind.startswith("<") and "|" in kind):
-        text = Text(kind, style="help.type")
-        return list(text.wrap(Console(width=max(width, 1)), max(width, 1), overflow="fold"))
-    parts = kind.split("|")
-    pieces = [p + "|" for p in parts[:-1]] + [parts[-1]]
-    lines: list[str] = []
-    current = ""
+    pieces = [kind]
+    if len(kind) > width and kind.startswith("<") and "|" in kind:
+        parts = kind.split("|")
+        pieces = [p + "|" for p in parts[:-1]] + [parts[-1]]
+    packed: list[str] = []
     for piece in pieces:
-        if current and len(current) + len(piece) > width:
-            lines.append(current)
-            current = ""
-        current += piece
-    if current:
-        lines.append(current)
-    result: list[Text] = []
-    for line in lines:
-        text = Text(line, style="help.type")
-        result.extend(text.wrap(Console(width=max(width, 1)), max(width, 1), overflow="fold"))
-    return result
+        if packed and len(packed[-1]) + len(piece) <= width:
+            packed[-1] += piece
+        else:
+            packed.append(piece)
+    lines: list[Text] = []
+    for line in packed:  # a single choice wider than the column is folded, never cut
+        lines.extend(Text(line, style="help.type").wrap(console, width, overflow="fold"))
+    return lines
 
 
 def _pad(text: Text, width: int) -> Text:
@@ -189,7 +184,7 @@ def _side_by_side(row: _Row, layout: _Layout, inner: int, console: Console) -> l
         inner - layout.marker - layout.names - _GAP - (layout.type + _GAP if layout.type else 0)
     )
     help_lines = list(row.help.wrap(console, help_width, overflow="fold")) if row.help else []
-    type_lines = _type_lines(row.type, layout.type)
+    type_lines = _type_lines(row.type, layout.type, console)
     height = max(len(row.names), len(type_lines), len(help_lines), 1)
     lines: list[Text] = []
     for index in range(height):
@@ -210,30 +205,27 @@ def _side_by_side(row: _Row, layout: _Layout, inner: int, console: Console) -> l
 
 
 def _stacked(row: _Row, layout: _Layout, inner: int, console: Console) -> list[Text]:
+    """Names on their own lines (the type after the last one if it fits), help indented below."""
+    indent = min(STACK_INDENT, inner // 4)
+    type_inline = bool(row.type) and (
+        layout.marker + row.names[-1].cell_len + 1 + len(row.type) <= inner
+    )
     lines: list[Text] = []
-    indent = min(STACK_INDENT, max(inner // 4, 0))
     for index, name in enumerate(row.names):
         line = Text()
         if layout.marker:
-            line.append(
-                ("*" if row.required and index == 0 else "").ljust(2), style="help.required"
-            )
+            mark = "*" if row.required and index == 0 else ""
+            line.append(mark.ljust(layout.marker), style="help.required")
         line.append_text(name)
-        if index == len(row.names) - 1 and row.type:
-            if line.cell_len + 1 + len(row.type) <= inner:
-                line.append(" ")
-                line.append(row.type, style="help.type")
-                lines.extend(line.wrap(console, inner, overflow="fold"))
-                break
-            lines.extend(line.wrap(console, inner, overflow="fold"))
-            for kind in _type_lines(row.type, max(inner - indent, 1)):
-                lines.append(Text(" " * indent) + kind)
-            break
+        if type_inline and index == len(row.names) - 1:
+            line.append(" ")
+            line.append(row.type, style="help.type")
         lines.extend(line.wrap(console, inner, overflow="fold"))
+    width = max(inner - indent, 1)
+    if row.type and not type_inline:
+        lines.extend(Text(" " * indent) + kind for kind in _type_lines(row.type, width, console))
     if row.help:
-        width = max(inner - indent, 1)
-        for help_line in row.help.wrap(console, width, overflow="fold"):
-            lines.append(Text(" " * indent) + help_line)
+        lines.extend(Text(" " * indent) + h for h in row.help.wrap(console, width, overflow="fold"))
     return lines
 
 
