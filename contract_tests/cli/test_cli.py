@@ -18,7 +18,8 @@ import respx
 from PIL import Image
 from typer.testing import CliRunner, Result
 
-from replicate_typed.cli.app import RUN_OPTIONS, app
+from replicate_typed.cli.app import app
+from replicate_typed.cli.commands.run import RUN_OPTIONS
 from replicate_typed.cli.options import InputOption, model_options
 from replicate_typed.models import registry
 

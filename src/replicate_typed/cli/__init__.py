@@ -1,8 +1,13 @@
-"""The ``replicate-typed`` command line (Typer + Rich): ``app`` is the entry point.
+"""The ``replicate-typed`` command line (Typer + Rich).
 
-``options``: one command-line option per model input, generated at run time from the model's
-spec; ``progress``: the live status display; ``errors``: one-line errors with the token redacted;
-``batch``: the ``batch`` command group.
+- ``app``: assembles the Typer application and ``main``; ``root``: the root group that turns
+  every failure into one line and an exit code; ``help``: ``--help`` that never cuts names.
+- ``context``: what the command groups share (global options, consoles, token, client factory);
+  ``validate``: checks of typed values (exit 2); ``output``: how results are printed.
+- ``commands/``: one module per command group (``run``, ``predictions``, ``download``,
+  ``models``, ``mock``, ``batch``).
+- ``options``: one command-line option per model input, generated at run time from the model's
+  spec; ``progress``: the live status display; ``errors``: one-line errors with the token masked.
 """
 
 from __future__ import annotations

@@ -17,14 +17,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from pydantic import ValidationError
 from rich.markup import escape
 
 from replicate_typed.cli.errors import EXIT_USAGE, CliError
-from replicate_typed.core.model import ModelInfo, ModelInput
+
+if TYPE_CHECKING:
+    from replicate_typed.core.model import ModelInfo, ModelInput
 
 __all__ = [
     "InputOption",
@@ -315,6 +316,8 @@ def build_input(
     ``values`` maps parameter names (``in_<n>``) to parsed values, ``given`` names those the user
     set explicitly. Raises :class:`CliError` (exit 2) naming the option, the value and the rule.
     """
+    from pydantic import ValidationError
+
     payload: dict[str, Any] = {}
     by_field: dict[str, InputOption] = {}
     for option in options:

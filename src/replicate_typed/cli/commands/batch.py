@@ -6,41 +6,49 @@ the others still run (``--strict``: nothing runs if any line is bad). The journa
 ``DIR/journal.sqlite3``; run the same command again after a crash or Ctrl-C to resume. Outputs
 go to ``DIR/<prediction id>/``. Exit 0 when every input succeeded and was saved, 1 otherwise,
 2 for bad usage or (with ``--strict``) bad lines.
+
+The batch runner is imported only when this command runs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from replicate_typed.batch.runner import (
-    BatchOptions,
-    BatchReport,
-    BatchResult,
-    InvalidInput,
-    arun_many,
-    prepare_items,
+from replicate_typed.cli import context
+from replicate_typed.cli.errors import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    CliError,
+    redactor,
 )
-from replicate_typed.cli.errors import EXIT_FAILURE, EXIT_USAGE, CliError, redactor
+from replicate_typed.cli.validate import cancel_after_callback, usage_error
 
-__all__ = ["register", "batch_command", "read_jsonl"]
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from replicate_typed.batch.runner import BatchReport, BatchResult, InvalidInput
+
+__all__ = ["batch_command", "read_jsonl"]
 
 
 def read_jsonl(path: Path) -> tuple[list[tuple[int, Any]], list[InvalidInput]]:
     """``(line number, parsed object)`` for each non-blank line; lines that are not JSON become
-    :class:`InvalidInput`."""
+    :class:`~replicate_typed.batch.runner.InvalidInput`."""
+    from replicate_typed.batch.runner import InvalidInput
+
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise CliError(f"cannot read {str(path)!r}: {exc.strerror}", exit_code=EXIT_USAGE) from None
+        raise CliError(
+            f"cannot read FILE {str(path)!r}: {exc.strerror}", exit_code=EXIT_USAGE
+        ) from None
     rows: list[tuple[int, Any]] = []
     bad: list[InvalidInput] = []
     for number, line in enumerate(raw.splitlines(), start=1):
@@ -62,6 +70,14 @@ class _Display:
         self.total = total
         self.progress: Progress | None = None
         if console.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
             self.progress = Progress(
                 TextColumn("batch"),
                 BarColumn(),
@@ -107,6 +123,8 @@ class _Display:
 def _summary(report: BatchReport, console: Console) -> None:
     counts = report.counts()
     if console.is_terminal:
+        from rich.table import Table
+
         table = Table(title="batch summary", box=None)
         table.add_column("")
         table.add_column("count", justify="right")
@@ -163,25 +181,32 @@ def batch_command(
     ] = True,
     cancel_after: Annotated[
         str | None,
-        typer.Option("--cancel-after", help="Cancel each prediction after this (5m, 1h30m)."),
+        typer.Option(
+            "--cancel-after",
+            help="Cancel each prediction after this (5m, 1h30m).",
+            callback=cancel_after_callback,
+        ),
     ] = None,
 ) -> None:
     """Run every line of a JSONL file through one model, durably (resume by running it again)."""
-    from replicate_typed.cli import app as root
-    from replicate_typed.client._client import AsyncClient
+    import asyncio
+
+    from replicate_typed.batch.runner import BatchOptions, arun_many, prepare_items
     from replicate_typed.core.registry import UnknownModelError
     from replicate_typed.models import registry
 
-    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    err = context.stderr()
     try:
         info = registry.get_model(model)
     except UnknownModelError as exc:
-        raise CliError(f"--model {model!r}: {exc}", exit_code=EXIT_USAGE) from None
+        raise usage_error("--model", str(exc)) from None
     rows, unparsable = read_jsonl(file)
     items, invalid = prepare_items(rows, info)
     invalid = sorted([*unparsable, *invalid], key=lambda i: i.line)
+    # Each bad line is named; the one ``error:`` line is reserved for a run that stops.
+    label = "warning" if items and not strict else "invalid"
     for bad in invalid:
-        err.print(redactor(f"error: invalid input for {info.ref}: {bad}"), markup=False)
+        err.print(redactor(f"{label}: invalid input for {info.ref}: {bad}"), markup=False)
     if invalid and strict:
         lines = sorted({b.line for b in invalid})
         raise CliError(
@@ -191,8 +216,9 @@ def batch_command(
         )
     if not items:
         raise CliError(f"{file}: no valid input to run", exit_code=EXIT_USAGE)
-    state = root._state(ctx)
-    token = root._read_token(state)
+    cli_state = context.state(ctx)
+    context.read_token(cli_state)  # exit 2 before anything runs when there is none
+    context.base_url(cli_state)
     create_options: dict[str, Any] = {}
     if cancel_after:
         create_options["cancel_after"] = cancel_after
@@ -204,12 +230,7 @@ def batch_command(
     )
 
     async def main(display: _Display) -> BatchReport:
-        async with AsyncClient(
-            api_token=token,
-            base_url=state.base_url,
-            timeout=state.request_timeout,
-            max_retries=state.max_retries,
-        ) as client:
+        async with context.make_async_client(cli_state) as client:
             return await arun_many(
                 client,
                 [(item.line, item.input) for item in items],
@@ -225,7 +246,7 @@ def batch_command(
     except KeyboardInterrupt:
         raise CliError(
             f"interrupted; the journal in {out}/ is intact: run the same command again to resume",
-            exit_code=130,
+            exit_code=EXIT_INTERRUPTED,
         ) from None
     report.invalid = invalid
     _summary(report, err)
@@ -233,8 +254,3 @@ def batch_command(
         raise CliError(f"batch stopped: {report.aborted}")
     if not report.ok:
         raise typer.Exit(EXIT_FAILURE)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``batch`` to the ``replicate-typed`` application."""
-    app.command("batch")(batch_command)

@@ -1,0 +1,52 @@
+"""``mock --port 8080``: the built-in mock server in the foreground (Ctrl-C or SIGTERM stops it).
+
+The server (Starlette, uvicorn) is imported only when this command runs.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from replicate_typed.cli import context
+
+__all__ = ["run_mock"]
+
+
+def run_mock(
+    port: Annotated[
+        int, typer.Option("--port", "-p", help="Port (0 picks a free one).", min=0, max=65535)
+    ] = 8080,
+    host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
+) -> None:
+    """Start the built-in mock server in the foreground (Ctrl-C stops it)."""
+    from replicate_typed.mock import MockServer
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, _on_signal)
+    server = MockServer(host=host, port=port)
+    server.start()
+    try:
+        out = context.stdout()
+        out.print(f"mock server listening on {server.url}", markup=False)
+        out.print(f"  export REPLICATE_BASE_URL={server.url}", markup=False)
+        out.print("  (any REPLICATE_API_TOKEN works; Ctrl-C stops the server)", markup=False)
+        sys.stdout.flush()
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        server.stop()
+        signal.signal(signal.SIGTERM, previous)
+        context.stderr().print("mock server stopped", markup=False)
