@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from replicate_typed.mock.backend import Fault, MockBackend, MockResponse
+from replicate_typed.mock.backend import MockBackend
 from replicate_typed.mock.clock import Clock, FakeClock, SystemClock
 from replicate_typed.mock.config import FaultConfig, MockConfig
+from replicate_typed.mock.faults import Fault
+from replicate_typed.mock.messages import MockResponse
 
 if TYPE_CHECKING:
     from replicate_typed.mock.app import create_app

@@ -16,7 +16,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from replicate_typed.mock.backend import MockBackend, MockResponse, problem
+from replicate_typed.mock.backend import MockBackend
+from replicate_typed.mock.messages import MockResponse, too_large
 from replicate_typed.mock.streams import MockStream
 
 __all__ = ["create_app", "MockApp"]
@@ -45,22 +46,16 @@ class MockApp:
         limit = self.backend.config.max_upload_bytes + _SLACK
         chunks: list[bytes] = []
         size = 0
-        too_large = False
+        over_limit = False
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                too_large = True  # keep draining so the client can read the answer
+                over_limit = True  # keep draining so the client can read the answer
                 chunks.clear()
                 continue
             chunks.append(chunk)
-        if too_large:
-            return _to_starlette(
-                problem(
-                    413,
-                    "Request Entity Too Large",
-                    f"The file is larger than the limit of {self.backend.config.max_upload_bytes} bytes",
-                )
-            )
+        if over_limit:
+            return _to_starlette(too_large(self.backend.config.max_upload_bytes))
         result = self.backend.handle(
             request.method,
             request.url.path,

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from replicate_typed.mock.routes import OPERATION_IDS
+
 __all__ = ["MockConfig", "FaultConfig", "Outcome", "FAULT_KINDS", "OPERATIONS"]
 
 Outcome = Literal["succeeded", "failed", "canceled", "aborted"]
@@ -15,22 +17,9 @@ Outcome = Literal["succeeded", "failed", "canceled", "aborted"]
 FAULT_KINDS: tuple[str, ...] = ("429", "500", "502", "503", "504", "reset", "slow")
 """Fault kinds: an HTTP status, ``reset`` (connection closed without an answer) or ``slow``."""
 
-OPERATIONS: tuple[str, ...] = (
-    "predictions.create",
-    "models.predictions.create",
-    "predictions.get",
-    "predictions.cancel",
-    "predictions.list",
-    "predictions.stream",
-    "models.get",
-    "models.versions.get",
-    "files.create",
-    "files.get",
-    "files.download",
-    "webhooks.default.secret.get",
-    "outputs.get",
-)
-"""Operation names the mock routes to (used in fault filters and statistics)."""
+OPERATIONS: tuple[str, ...] = OPERATION_IDS
+"""Operation names the mock routes to (fault filters, statistics): the spec's ``operationId`` for
+every API operation, then the mock's own routes (:mod:`replicate_typed.mock.routes`)."""
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 import httpx
 import respx
 
-from replicate_typed.mock.backend import MockBackend, MockResponse
+from replicate_typed.mock.backend import MockBackend
 from replicate_typed.mock.clock import Clock
+from replicate_typed.mock.messages import MockResponse
 from replicate_typed.mock.streams import DelayedStream, MockStream
 
 __all__ = ["install", "side_effect", "to_httpx"]

@@ -1,0 +1,228 @@
+"""Uploaded files: ``files.create`` (``multipart/form-data``, parsed by python-multipart),
+``files.get`` and ``files.download``; uploads expire after ``MockConfig.upload_ttl``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from replicate_typed.mock.clock import Clock
+from replicate_typed.mock.config import MockConfig
+from replicate_typed.mock.messages import (
+    MockRequest,
+    MockResponse,
+    field_error,
+    invalid,
+    iso,
+    json_response,
+    not_found,
+    too_large,
+)
+from replicate_typed.mock.store import Store, Upload
+
+__all__ = ["Files", "MalformedMultipart", "Part", "parse_multipart"]
+
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]*/[\w!#$&^.+-]+(?:\s*;[\x20-\x7e]*)?")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]+")
+"""A ``type`` served back as the download's ``Content-Type`` header must be printable ASCII (the
+spec allows any string: the file's JSON keeps it as given, the header falls back)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a form: its bytes and, if given, its file name and content type."""
+
+    data: bytes
+    filename: str | None = None
+    content_type: str | None = None
+
+
+class MalformedMultipart(ValueError):
+    """The body is not ``multipart/form-data`` as its ``Content-Type`` announces."""
+
+
+def parse_multipart(content_type: str, body: bytes) -> dict[str, Part]:
+    """``multipart/form-data`` -> ``{name: Part}`` (a later part of the same name wins).
+
+    One pass over ``body`` in C-speed searches (100 MB in well under a second). Parts without a
+    ``name`` are skipped; a body without its closing boundary raises :class:`MalformedMultipart`.
+    """
+    _, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise MalformedMultipart("the Content-Type has no boundary")
+    parts: dict[str, Part] = {}
+    headers: dict[bytes, bytes] = {}
+    field_name: list[bytes] = []
+    field_value: list[bytes] = []
+    chunks: list[bytes] = []
+    ended = False
+
+    def on_part_begin() -> None:
+        headers.clear()
+        chunks.clear()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        field_name.append(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        field_value.append(data[start:end])
+
+    def on_header_end() -> None:
+        headers[b"".join(field_name).strip().lower()] = b"".join(field_value).strip()
+        field_name.clear()
+        field_value.clear()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        chunks.append(data[start:end])
+
+    def on_part_end() -> None:
+        _, disposition = parse_options_header(headers.get(b"content-disposition", b""))
+        name = disposition.get(b"name")
+        if name is None:
+            return
+        filename = disposition.get(b"filename")
+        media_type = parse_options_header(headers.get(b"content-type", b""))[0].decode("latin-1")
+        parts[name.decode("utf-8", "replace")] = Part(
+            chunks[0] if len(chunks) == 1 else b"".join(chunks),
+            filename.decode("utf-8", "replace") if filename is not None else None,
+            media_type if _MEDIA_TYPE.fullmatch(media_type) else None,
+        )
+
+    def on_end() -> None:
+        nonlocal ended
+        ended = True
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+            "on_end": on_end,
+        },
+    )
+    try:
+        parser.write(body)
+        parser.finalize()
+    except FormParserError as error:
+        raise MalformedMultipart(
+            f"the multipart body is malformed ({type(error).__name__})"
+        ) from None
+    if not ended:
+        raise MalformedMultipart("the multipart body ends before its closing boundary")
+    return parts
+
+
+def _text(parts: dict[str, Part], name: str) -> str | None:
+    part = parts.get(name)
+    return None if part is None else part.data.decode("utf-8")
+
+
+class Files:
+    """``files.*`` over the uploads in ``store``."""
+
+    def __init__(self, config: MockConfig, clock: Clock, store: Store) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = store
+
+    def create(self, req: MockRequest) -> MockResponse:
+        """``files.create``"""
+        limit = self.config.max_upload_bytes
+        if len(req.body) > limit + 64 * 1024:
+            return too_large(limit)
+        content_type = req.headers.get("content-type", "")
+        if not content_type.lower().startswith("multipart/form-data"):
+            return invalid([field_error("content", "send multipart/form-data with a content part")])
+        try:
+            parts = parse_multipart(content_type, req.body)
+        except MalformedMultipart as error:
+            return invalid([field_error("content", str(error))])
+        if "content" not in parts:
+            return invalid([field_error("content", "content is required", "required")])
+        content = parts["content"]
+        if len(content.data) > limit:
+            return too_large(limit)
+        texts: dict[str, str | None] = {}
+        for name in ("filename", "type"):
+            try:
+                texts[name] = _text(parts, name)
+            except UnicodeDecodeError:
+                return invalid([field_error(name, f"{name} must be UTF-8 text")])
+        filename = texts["filename"]
+        filename = filename if filename is not None else (content.filename or "file")
+        given_type = (texts["type"] or "").strip()
+        if len(filename) > 255:
+            return invalid([field_error("filename", "at most 255 characters")])
+        ctype = given_type or content.content_type or "application/octet-stream"
+        metadata: Any = {}
+        if "metadata" in parts:
+            try:
+                metadata = json.loads(parts["metadata"].data or b"{}")
+            except ValueError:
+                return invalid([field_error("metadata", "metadata must be JSON")])
+            if not isinstance(metadata, dict):
+                return invalid([field_error("metadata", "metadata must be a JSON object")])
+        now = self.clock.now()
+        upload = Upload(
+            id=self.store.new_id(),
+            content=content.data,
+            filename=filename,
+            content_type=ctype,
+            metadata=metadata,
+            created_at=now,
+            expires_at=now + self.config.upload_ttl,
+            sha256=hashlib.sha256(content.data).hexdigest(),
+            prefix=req.prefix,
+        )
+        self.store.uploads[upload.id] = upload
+        return json_response(201, self._json(upload, req.prefix, req.base))
+
+    @staticmethod
+    def _json(upload: Upload, prefix: str, base: str) -> dict[str, Any]:
+        return {
+            "id": upload.id,
+            "name": upload.filename,
+            "content_type": upload.content_type,
+            "size": len(upload.content),
+            "checksums": {"sha256": upload.sha256},
+            "metadata": upload.metadata,
+            "created_at": iso(upload.created_at),
+            "expires_at": iso(upload.expires_at),
+            "urls": {"get": f"{base}{prefix}/v1/files/{upload.id}"},
+        }
+
+    def _live(self, fid: str) -> Upload | None:
+        upload = self.store.uploads.get(fid)
+        if upload is None or self.clock.now() >= upload.expires_at:
+            return None
+        return upload
+
+    def get(self, req: MockRequest) -> MockResponse:
+        """``files.get``"""
+        fid = req.params["file_id"]
+        upload = self._live(fid)
+        if upload is None:
+            return not_found(f"File {fid} not found")
+        return json_response(200, self._json(upload, req.prefix, req.base))
+
+    def download(self, req: MockRequest) -> MockResponse:
+        """``files.download``"""
+        fid = req.params["file_id"]
+        upload = self._live(fid)
+        if upload is None:
+            return not_found(f"File {fid} not found")
+        ctype = upload.content_type
+        if not _HEADER_VALUE.fullmatch(ctype):
+            ctype = "application/octet-stream"
+        return MockResponse(200, {"content-type": ctype}, upload.content)

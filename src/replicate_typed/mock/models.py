@@ -1,0 +1,207 @@
+"""Models and versions: lookup in the registry, ``version`` references, ``models.get``,
+``models.versions.get``, and validation of a prediction's input against the model's schema."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError as SchemaError
+
+from replicate_typed.core.model import ModelInfo
+from replicate_typed.core.registry import Registry, UnknownModelError
+from replicate_typed.mock.messages import (
+    MockRequest,
+    MockResponse,
+    field_error,
+    json_response,
+    not_found,
+)
+
+__all__ = ["Models", "mock_version_id"]
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _uri_format(value: object) -> bool:
+    """``format: uri`` as the API means it: an absolute http(s) URL or a ``data:`` URI."""
+    if not isinstance(value, str):
+        return True
+    if value.startswith("data:"):
+        return "," in value
+    scheme, sep, rest = value.partition("://")
+    return bool(sep) and scheme.lower() in ("http", "https") and bool(rest.split("/")[0])
+
+
+_FORMATS = FormatChecker(formats=())
+_FORMATS.checks("uri")(_uri_format)
+
+
+def mock_version_id(ref: str) -> str:
+    """A stable 64-hex version id for models called by path (their API version is hidden)."""
+    return hashlib.sha256(f"replicate-typed mock version {ref}".encode()).hexdigest()
+
+
+class Models:
+    """The models a mock serves (``registry``); ``runs``: predictions created per model."""
+
+    def __init__(
+        self, registry: Registry, runs: Counter[str], *, reject_unknown_inputs: bool = False
+    ) -> None:
+        self.registry = registry
+        self.runs = runs
+        self.reject_unknown_inputs = reject_unknown_inputs
+        self._validators: dict[str, Draft202012Validator] = {}
+        self._mock_versions = {mock_version_id(ref): ref for ref in registry}
+
+    def lookup(self, ref: str) -> ModelInfo[Any, Any] | None:
+        try:
+            return self.registry.get_model(ref)
+        except UnknownModelError:
+            return None
+
+    def resolve_version(self, version: str) -> tuple[ModelInfo[Any, Any] | None, str | None]:
+        """``(model, error)`` for a ``version`` body field; error is ``"404"`` or a 422 text."""
+        value = version.strip()
+        if _HEX64.match(value):
+            ref = self._mock_versions.get(value)
+            info = self.lookup(ref) if ref else self.lookup(value)
+            return (info, None) if info else (None, "404")
+        name, sep, vid = value.partition(":")
+        if name.count("/") != 1 or not all(name.split("/")):
+            return None, "version must be owner/name, owner/name:<64-hex id> or a 64-hex id"
+        info = self.lookup(name)
+        if info is None:
+            return None, "404"
+        if sep:
+            if not _HEX64.match(vid):
+                return None, "the version id after ':' must be 64 hex characters"
+            if vid not in (info.version, mock_version_id(info.ref)):
+                return None, "404"
+            return info, None
+        if info.call_by != "path":
+            return None, (
+                f"{info.ref} is not an official model: pass owner/name:<version id> "
+                f"(its version is {info.version})"
+            )
+        return info, None
+
+    @staticmethod
+    def version_id(info: ModelInfo[Any, Any]) -> str:
+        return info.version or mock_version_id(info.ref)
+
+    @staticmethod
+    def openapi_schema(info: ModelInfo[Any, Any]) -> dict[str, Any]:
+        """The version's ``openapi_schema``: INPUT/OUTPUT_SCHEMA with ``$defs`` back in components."""
+        schemas: dict[str, Any] = {}
+
+        def lift(schema: dict[str, Any]) -> dict[str, Any]:
+            text = json.dumps({k: v for k, v in schema.items() if k != "$defs"})
+            for name, sub in (schema.get("$defs") or {}).items():
+                sub_text = json.dumps(sub).replace('"#/$defs/', '"#/components/schemas/')
+                schemas.setdefault(name, json.loads(sub_text))
+            lifted: dict[str, Any] = json.loads(text.replace('"#/$defs/', '"#/components/schemas/'))
+            return lifted
+
+        input_schema = lift(info.input_schema)
+        output_schema = lift(info.output_schema)
+        components = {"Input": input_schema, "Output": output_schema, **schemas}
+        return {
+            "openapi": "3.0.2",
+            "info": {"title": "Cog", "version": "0.1.0"},
+            "paths": {},
+            "components": {"schemas": components},
+        }
+
+    def _version_object(self, info: ModelInfo[Any, Any]) -> dict[str, Any]:
+        return {
+            "id": self.version_id(info),
+            "created_at": "2024-01-01T00:00:00.000000Z",
+            "cog_version": "0.9.0",
+            "openapi_schema": self.openapi_schema(info),
+        }
+
+    def _exact(self, req: MockRequest) -> tuple[str, ModelInfo[Any, Any] | None]:
+        ref = f"{req.params['model_owner']}/{req.params['model_name']}"
+        info = self.lookup(ref)
+        return ref, info if info is not None and info.ref == ref else None
+
+    def get(self, req: MockRequest) -> MockResponse:
+        """``models.get``"""
+        ref, info = self._exact(req)
+        if info is None:
+            return not_found(f"Model {ref} not found")
+        return json_response(
+            200,
+            {
+                "url": f"https://replicate.com/{ref}",
+                "owner": info.owner,
+                "name": info.name,
+                "description": f"{ref} served by the replicate-typed mock",
+                "visibility": "public",
+                "is_official": info.call_by == "path",
+                "github_url": None,
+                "paper_url": None,
+                "license_url": None,
+                "cover_image_url": None,
+                "run_count": self.runs[ref],
+                "default_example": None,
+                "latest_version": self._version_object(info),
+            },
+        )
+
+    def version(self, req: MockRequest) -> MockResponse:
+        """``models.versions.get``"""
+        ref, info = self._exact(req)
+        if info is None:
+            return not_found(f"Model {ref} not found")
+        version = req.params["version_id"]
+        if version != self.version_id(info):
+            return not_found(f"Version {version} of {ref} not found")
+        return json_response(200, self._version_object(info))
+
+    def _validator(self, info: ModelInfo[Any, Any]) -> Draft202012Validator:
+        validator = self._validators.get(info.ref)
+        if validator is None:
+            validator = Draft202012Validator(info.input_schema, format_checker=_FORMATS)
+            self._validators[info.ref] = validator
+        return validator
+
+    def input_errors(
+        self, info: ModelInfo[Any, Any], value: dict[str, Any]
+    ) -> list[dict[str, str]]:
+        """``invalid_fields`` entries for ``value`` against the model's input schema."""
+        fields: list[dict[str, str]] = []
+        errors: list[SchemaError] = sorted(
+            self._validator(info).iter_errors(value), key=lambda e: [str(p) for p in e.path]
+        )
+        for error in errors:
+            path = ".".join(str(p) for p in error.absolute_path)
+            if error.validator == "required" and isinstance(error.validator_value, list):
+                instance = error.instance if isinstance(error.instance, dict) else {}
+                missing = [k for k in error.validator_value if k not in instance]
+                for key in missing:
+                    name = f"input.{path}.{key}" if path else f"input.{key}"
+                    fields.append(field_error(name, f"{key} is required", "required"))
+                continue
+            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                schema = error.schema if isinstance(error.schema, Mapping) else {}
+                known = set(schema.get("properties", {}))
+                for key in sorted(set(error.instance) - known):
+                    name = f"input.{path}.{key}" if path else f"input.{key}"
+                    fields.append(field_error(name, "Additional property is not allowed"))
+                continue
+            name = f"input.{path}" if path else "input"
+            fields.append(field_error(name, error.message, str(error.validator)))
+        if self.reject_unknown_inputs:
+            known = set(info.input_schema.get("properties") or {})
+            for key in sorted(set(value) - known):
+                fields.append(
+                    field_error(f"input.{key}", "Unexpected input", "additional_property")
+                )
+        return fields
