@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic
 
 from pydantic import ValidationError
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from replicate_typed.core.model import InputT, ModelInfo, OutputT
 
 if TYPE_CHECKING:
-    from replicate_typed.types.api import Prediction
+    from replicate_typed.types.api import Prediction, PredictionMetrics, PredictionUrls
 
 __all__ = ["TypedPrediction", "TERMINAL_STATUSES"]
 
@@ -19,7 +20,14 @@ TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled", "aborted"})
 
 @dataclass(frozen=True)
 class TypedPrediction(Generic[InputT, OutputT]):
-    """A prediction of one generated model: the raw :class:`Prediction` plus typed accessors."""
+    """A prediction of one generated model: the raw :class:`Prediction` plus typed accessors.
+
+    The common fields of the raw prediction are read through directly (``urls``, ``created_at``,
+    ``started_at``, ``completed_at``, ``error``, ``logs``, ``metrics``, ``version``,
+    ``model_ref`` ...). Routers may answer with a subset of the fields: an absent field reads as
+    ``None``, never an ``AttributeError``. ``model`` is the generated model's :class:`ModelInfo`;
+    the prediction's own ``owner/name`` string is ``model_ref``.
+    """
 
     raw: Prediction
     model: ModelInfo[InputT, OutputT]
@@ -36,29 +44,94 @@ class TypedPrediction(Generic[InputT, OutputT]):
     def done(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
+    def _field(self, name: str) -> Any:
+        return getattr(self.raw, name, None)
+
     @property
     def error(self) -> Any:
-        return self.raw.error
+        """The error the model reported (``None`` unless it failed)."""
+        return self._field("error")
 
     @property
     def logs(self) -> str | None:
-        return self.raw.logs
+        value = self._field("logs")
+        return value if isinstance(value, str) else None
 
     @property
     def data_removed(self) -> bool:
-        return bool(self.raw.data_removed)
+        return bool(self._field("data_removed"))
+
+    @property
+    def urls(self) -> PredictionUrls | None:
+        """``get``, ``cancel``, ``web`` and (when it can stream) ``stream`` URLs."""
+        value: PredictionUrls | None = self._field("urls")
+        return value
+
+    @property
+    def created_at(self) -> datetime | None:
+        return self._time("created_at")
+
+    @property
+    def started_at(self) -> datetime | None:
+        return self._time("started_at")
+
+    @property
+    def completed_at(self) -> datetime | None:
+        return self._time("completed_at")
+
+    @property
+    def deadline(self) -> datetime | None:
+        """When the server cancels the prediction if it has not finished."""
+        return self._time("deadline")
+
+    def _time(self, name: str) -> datetime | None:
+        value = self._field(name)
+        return value if isinstance(value, datetime) else None
+
+    @property
+    def metrics(self) -> PredictionMetrics | None:
+        """``predict_time``, ``total_time`` ... (an open object; ``None`` until the server sends it)."""
+        value: PredictionMetrics | None = self._field("metrics")
+        return value
+
+    @property
+    def version(self) -> str | None:
+        """The version id the server ran (``"hidden"`` for official models called by path)."""
+        value = self._field("version")
+        return str(value) if value is not None else None
+
+    @property
+    def model_ref(self) -> str | None:
+        """The prediction's model as the server names it: ``owner/name``."""
+        value = self._field("model")
+        return str(value) if value is not None else None
+
+    @property
+    def source(self) -> str | None:
+        """``"api"`` or ``"web"`` when the server says how the prediction was created."""
+        value = self._field("source")
+        return str(value) if value is not None else None
+
+    @property
+    def deployment(self) -> str | None:
+        value = self._field("deployment")
+        return str(value) if value is not None else None
 
     @property
     def input(self) -> InputT | dict[str, Any]:
         """The input echoed by the server, typed when it validates (else the raw dict)."""
+        echoed = self._field("input")
+        if not isinstance(echoed, dict):
+            echoed = {}
         try:
-            return self.model.input_type.model_validate(self.raw.input)
+            return self.model.input_type.model_validate(echoed)
         except ValidationError:
-            return dict(self.raw.input)
+            return dict(echoed)
 
     @property
     def output(self) -> OutputT | None:
         """The typed output, or None while there is none (or after the data was removed)."""
-        if self.raw.output is None:
+        raw_output = self._field("output")
+        if raw_output is None:
             return None
-        return self.model.parse_output(self.raw.output)
+        return self.model.parse_output(raw_output)
