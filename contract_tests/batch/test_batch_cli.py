@@ -57,8 +57,14 @@ def test_bad_lines_are_reported_and_the_others_run(
     assert "line 4: " in err and "not valid JSON" in err
     assert "line 6: unknown_field: 1: Extra inputs are not permitted" in err
     assert "line 1: created (prediction " in err and "line 5: saved 2 file(s)" in err
-    assert "summary: inputs 5, created 2, reconciled 0, succeeded 2, failed 0, downloaded 2" in err
-    assert "invalid 3" in err
+    assert "warning: invalid input for stability-ai/sdxl, not sent: line 2: width" in err
+    assert "error:" not in err  # the run went on: invalid lines are warnings
+    assert outcome_lines(err) == {
+        "succeeded": 2,
+        "failed": 0,
+        "invalid lines (not sent)": 3,
+    }
+    assert "this run: created 2, reconciled 0, downloaded 2" in err
     assert TOKEN not in result.output
     assert backend.stats()["creates"] == 2
     saved = sorted(p.name for p in out.glob("*/output_*"))
@@ -66,8 +72,64 @@ def test_bad_lines_are_reported_and_the_others_run(
     again = invoke(
         server, [str(write(tmp_path)), "--model", "stability-ai/sdxl", "--out", str(out)]
     )
-    assert "line 1: already done" in again.stderr and "skipped (already done) 2" in again.stderr
+    assert "line 1: already done" in again.stderr
+    assert outcome_lines(again.stderr) == {
+        "succeeded": 0,
+        "failed": 0,
+        "skipped: already succeeded in an earlier run": 2,
+        "invalid lines (not sent)": 3,
+    }
+    assert "this run: created 0, reconciled 0, downloaded 0" in again.stderr
     assert backend.stats()["creates"] == 2
+
+
+def outcome_lines(err: str) -> dict[str, int]:
+    """The summary's outcome lines; they add up to its input line count."""
+    lines = err.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if line.startswith("summary: ")]
+    total = int(lines[start].split()[1])
+    found: dict[str, int] = {}
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        label, _, count = line.strip().rpartition(": ")
+        found[label] = int(count)
+    assert sum(found.values()) == total
+    return found
+
+
+def test_duplicates_and_done_lines_are_counted_once(
+    server: MockServer, mock: MakeMock, tmp_path: Path
+) -> None:
+    mock()
+    out = tmp_path / "out"
+    path = tmp_path / "dupes.jsonl"
+    rows = [
+        {"prompt": "x", "width": 64, "height": 64},
+        {"prompt": "mock:fail y", "width": 64, "height": 64},
+        {"prompt": "x", "width": 64, "height": 64},
+        {"prompt": "z", "width": "wide"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    first = invoke(server, [str(path), "--model", "stability-ai/sdxl", "--out", str(out)])
+    assert first.exit_code == 1
+    assert outcome_lines(first.stderr) == {
+        "succeeded": 1,
+        "failed": 1,
+        "duplicate lines (same input as an earlier line, run once)": 1,
+        "invalid lines (not sent)": 1,
+    }
+    assert "line 3: same input as line 1, run once" in first.stderr
+    path.write_text(path.read_text() + json.dumps({"prompt": "w", "width": 64, "height": 64}))
+    again = invoke(server, [str(path), "--model", "stability-ai/sdxl", "--out", str(out)])
+    assert outcome_lines(again.stderr) == {
+        "succeeded": 1,
+        "failed": 0,
+        "skipped: already succeeded in an earlier run": 1,
+        "skipped: already failed in an earlier run (not retried)": 1,
+        "duplicate lines (same input as an earlier line, run once)": 1,
+        "invalid lines (not sent)": 1,
+    }
 
 
 def test_strict_sends_nothing_when_a_line_is_bad(
@@ -79,6 +141,9 @@ def test_strict_sends_nothing_when_a_line_is_bad(
         [str(write(tmp_path)), "--model", "stability-ai/sdxl", "--out", str(tmp_path), "--strict"],
     )
     assert result.exit_code == 2
+    # nothing runs: the bad lines are not warnings; the one error: line says the run stopped
+    assert "invalid: invalid input for stability-ai/sdxl, not sent: line 2: width" in result.stderr
+    assert "warning:" not in result.stderr
     assert "3 invalid line(s) (2, 4, 6); nothing was sent (--strict)" in result.stderr
     assert backend.stats()["requests"] == {}
 

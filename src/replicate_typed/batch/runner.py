@@ -63,6 +63,7 @@ __all__ = [
     "BatchResult",
     "BatchReport",
     "BatchItem",
+    "OUTCOMES",
     "InvalidInput",
     "arun_many",
     "prepare_items",
@@ -163,6 +164,21 @@ class BatchResult:
     def ok(self) -> bool:
         return self.error is None and self.status == "succeeded"
 
+    @property
+    def outcome(self) -> str:
+        """This input's one outcome (a key of :data:`OUTCOMES`)."""
+        if self.same_as is not None:
+            return "duplicate"
+        if self.skipped:
+            return "already_succeeded" if self.ok else "already_failed"
+        if self.ok:
+            return "succeeded"
+        if self.state == "rejected":
+            return "rejected"
+        if self.state in ("queued", "creating", "created"):
+            return "unresolved"
+        return "failed"
+
     def describe(self) -> str:
         who = f"line {self.line}"
         if self.prediction_id:
@@ -173,9 +189,28 @@ class BatchResult:
         return f"{who}: {what}"
 
 
+OUTCOMES: dict[str, str] = {
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "rejected": "rejected by the server",
+    "unresolved": "unresolved (run again to resume)",
+    "already_succeeded": "skipped: already succeeded in an earlier run",
+    "already_failed": "skipped: already failed in an earlier run (not retried)",
+    "duplicate": "duplicate lines (same input as an earlier line, run once)",
+    "invalid": "invalid lines (not sent)",
+}
+"""Every input ends in exactly one of these outcomes (key: label)."""
+
+
 @dataclass
 class BatchReport:
-    """Every input's result, in input order, and the counts of this run."""
+    """Every input's result, in input order, and the counts of this run.
+
+    :meth:`outcomes` counts every input exactly once (they add up to ``inputs``); ``created``,
+    ``reconciled`` and ``downloaded`` count what this run did. ``succeeded``, ``failed``,
+    ``rejected`` and ``unresolved`` count the inputs *run* now (not the ones done earlier:
+    ``skipped``, nor the ``duplicates`` of another line).
+    """
 
     results: list[BatchResult]
     invalid: list[InvalidInput] = field(default_factory=list)
@@ -185,8 +220,10 @@ class BatchReport:
     failed: int = 0
     downloaded: int = 0
     skipped: int = 0
+    """Inputs done by an earlier run on the same journal (succeeded or not): nothing sent now."""
     rejected: int = 0
     unresolved: int = 0
+    duplicates: int = 0
     aborted: str | None = None
     journal_path: str | None = None
 
@@ -198,19 +235,31 @@ class BatchReport:
     def ok(self) -> bool:
         return not self.invalid and not self.failures and self.aborted is None
 
-    def counts(self) -> dict[str, int]:
+    @property
+    def inputs(self) -> int:
+        """Input lines (invalid ones included)."""
+        return len(self.results) + len(self.invalid)
+
+    def outcomes(self) -> dict[str, int]:
+        """How many inputs ended in each outcome of :data:`OUTCOMES`; the values add up to
+        :attr:`inputs`."""
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for result in self.results:
+            counts[result.outcome] += 1
+        counts["invalid"] += len(self.invalid)
+        return counts
+
+    def activity(self) -> dict[str, int]:
+        """What this run did (not outcomes: one input may be created and then fail)."""
         return {
-            "inputs": len(self.results) + len(self.invalid),
             "created": self.created,
             "reconciled": self.reconciled,
-            "succeeded": self.succeeded,
-            "failed": self.failed,
             "downloaded": self.downloaded,
-            "skipped (already done)": self.skipped,
-            "rejected": self.rejected,
-            "invalid": len(self.invalid),
-            "unresolved": self.unresolved,
         }
+
+    def counts(self) -> dict[str, int]:
+        """``inputs``, then :meth:`outcomes`, then :meth:`activity`."""
+        return {"inputs": self.inputs, **self.outcomes(), **self.activity()}
 
 
 # --- preparing inputs ---------------------------------------------------------------------------
@@ -515,21 +564,21 @@ class _Runner:
     def _finish(self) -> BatchReport:
         report = self.report
         report.aborted = self.abort
+        ran = {"succeeded": 0, "failed": 0, "rejected": 0, "unresolved": 0}
         for item in self.first.values():
-            result = self._result(item)
-            if result.ok:
-                report.succeeded += 1
-            elif result.state == "rejected":
-                report.rejected += 1
-            elif result.state in ("queued", "creating", "created"):
-                report.unresolved += 1
-            else:
-                report.failed += 1
+            outcome = self._result(item).outcome
+            if outcome in ran:
+                ran[outcome] += 1
+        report.succeeded += ran["succeeded"]
+        report.failed += ran["failed"]
+        report.rejected += ran["rejected"]
+        report.unresolved += ran["unresolved"]
         for item, first in self.repeats:
             original = self._result(first)
             report.results.append(
                 replace(original, line=item.line, same_as=first.line, skipped=True)
             )
+            report.duplicates += 1
         report.results.extend(self._result(item) for item in self.first.values())
         report.results.sort(key=lambda r: r.line)
         return report

@@ -1,11 +1,13 @@
 """``replicate-typed batch FILE.jsonl --model owner/name --out DIR``: a durable batch from the CLI.
 
 Each line of FILE is a JSON object of inputs, validated through the model's generated ``Input``
-before anything is sent: a bad line is reported with its line number, field, value and rule and
-the others still run (``--strict``: nothing runs if any line is bad). The journal lives in
-``DIR/journal.sqlite3``; run the same command again after a crash or Ctrl-C to resume. Outputs
-go to ``DIR/<prediction id>/``. Exit 0 when every input succeeded and was saved, 1 otherwise,
-2 for bad usage or (with ``--strict``) bad lines.
+before anything is sent: a bad line is reported (a ``warning:`` while the others run) with its
+line number, field, value and rule (``--strict``: nothing runs if any line is bad). The journal
+lives in ``DIR/journal.sqlite3``; run the same command again after a crash or Ctrl-C to resume.
+Outputs go to ``DIR/<prediction id>/``. The summary has one line per outcome, each input line
+counted once (succeeded, failed, skipped as already done, duplicate lines, invalid lines ...), then
+what this run did. Exit 0 when every input succeeded and was saved, 1 otherwise, 2 for bad usage
+or (with ``--strict``) bad lines.
 
 The batch runner is imported only when this command runs.
 """
@@ -121,23 +123,32 @@ class _Display:
 
 
 def _summary(report: BatchReport, console: Console) -> None:
-    counts = report.counts()
+    """One line per outcome (each input counted once: the lines add up to the inputs), then what
+    this run did."""
+    from replicate_typed.batch.runner import OUTCOMES
+
+    shown = [
+        (OUTCOMES[key], value)
+        for key, value in report.outcomes().items()
+        if value or key in ("succeeded", "failed")
+    ]
+    activity = ", ".join(f"{name} {value}" for name, value in report.activity().items())
     if console.is_terminal:
         from rich.table import Table
 
-        table = Table(title="batch summary", box=None)
-        table.add_column("")
-        table.add_column("count", justify="right")
-        for name, value in counts.items():
-            table.add_row(escape(name), str(value))
+        table = Table(title=f"batch summary: {report.inputs} input line(s)", box=None)
+        table.add_column("outcome")
+        table.add_column("inputs", justify="right")
+        for label, value in shown:
+            table.add_row(escape(label), str(value))
         console.print(table)
     else:
-        console.print(
-            "summary: " + ", ".join(f"{name} {value}" for name, value in counts.items()),
-            markup=False,
-        )
+        console.print(f"summary: {report.inputs} input line(s)", markup=False)
+        for label, value in shown:
+            console.print(f"  {label}: {value}", markup=False)
+    console.print(f"this run: {activity}", markup=False)
     for bad in report.invalid:
-        console.print(redactor(f"invalid: {bad}"), markup=False)
+        console.print(redactor(f"warning: invalid, not sent: {bad}"), markup=False)
     for result in report.results:
         if result.same_as is not None:
             console.print(
@@ -206,7 +217,7 @@ def batch_command(
     # Each bad line is named; the one ``error:`` line is reserved for a run that stops.
     label = "warning" if items and not strict else "invalid"
     for bad in invalid:
-        err.print(redactor(f"{label}: invalid input for {info.ref}: {bad}"), markup=False)
+        err.print(redactor(f"{label}: invalid input for {info.ref}, not sent: {bad}"), markup=False)
     if invalid and strict:
         lines = sorted({b.line for b in invalid})
         raise CliError(
