@@ -98,22 +98,47 @@ def output_dir(out: Path, prediction_id: Any) -> Path:
     return out / check_server_id(prediction_id)
 
 
-def save_outputs(output: Any, dest: Path) -> list[Path]:
-    """Download every file of ``output`` into ``dest`` (nothing, not even the folder, if none)."""
+def save_outputs(
+    output: Any, dest: Path, if_exists: str | None = None, outcomes: list[str] | None = None
+) -> list[Path]:
+    """Download every file of ``output`` into ``dest`` (nothing, not even the folder, if none);
+    the same content is never saved twice (``if_exists``: see client.downloads); each file's
+    outcome is appended to ``outcomes``."""
     from replicate_typed.client.downloads import download_all, file_urls
 
     if not file_urls(output):
         return []
-    return list(download_all(output, dest))
+    return list(
+        download_all(
+            output,
+            dest,
+            if_exists=if_exists,  # type: ignore[arg-type]  # checked by download_all
+            on_file=None if outcomes is None else lambda _, outcome: outcomes.append(outcome),
+        )
+    )
 
 
-def print_outputs(output: Any, paths: list[Path], out: Console, err: Console) -> None:
+_OUTCOME_WORDS = {
+    "saved": "saved",
+    "same": "already there with the same content",
+    "skipped": "skipped (the name exists)",
+    "replaced": "replaced",
+}
+
+
+def print_outputs(
+    output: Any, paths: list[Path], out: Console, err: Console, outcomes: Sequence[str] = ()
+) -> None:
     """Saved files: their paths on stdout (one a line); otherwise the output itself."""
     if paths:
         where = paths[0].parent
-        err.print(
-            f"saved {len(paths)} file{'s' if len(paths) != 1 else ''} in {where}/", markup=False
-        )
+        files = f"{len(paths)} file{'s' if len(paths) != 1 else ''}"
+        kinds = {o: outcomes.count(o) for o in _OUTCOME_WORDS if o in outcomes}
+        if not kinds or list(kinds) == ["saved"]:
+            err.print(f"saved {files} in {where}/", markup=False)
+        else:
+            how = ", ".join(f"{n} {_OUTCOME_WORDS[o]}" for o, n in kinds.items())
+            err.print(f"{files} in {where}/: {how}", markup=False)
         for path in paths:
             out.print(str(path), markup=False)
         return

@@ -5,8 +5,16 @@
   download never leaves a partial file behind.
 - ``max_bytes`` is enforced from ``Content-Length`` up front and again while streaming.
 - Files named after the URL get a sanitised name (no path traversal, no separators, no hidden
-  or empty names, length-limited, a sensible extension); an existing file is not replaced
-  unless ``overwrite=True`` (``out.png`` → ``out-1.png``).
+  or empty names, length-limited, a sensible extension).
+- Downloading again is idempotent. ``if_exists`` says what happens when the name is taken:
+  ``"keep-both"`` (the default) keeps the existing file and saves under a free name
+  (``out.png`` → ``out-1.png``) *unless* that file, or one of its numbered siblings up to the
+  first free name, already holds the same content (sha256): then nothing is written and that
+  file's path is returned. ``"overwrite"`` replaces the file (left untouched when its content is
+  the same). ``"skip"`` keeps the existing file whatever it holds, without reading the body.
+  A file written earlier by the same :func:`download_all` call is never skipped or replaced (two
+  outputs sharing a name both arrive). ``on_file(path, outcome)`` is told each file's
+  :data:`Outcome`.
 - The API token is never sent to the file host: an ``Authorization`` header of the given
   client is removed from download requests.
 
@@ -18,20 +26,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import mimetypes
 import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, get_args
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import httpx
 from pydantic import BaseModel
 
-from replicate_typed.client.errors import DownloadError
+from replicate_typed.client.errors import DownloadError, InputError
 from replicate_typed.core.predictions import TypedPrediction
 from replicate_typed.core.types import ALLOWED_URL_SCHEMES, FileOutput
 
@@ -39,6 +48,8 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DownloadHTTPError",
     "DownloadTooLargeError",
+    "IfExists",
+    "Outcome",
     "adownload",
     "adownload_all",
     "download",
@@ -48,6 +59,13 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 1 << 31
+IfExists = Literal["keep-both", "skip", "overwrite"]
+"""What to do when the target name exists (see the module docstring)."""
+Outcome = Literal["saved", "same", "skipped", "replaced"]
+"""``saved``: a new file; ``same``: the same content was already there, nothing written;
+``skipped``: the name exists (``if_exists="skip"``), not downloaded; ``replaced``: a file with other
+content was overwritten."""
+OnFile = Callable[[Path, Outcome], None]
 MAX_NAME_LENGTH = 120
 _CHUNK = 64 * 1024
 _TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -170,6 +188,59 @@ def _resolve_target(dest: Path | str, url: str, filename: str | None, mime: str 
     return dest_path / name
 
 
+def _mode(if_exists: str | None, overwrite: bool) -> IfExists:
+    """The ``if_exists`` mode; the older ``overwrite=True`` means ``"overwrite"``."""
+    allowed = get_args(IfExists)
+    if if_exists is None:
+        return "overwrite" if overwrite else "keep-both"
+    if if_exists not in allowed:
+        raise InputError(f"if_exists: {if_exists!r} is not one of {', '.join(map(repr, allowed))}")
+    if overwrite and if_exists != "overwrite":
+        raise InputError(f"if_exists: {if_exists!r} contradicts overwrite=True")
+    mode: IfExists = if_exists  # type: ignore[assignment]
+    return mode
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _holds(path: Path, size: int, digest: str) -> bool:
+    """``path`` is a regular file with exactly this content."""
+    try:
+        if not path.is_file() or path.stat().st_size != size:
+            return False
+        return _sha256(path) == digest
+    except OSError:
+        return False
+
+
+def _same_content(target: Path, size: int, digest: str) -> Path | None:
+    """``target`` or a numbered sibling (``out-1.png`` ...) up to the first free name that holds
+    this content."""
+    for candidate in _candidates(target):
+        if not candidate.exists():
+            return None
+        if _holds(candidate, size, digest):
+            return candidate
+    return None  # pragma: no cover - _candidates raises first
+
+
+def _skip(target: Path, mode: IfExists, taken: set[Path]) -> bool:
+    return mode == "skip" and target not in taken and target.exists()
+
+
+def _done(path: Path, outcome: Outcome, taken: set[Path], on_file: OnFile | None) -> Path:
+    taken.add(path)
+    if on_file is not None:
+        on_file(path, outcome)
+    return path
+
+
 def _candidates(target: Path) -> Iterator[Path]:
     yield target
     stem, suffix = target.stem, target.suffix
@@ -234,6 +305,7 @@ class _Sink:
         self.max_bytes = max_bytes
         self.url = url
         self.size = 0
+        self.digest = hashlib.sha256()
         directory.mkdir(parents=True, exist_ok=True)
         for _ in range(100):
             self.path = directory / f".{secrets.token_hex(8)}.download"
@@ -253,19 +325,30 @@ class _Sink:
                 f"download of {_display(self.url)} exceeded max_bytes={self.max_bytes}",
                 max_bytes=self.max_bytes,
             )
+        self.digest.update(chunk)
         self.file.write(chunk)
 
     def abort(self) -> None:
         self.file.close()
         self.path.unlink(missing_ok=True)
 
-    def commit(self, target: Path, overwrite: bool) -> Path:
+    def commit(self, target: Path, mode: IfExists, taken: set[Path]) -> tuple[Path, Outcome]:
+        """Move the complete file into place per ``mode`` (see the module docstring)."""
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
-        if overwrite:
+        digest = self.digest.hexdigest()
+        if mode == "overwrite" and target not in taken:
+            if _holds(target, self.size, digest):
+                self.path.unlink(missing_ok=True)
+                return target, "same"
+            existed = target.exists()
             os.replace(self.path, target)
-            return target
+            return target, "replaced" if existed else "saved"
+        same = _same_content(target, self.size, digest)
+        if same is not None:
+            self.path.unlink(missing_ok=True)
+            return same, "same"
         for candidate in _candidates(target):
             try:
                 os.link(self.path, candidate)  # atomic: fails if the name exists
@@ -276,9 +359,9 @@ class _Sink:
                 if candidate.exists():
                     continue
                 os.replace(self.path, candidate)
-                return candidate
+                return candidate, "saved"
             self.path.unlink(missing_ok=True)
-            return candidate
+            return candidate, "saved"
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -288,17 +371,22 @@ def _save_bytes(
     mime: str | None,
     dest: Path | str,
     filename: str | None,
-    overwrite: bool,
+    mode: IfExists,
     max_bytes: int,
+    taken: set[Path],
+    on_file: OnFile | None,
 ) -> Path:
     target = _resolve_target(dest, url, filename, mime)
+    if _skip(target, mode, taken):
+        return _done(target, "skipped", taken, on_file)
     sink = _Sink(target.parent, max_bytes, url)
     try:
         sink.write(data)
-        return sink.commit(target, overwrite)
+        path, outcome = sink.commit(target, mode, taken)
     except BaseException:
         sink.abort()
         raise
+    return _done(path, outcome, taken, on_file)
 
 
 def _request(
@@ -327,32 +415,62 @@ def download(
     overwrite: bool = False,
     filename: str | None = None,
     headers: Mapping[str, str] | None = None,
+    if_exists: IfExists | None = None,
+    on_file: OnFile | None = None,
 ) -> Path:
-    """Download one output file; returns the path written.
+    """Download one output file; returns the path of the file holding it.
 
     ``dest``: an existing directory (the file is named after the URL, sanitised, or after
     ``filename``) or the file path to write (a path ending in ``/`` is a directory, created if
-    needed). An existing file is kept and a free name chosen (``out-1.png``) unless
-    ``overwrite``. ``headers`` are sent as given (the client's ``Authorization`` is not).
+    needed). ``if_exists`` (default ``"keep-both"``; ``overwrite=True`` means ``"overwrite"``):
+    what happens when that name is taken; the same content is never saved twice (see the module
+    docstring). ``headers`` are sent as given (the client's ``Authorization`` is not).
     """
+    return _download(
+        output,
+        dest,
+        http,
+        max_bytes,
+        _mode(if_exists, overwrite),
+        filename,
+        headers,
+        set(),
+        on_file,
+    )
+
+
+def _download(
+    output: str,
+    dest: Path | str,
+    http: httpx.Client | None,
+    max_bytes: int,
+    mode: IfExists,
+    filename: str | None,
+    headers: Mapping[str, str] | None,
+    taken: set[Path],
+    on_file: OnFile | None,
+) -> Path:
     url = str(output)
     if _scheme(url) == "data":
         data_mime, data = _parse_data_uri(url, max_bytes)
-        return _save_bytes(data, url, data_mime, dest, filename, overwrite, max_bytes)
+        return _save_bytes(data, url, data_mime, dest, filename, mode, max_bytes, taken, on_file)
     client = http if http is not None else httpx.Client(timeout=_TIMEOUT)
     try:
         response = client.send(_request(client, url, headers), stream=True, follow_redirects=True)
         try:
             mime = _check_response(response, url, max_bytes)
             target = _resolve_target(dest, url, filename, mime)
+            if _skip(target, mode, taken):
+                return _done(target, "skipped", taken, on_file)  # the body is never read
             sink = _Sink(target.parent, max_bytes, url)
             try:
                 for chunk in response.iter_bytes(_CHUNK):
                     sink.write(chunk)
-                return sink.commit(target, overwrite)
+                path, outcome = sink.commit(target, mode, taken)
             except BaseException:
                 sink.abort()
                 raise
+            return _done(path, outcome, taken, on_file)
         finally:
             response.close()
     except httpx.HTTPError as exc:
@@ -371,12 +489,38 @@ async def adownload(
     overwrite: bool = False,
     filename: str | None = None,
     headers: Mapping[str, str] | None = None,
+    if_exists: IfExists | None = None,
+    on_file: OnFile | None = None,
 ) -> Path:
     """Async :func:`download`."""
+    return await _adownload(
+        output,
+        dest,
+        http,
+        max_bytes,
+        _mode(if_exists, overwrite),
+        filename,
+        headers,
+        set(),
+        on_file,
+    )
+
+
+async def _adownload(
+    output: str,
+    dest: Path | str,
+    http: httpx.AsyncClient | None,
+    max_bytes: int,
+    mode: IfExists,
+    filename: str | None,
+    headers: Mapping[str, str] | None,
+    taken: set[Path],
+    on_file: OnFile | None,
+) -> Path:
     url = str(output)
     if _scheme(url) == "data":
         data_mime, data = _parse_data_uri(url, max_bytes)
-        return _save_bytes(data, url, data_mime, dest, filename, overwrite, max_bytes)
+        return _save_bytes(data, url, data_mime, dest, filename, mode, max_bytes, taken, on_file)
     client = http if http is not None else httpx.AsyncClient(timeout=_TIMEOUT)
     try:
         response = await client.send(
@@ -385,14 +529,17 @@ async def adownload(
         try:
             mime = _check_response(response, url, max_bytes)
             target = _resolve_target(dest, url, filename, mime)
+            if _skip(target, mode, taken):
+                return _done(target, "skipped", taken, on_file)  # the body is never read
             sink = _Sink(target.parent, max_bytes, url)
             try:
                 async for chunk in response.aiter_bytes(_CHUNK):
                     sink.write(chunk)
-                return sink.commit(target, overwrite)
+                path, outcome = sink.commit(target, mode, taken)
             except BaseException:
                 sink.abort()
                 raise
+            return _done(path, outcome, taken, on_file)
         finally:
             await response.aclose()
     except httpx.HTTPError as exc:
@@ -459,23 +606,21 @@ def download_all(
     max_bytes: int = DEFAULT_MAX_BYTES,
     overwrite: bool = False,
     headers: Mapping[str, str] | None = None,
+    if_exists: IfExists | None = None,
+    on_file: OnFile | None = None,
 ) -> list[Path]:
     """Download every file of an output value (see :func:`file_urls`) into ``dest_dir``
     (created if missing); returns the paths in output order. Stops at the first failure
-    (files already written stay, complete)."""
+    (files already written stay, complete). Run again on the same folder, nothing is saved twice
+    (``if_exists``, ``on_file``: see :func:`download`)."""
+    mode = _mode(if_exists, overwrite)
     urls = file_urls(value)
     directory = _prepare_dir(dest_dir)
     client = http if http is not None else httpx.Client(timeout=_TIMEOUT)
+    taken: set[Path] = set()
     try:
         return [
-            download(
-                url,
-                directory,
-                http=client,
-                max_bytes=max_bytes,
-                overwrite=overwrite,
-                headers=headers,
-            )
+            _download(url, directory, client, max_bytes, mode, None, headers, taken, on_file)
             for url in urls
         ]
     finally:
@@ -491,21 +636,18 @@ async def adownload_all(
     max_bytes: int = DEFAULT_MAX_BYTES,
     overwrite: bool = False,
     headers: Mapping[str, str] | None = None,
+    if_exists: IfExists | None = None,
+    on_file: OnFile | None = None,
 ) -> list[Path]:
     """Async :func:`download_all` (one file at a time, in order)."""
+    mode = _mode(if_exists, overwrite)
     urls = file_urls(value)
     directory = _prepare_dir(dest_dir)
     client = http if http is not None else httpx.AsyncClient(timeout=_TIMEOUT)
+    taken: set[Path] = set()
     try:
         return [
-            await adownload(
-                url,
-                directory,
-                http=client,
-                max_bytes=max_bytes,
-                overwrite=overwrite,
-                headers=headers,
-            )
+            await _adownload(url, directory, client, max_bytes, mode, None, headers, taken, on_file)
             for url in urls
         ]
     finally:

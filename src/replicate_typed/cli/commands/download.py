@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,12 @@ from replicate_typed.cli.output import output_dir, print_outputs, save_outputs
 from replicate_typed.cli.validate import IdArgument
 
 __all__ = ["download_outputs"]
+
+
+class IfExistsChoice(StrEnum):
+    keep_both = "keep-both"
+    skip = "skip"
+    overwrite = "overwrite"
 
 
 def download_outputs(
@@ -27,8 +34,16 @@ def download_outputs(
             metavar="DIR",
         ),
     ] = Path("out"),
+    if_exists: Annotated[
+        IfExistsChoice,
+        typer.Option(
+            "--if-exists",
+            help="When a file of that name exists: keep-both (a new name, unless it holds the "
+            "same content: never saved twice), skip (keep it, do not download) or overwrite.",
+        ),
+    ] = IfExistsChoice.keep_both,
 ) -> None:
-    """Download the output files of a finished prediction."""
+    """Download the output files of a finished prediction (again: nothing is saved twice)."""
     from replicate_typed.client._logging import logger
     from replicate_typed.core.predictions import TERMINAL_STATUSES
     from replicate_typed.models import registry
@@ -51,7 +66,8 @@ def download_outputs(
         output = registry.get_model(str(prediction.model)).parse_output(prediction.output)
     except Exception:  # a model without generated types: its raw output's URLs are the files
         logger.debug("download: %s output kept untyped", prediction.model, exc_info=True)
-    paths = save_outputs(output, output_dir(out, prediction.id))
+    outcomes: list[str] = []
+    paths = save_outputs(output, output_dir(out, prediction.id), if_exists.value, outcomes)
     if not paths:
         raise CliError(f"prediction {prediction.id} has no output files")
-    print_outputs(output, paths, context.stdout(), context.stderr())
+    print_outputs(output, paths, context.stdout(), context.stderr(), outcomes)
