@@ -12,9 +12,19 @@ Rules the router writes only in description text become schema keywords: ``默�
 ``默认值:“DPMSolverMultistep”`` -> ``default``, ``最小值:1,最大值:4`` -> ``minimum``/``maximum``,
 ``范围为 0 至 100`` -> both, ``需要为 64 的倍数`` -> ``multipleOf``.
 
-When the model already has a spec (its published ``openapi_schema``), that schema stays the
-authority: the import reports every difference (field, what Apifox says, what the schema says)
-and only adds the Apifox request examples that the published schema accepts.
+When the model's published schema is available (a version file or the API, given by the caller,
+else the model's spec already in ``specs/`` unless that spec is itself an Apifox-only import), that
+schema stays the authority and the two are *merged*: the Apifox document adds only what only it
+says, for fields the published schema has: a ``description`` it lacks, and a ``default``,
+``minimum``, ``maximum`` or ``multipleOf`` it lacks when the published default, enum and examples
+agree with it (never to a required field's default). Every difference is reported (field, what
+Apifox says, what the schema says, and whether the Apifox value was added); Apifox fields the
+published schema does not have are reported, not added; only the request examples the merged
+schema accepts are added.
+
+From a document alone the spec says only what the router documents: no Output type (the model's
+output is ``Any``), no ``format: uri`` (file inputs are plain ``str``) and enums only where the
+document lists them. :attr:`ImportResult.losses` says so.
 """
 
 from __future__ import annotations
@@ -77,12 +87,20 @@ class Difference:
     apifox: str
     published: str
     authority: str = "the published schema"
+    added: bool = False  # the published schema had nothing to say: the Apifox value was merged in
+    omission: bool = False  # the document says nothing here (the published schema does)
+
+    @property
+    def conflict(self) -> bool:
+        """The two say different things (not an omission of the document, not a merged value)."""
+        return not (self.added or self.omission)
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.field}: {self.aspect}: Apifox says {self.apifox}; "
             f"{self.authority} says {self.published}"
         )
+        return text + ("; added from Apifox" if self.added else "")
 
 
 @dataclass
@@ -90,7 +108,15 @@ class ImportResult:
     spec: dict[str, Any]
     differences: list[Difference]
     endpoint: Endpoint
-    published: bool  # True when an existing spec's schema was kept as the authority
+    published: bool  # True when a published schema was the authority (merged with Apifox)
+    authority: str = ""  # where that schema came from (a spec file, a version file, an API)
+    losses: list[str] = field(default_factory=list)  # what a document alone cannot say
+    dropped_examples: list[str] = field(default_factory=list)  # of the earlier spec, now invalid
+
+    @property
+    def added(self) -> list[Difference]:
+        """The Apifox values merged into the published schema."""
+        return [d for d in self.differences if d.added]
 
 
 # --- description rules ------------------------------------------------------------------------
@@ -465,6 +491,7 @@ def compare(endpoint: Endpoint, published: dict[str, Any]) -> list[Difference]:
         kind = ours.get("type")
         if kind and not _type_agrees(kind, theirs, defs):
             diffs.append(Difference(name, "type", _show(kind), _type_text(theirs)))
+        diffs += _what_only_one_says(name, ours, theirs, defs)
         for keyword in ("default", "minimum", "maximum"):
             if keyword in ours and not _same(ours[keyword], theirs.get(keyword, _MISSING)):
                 diffs.append(
@@ -510,9 +537,84 @@ def compare(endpoint: Endpoint, published: dict[str, Any]) -> list[Difference]:
                         "presence",
                         "not documented",
                         "required field" if name in required else "optional field",
+                        omission=True,
                     )
                 )
+    diffs.append(
+        Difference(
+            "(output)",
+            "type",
+            "nothing (no output schema)",
+            _schema_text(norm.output_schema),
+            omission=True,
+        )
+    )
     return diffs + invalid_examples(endpoint.examples, schema)
+
+
+def _format_of(prop: dict[str, Any], defs: dict[str, Any]) -> str | None:
+    for option in [prop, *[o for o in prop.get("anyOf", []) if isinstance(o, dict)]]:
+        found = _resolved(option, defs).get("format")
+        if isinstance(found, str):
+            return found
+    return None
+
+
+def _what_only_one_says(
+    name: str, ours: dict[str, Any], theirs: dict[str, Any], defs: dict[str, Any]
+) -> list[Difference]:
+    """Choices (enum) and formats (``uri``: a file or URL) on which the two disagree: what an
+    import of the document alone would lose (or invent)."""
+    diffs = []
+    enum = theirs.get("enum")
+    if "enum" in ours or enum is not None:
+        if ours.get("enum") != enum:
+            diffs.append(
+                Difference(
+                    name,
+                    "enum",
+                    _show(ours["enum"]) if "enum" in ours else "no choices (any value)",
+                    _show(enum) if enum is not None else "no choices (any value)",
+                    omission="enum" not in ours,
+                )
+            )
+    theirs_format = _format_of(theirs, defs)
+    if ours.get("format") != theirs_format:
+        diffs.append(
+            Difference(
+                name,
+                "format",
+                _show(ours["format"]) if "format" in ours else "no format",
+                _show(theirs_format) if theirs_format else "no format",
+                omission="format" not in ours,
+            )
+        )
+    return diffs
+
+
+def _schema_text(schema: dict[str, Any]) -> str:
+    """A short description of a (normalised) schema: ``array of string (format uri)``."""
+    defs: dict[str, Any] = schema.get("$defs", {})
+
+    def text(node: Any, depth: int) -> str:
+        if not isinstance(node, dict) or depth > 3:
+            return "any value"
+        node = _resolved(node, defs)
+        if "anyOf" in node:
+            return " or ".join(text(o, depth + 1) for o in node["anyOf"])
+        kind = node.get("type")
+        if kind is None:
+            return "any value"
+        words = " or ".join(kind) if isinstance(kind, list) else str(kind)
+        if "format" in node:
+            words += f" (format {node['format']})"
+        if "enum" in node:
+            words += f" (one of {_show(node['enum'])})"
+        if kind == "array":
+            words += " of " + text(node.get("items"), depth + 1)
+        return words
+
+    return text(schema, 0)
 
 
 def invalid_examples(
@@ -604,10 +706,12 @@ def select(endpoints: list[Endpoint], model: str | None, source: str) -> Endpoin
     return endpoints[0]
 
 
-def import_apifox(
-    path: Path, *, model: str | None = None, specs_dir: Path | None = None
-) -> ImportResult:
-    """Import one Apifox export. With ``specs_dir``, an existing spec of the model is the authority."""
+APIFOX_ONLY = "(the router's documentation, not a published schema"
+"""Marks the provenance of a spec made from an Apifox document alone (never an authority)."""
+
+
+def read(path: Path, model: str | None = None) -> Endpoint:
+    """The one endpoint of an Apifox export (``model`` chooses among several)."""
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -617,20 +721,144 @@ def import_apifox(
         raise SpecError(source, "", f"--model {model!r} is not owner/name")
     endpoint = select(parse(text, source), model, source)
     assert endpoint.model is not None
+    return endpoint
+
+
+def import_apifox(
+    path: Path,
+    *,
+    model: str | None = None,
+    specs_dir: Path | None = None,
+    version: Any = None,
+    version_source: str = "",
+    provenance: str | None = None,
+    call: str | None = None,
+) -> ImportResult:
+    """Import one Apifox export (see the module docstring).
+
+    ``version``: the model's published version (``{id, openapi_schema}``, from a version file or
+    the API; ``version_source`` names it in errors, ``provenance`` says how it was obtained).
+    Without it, the model's spec in ``specs_dir`` is the authority, unless that spec is itself an
+    Apifox-only import. ``call``: ``version`` or ``path`` (default: as the document calls it).
+    """
+    endpoint = read(path, model)
+    return import_endpoint(
+        endpoint,
+        path,
+        specs_dir=specs_dir,
+        version=version,
+        version_source=version_source,
+        provenance=provenance,
+        call=call,
+    )
+
+
+def _is_apifox_only(spec: Any) -> bool:
+    return isinstance(spec, dict) and APIFOX_ONLY in str(spec.get("provenance", ""))
+
+
+def import_endpoint(
+    endpoint: Endpoint,
+    path: Path,
+    *,
+    specs_dir: Path | None = None,
+    version: Any = None,
+    version_source: str = "",
+    provenance: str | None = None,
+    call: str | None = None,
+) -> ImportResult:
+    """:func:`import_apifox` for an endpoint already read from ``path``."""
+    from codegen.add_model import spec_from_version  # the same checks as add-model
+
+    assert endpoint.model is not None
+    ref = endpoint.model
     label = f"Apifox {path.name}"
-    existing = spec_path(specs_dir, endpoint.model) if specs_dir is not None else None
+    existing = spec_path(specs_dir, ref) if specs_dir is not None else None
+    earlier: dict[str, Any] | None = None
     if existing is not None and existing.exists():
-        published = read_json(existing)
-        validate_spec_data(existing, published)
-        differences = compare(endpoint, published)
-        bad = _example_indexes(differences)
-        good = [e for i, e in enumerate(endpoint.examples) if i not in bad]
-        have = [e.get("input") for e in published.get("examples", [])]
-        spec = copy.deepcopy(published)
-        spec["examples"] = list(published.get("examples", [])) + _example_entries(
-            [e for e in good if e not in have], label
+        earlier = read_json(existing)
+        validate_spec_data(existing, earlier)
+    if version is not None:
+        if call is None:
+            has_id = isinstance(version, dict) and bool(version.get("id"))
+            call = endpoint.call if endpoint.call == "path" or has_id else "path"
+        published = spec_from_version(
+            version,
+            ref,
+            call=call,
+            provenance=provenance or f"published version from {version_source}",
+            source=version_source or "--version-file",
         )
-        return ImportResult(spec, differences, endpoint, published=True)
+        authority = version_source
+        base_examples = [] if earlier is None else list(earlier.get("examples", []))
+    elif earlier is not None and not _is_apifox_only(earlier):
+        assert existing is not None
+        published, authority = earlier, str(existing)
+        base_examples = list(published.get("examples", []))
+    else:
+        return _from_document(endpoint, path, label, call)
+    differences = compare(endpoint, published)
+    samples = [e.get("input") for e in base_examples if isinstance(e, dict)]
+    spec, added = merge(endpoint, published, samples)
+    merged_input = normalise(spec["openapi_schema"]).input_schema
+    kept, dropped = _split_examples(base_examples, merged_input)
+    apifox_bad = invalid_examples(endpoint.examples, merged_input, "the merged schema")
+    reported = {d.field for d in differences}
+    differences += [d for d in apifox_bad if d.field not in reported]
+    bad = _example_indexes(differences)
+    have = [e.get("input") for e in kept]
+    fresh = [e for i, e in enumerate(endpoint.examples) if i not in bad and e not in have]
+    spec["examples"] = kept + _example_entries(fresh, label)
+    differences = _mark_added(differences, added)
+    if added or version is not None:
+        names = ", ".join(f"{d.field}.{d.aspect}" for d in added) or "nothing"
+        spec["provenance"] = (
+            f"{published.get('provenance') or 'published schema'}; merged with the Apifox "
+            f"document {path.name} by `python -m codegen import-apifox` (the published schema is "
+            f"the authority; added from Apifox: {names})"
+        )
+    validate_spec_data(Path(str(path)), spec)
+    return ImportResult(
+        spec, differences, endpoint, published=True, authority=authority, dropped_examples=dropped
+    )
+
+
+def _split_examples(
+    examples: list[Any], schema: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Examples of an earlier spec that the merged schema still accepts, and why others do not."""
+    validator = jsonschema.Draft202012Validator(schema)
+    kept: list[dict[str, Any]] = []
+    dropped: list[str] = []
+    for index, example in enumerate(examples):
+        if not isinstance(example, dict):
+            continue
+        error = jsonschema.exceptions.best_match(validator.iter_errors(example.get("input", {})))
+        if error is None:
+            kept.append(example)
+        else:
+            where = "/" + "/".join(str(p) for p in error.absolute_path)
+            dropped.append(
+                f"example {index} ({example.get('title', 'untitled')}): at {where}: {error.message}"
+            )
+    return kept, dropped
+
+
+def _mark_added(differences: list[Difference], added: list[Difference]) -> list[Difference]:
+    keys = {(d.field, d.aspect) for d in added}
+    out = [
+        Difference(d.field, d.aspect, d.apifox, d.published, d.authority, added=True)
+        if (d.field, d.aspect) in keys
+        else d
+        for d in differences
+    ]
+    seen = {(d.field, d.aspect) for d in out}
+    return out + [d for d in added if (d.field, d.aspect) not in seen]
+
+
+def _from_document(endpoint: Endpoint, path: Path, label: str, call: str | None) -> ImportResult:
+    """A spec from the document alone: what the router documents, and what it cannot say."""
+    source = str(path)
     schema = endpoint.input_schema or input_schema([], [])
     openapi_schema = {
         "openapi": "3.0.2",
@@ -644,19 +872,117 @@ def import_apifox(
         "the Input described by the same document",
     )
     bad = _example_indexes(differences)
+    if call is None:
+        call = "version" if endpoint.call == "version" and endpoint.version else "path"
     spec = {
         "model": endpoint.model,
-        "call": "version" if endpoint.call == "version" and endpoint.version else "path",
+        "call": call,
         "version": endpoint.version,
         "provenance": f"imported from the Apifox document {path.name} by `python -m codegen "
-        "import-apifox` (the router's documentation, not a published schema; see specs/README.md)",
+        f"import-apifox` {APIFOX_ONLY}; see specs/README.md)",
         "examples": _example_entries(
             [e for i, e in enumerate(endpoint.examples) if i not in bad], label
         ),
         "openapi_schema": openapi_schema,
     }
     validate_spec_data(Path(source), spec)
-    return ImportResult(spec, differences, endpoint, published=False)
+    return ImportResult(spec, differences, endpoint, published=False, losses=losses(endpoint))
+
+
+def losses(endpoint: Endpoint) -> list[str]:
+    """What a spec made from the document alone does not know (the published schema would)."""
+    props: dict[str, Any] = (endpoint.input_schema or {}).get("properties", {})
+    out = ["Output: the document does not describe it, so the model's output is untyped (Any)"]
+    plain = [
+        name
+        for name, prop in props.items()
+        if prop.get("type") == "string" and "enum" not in prop and "format" not in prop
+    ]
+    if plain:
+        out.append(
+            f"{len(plain)} string input(s) stay plain str: the published schema may make them "
+            f"files or URLs (format: uri) or choices (enum): {', '.join(plain)}"
+        )
+    if endpoint.kind == "examples":
+        out.append(
+            "the inputs are inferred from example values: types only, no required inputs, "
+            "defaults or ranges"
+        )
+    out.append("pass the published version (--version-file FILE or --from-api) to merge its schema")
+    return out
+
+
+# --- merging -----------------------------------------------------------------------------------
+
+_RANGES = ("minimum", "maximum", "multipleOf")
+
+
+def _numeric(prop: dict[str, Any], defs: dict[str, Any]) -> bool:
+    return any(kind in ("integer", "number") for kind in _types(prop, defs))
+
+
+def _types(prop: dict[str, Any], defs: dict[str, Any]) -> list[Any]:
+    found: list[Any] = []
+    for option in [prop, *[o for o in prop.get("anyOf", []) if isinstance(o, dict)]]:
+        kind = _resolved(option, defs).get("type")
+        found += kind if isinstance(kind, list) else [kind] if kind is not None else []
+    return found
+
+
+def _accepts(prop: dict[str, Any], defs: dict[str, Any], values: list[Any]) -> bool:
+    validator = jsonschema.Draft202012Validator({**prop, "$defs": defs})
+    return all(validator.is_valid(v) for v in values)
+
+
+def merge(
+    endpoint: Endpoint, published: dict[str, Any], samples: list[Any] | None = None
+) -> tuple[dict[str, Any], list[Difference]]:
+    """The published spec with what only Apifox says added (see the module docstring), and a
+    difference per added value. A range or default is added only when the published default and
+    every input of ``samples`` (default: the published examples) agree with it."""
+    spec = copy.deepcopy(published)
+    added: list[Difference] = []
+    if endpoint.input_schema is None or endpoint.kind == "examples":
+        return spec, added  # example values say nothing a schema lacks
+    raw_props: dict[str, Any] = spec["openapi_schema"]["components"]["schemas"]["Input"].get(
+        "properties", {}
+    )
+    norm = normalise(published["openapi_schema"]).input_schema
+    defs: dict[str, Any] = norm.get("$defs", {})
+    props: dict[str, Any] = norm.get("properties", {})
+    required = set(norm.get("required", []))
+    if samples is None:
+        samples = [e.get("input") for e in published.get("examples", []) if isinstance(e, dict)]
+    for name, ours in endpoint.input_schema["properties"].items():
+        if name not in props or not isinstance(raw_props.get(name), dict):
+            continue  # a field the published schema lacks is reported, never added
+        target: dict[str, Any] = raw_props[name]
+        prop = dict(props[name])
+        theirs = _resolved(prop, defs)
+        values = [s[name] for s in samples if isinstance(s, dict) and name in s]
+        if "default" in theirs:
+            values.append(theirs["default"])
+        text = ours.get("description")
+        if isinstance(text, str) and text.strip() and not theirs.get("description"):
+            target["description"] = text
+            added.append(Difference(name, "description", _show(text), "no description", added=True))
+        if _numeric(prop, defs) and "enum" not in theirs:
+            for keyword in _RANGES:
+                if keyword not in ours or keyword in theirs:
+                    continue
+                candidate = {**prop, keyword: ours[keyword]}
+                if _accepts(candidate, defs, values):
+                    prop[keyword] = target[keyword] = ours[keyword]
+                    added.append(
+                        Difference(name, keyword, _show(ours[keyword]), f"no {keyword}", added=True)
+                    )
+        if "default" in ours and "default" not in theirs and name not in required:
+            if _accepts(prop, defs, [ours["default"]]):
+                target["default"] = ours["default"]
+                added.append(
+                    Difference(name, "default", _show(ours["default"]), "no default", added=True)
+                )
+    return spec, added
 
 
 def _example_indexes(differences: list[Difference]) -> set[int]:

@@ -168,48 +168,135 @@ def import_apifox(
         str | None,
         typer.Option("--model", help="owner/name, when the document names none or several."),
     ] = None,
+    version_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--version-file",
+            help="The model's published version, saved from GET /v1/models/{owner}/{name}/"
+            "versions/{id}: {id, openapi_schema}. Merged: it stays the authority.",
+        ),
+    ] = None,
+    from_api: Annotated[
+        bool,
+        typer.Option(
+            "--from-api",
+            help="Fetch the published version from REPLICATE_BASE_URL with REPLICATE_API_TOKEN "
+            "(the version the document names, else the latest) and merge it.",
+        ),
+    ] = False,
+    call: Annotated[
+        Call | None,
+        typer.Option("--call", help="How the client calls it (default: as the document calls it)."),
+    ] = None,
+    no_generate: Annotated[
+        bool, typer.Option("--no-generate", help="Only write the spec; do not regenerate.")
+    ] = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write the spec here (default: print it to stdout)."),
+        typer.Option(
+            "--out",
+            help="Write the spec to this file instead ('-': stdout); specs/ and generated/ are "
+            "left alone.",
+        ),
     ] = None,
     strict: Annotated[
         bool,
-        typer.Option("--strict", help="Exit 1 when Apifox and the published schema disagree."),
+        typer.Option(
+            "--strict",
+            help="Exit 1, writing nothing, when Apifox and the published schema conflict "
+            "(what the document leaves out, or adds, does not count).",
+        ),
     ] = False,
     root: Annotated[Path, ROOT_OPTION] = Path("."),
 ) -> None:
-    """Turn an Apifox export into a spec; report where it disagrees with the published schema.
+    """Import an Apifox export as specs/models/owner/name/spec.json, then regenerate.
 
     Defaults, ranges and multiple-of rules written in the (Chinese) description text become
-    schema keywords. When specs/ already has the model, its published schema stays the authority:
-    every difference is reported (field, what Apifox says, what the schema says) and only valid
-    request examples are added.
+    schema keywords. With the model's published schema (--version-file, --from-api, or the spec
+    already in specs/) the two are merged: the published schema stays the authority, the document
+    adds only what only it says (descriptions, defaults, ranges); every difference is reported
+    (field, what Apifox says, what the schema says). From the document alone the spec lacks what
+    only the published schema knows (the output type, file inputs, choices): a warning says so.
     """
+    from codegen import add_model as adder
     from codegen import apifox
     from codegen.spec import dump_spec
 
+    root = root.resolve()
     try:
-        result = apifox.import_apifox(file, model=model, specs_dir=gen.Paths(root).specs)
+        if version_file is not None and from_api:
+            raise SpecError("import-apifox", "", "give at most one of --version-file or --from-api")
+        endpoint = apifox.read(file, model)
+        ref = endpoint.model
+        assert ref is not None
+        version = None
+        source = provenance = ""
+        if version_file is not None:
+            version = adder.load_version_file(version_file)
+            source = str(version_file)
+            provenance = (
+                f"published version from `python -m codegen import-apifox --version-file "
+                f"{version_file.name}` (openapi_schema verbatim but for the additions below)"
+            )
+        elif from_api:
+            wanted = f"{ref}:{endpoint.version}" if endpoint.version else ref
+            _, version, base_url = adder.fetch_version(wanted)
+            source = f"{base_url} {wanted}"
+            provenance = (
+                f"published version from {base_url} by `python -m codegen import-apifox "
+                "--from-api` (openapi_schema verbatim but for the additions below)"
+            )
+        result = apifox.import_endpoint(
+            endpoint,
+            file,
+            specs_dir=gen.Paths(root).specs,
+            version=version,
+            version_source=source,
+            provenance=provenance or None,
+            call=call.value if call is not None else None,
+        )
     except (SpecError, SpecErrors) as exc:
         fail(exc)
-    ref = result.spec["model"]
     for difference in result.differences:
         typer.echo(f"{file}: {ref}: {difference}", err=True)
+    for loss in result.losses:
+        typer.echo(f"warning: {file}: {ref}: no published schema: {loss}", err=True)
+    for dropped in result.dropped_examples:
+        typer.echo(f"warning: dropped {dropped}", err=True)
+    conflicts = [d for d in result.differences if d.conflict]
     if result.published:
+        added = len(result.added)
         typer.echo(
-            f"{len(result.differences)} difference(s) between {file.name} and the published "
-            f"schema of {ref}; the published schema is kept",
+            f"{len(result.differences)} difference(s) ({len(conflicts)} conflict(s)) between "
+            f"{file.name} and the published schema of {ref} ({result.authority}); the published "
+            "schema is kept" + (f", {added} value(s) added from Apifox" if added else ""),
             err=True,
         )
-    text = dump_spec(result.spec)
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8", newline="\n")
-        typer.echo(f"wrote {out} ({ref}, {len(result.spec['examples'])} example(s))", err=True)
-    if strict and result.differences:
+    if strict and conflicts:
+        typer.echo(f"--strict: {len(conflicts)} conflict(s); nothing written", err=True)
         raise typer.Exit(1)
+    text = dump_spec(result.spec)
+    examples = len(result.spec["examples"])
+    if out is not None:
+        if str(out) == "-":
+            typer.echo(text, nl=False)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8", newline="\n")
+            typer.echo(f"wrote {out} ({ref}, {examples} example(s))", err=True)
+        return
+    try:
+        written = adder.add_model(root, result.spec, regenerate=not no_generate)
+    except (SpecError, SpecErrors) as exc:
+        fail(exc)
+    action = "added" if written.created else "updated"
+    typer.echo(f"{action} {ref}: {_rel(written.spec_file, root)} ({examples} example(s))")
+    if written.kept_examples:
+        typer.echo(f"kept {written.kept_examples} example(s) of the previous spec")
+    for dropped in written.dropped_examples:
+        typer.echo(f"warning: dropped {dropped}", err=True)
+    if written.generated:
+        typer.echo(f"generated {len(written.generated)} files into {gen.Paths(root).package}")
 
 
 @app.command("api-spec")

@@ -98,8 +98,14 @@ def test_seed_000_reports_the_required_disagreement_and_keeps_the_published_sche
     assert (props["num_outputs"]["minimum"], props["num_outputs"]["maximum"]) == (1, 4)
     aspects = {(d.field, d.aspect) for d in result.differences}
     assert not {
-        a for a in aspects if a[1] in ("default", "minimum", "maximum", "multipleOf", "type")
+        a
+        for a in aspects
+        if a[1] in ("default", "minimum", "maximum", "multipleOf", "type") and a[0] != "(output)"
     }
+    assert [d.field for d in result.differences if d.conflict] == [
+        "guidance_scale",
+        "num_inference_steps",
+    ]
     assert ("negative_prompt", "presence") in aspects  # published fields Apifox leaves out
     assert result.endpoint.version == published["version"]
 
@@ -132,7 +138,9 @@ def test_seed_001_rendered_listing() -> None:
     }
     assert props["prompt_strength"]["default"] == 0.8
     assert result.endpoint.examples[0]["prompt"] == "A fantasy landscape, trending on artstation"
-    assert not [d for d in result.differences if d.aspect not in ("presence",)]
+    assert not [d for d in result.differences if d.conflict]
+    omitted = {(d.field, d.aspect) for d in result.differences if d.omission}
+    assert {("image", "format"), ("scheduler", "enum"), ("(output)", "type")} <= omitted
 
 
 def test_seed_002_model_from_the_title() -> None:
@@ -153,13 +161,19 @@ def test_seed_003_prose_with_two_models() -> None:
     assert (schnell.endpoint.call, schnell.endpoint.version) == ("path", None)
     assert _props(schnell)["go_fast"]["type"] == "boolean"
     assert _props(schnell)["megapixels"]["type"] == "string"
-    assert schnell.differences == []
+    assert [d for d in schnell.differences if d.conflict] == []
+    assert {(d.field, d.aspect) for d in schnell.differences} == {
+        ("megapixels", "enum"),
+        ("aspect_ratio", "enum"),
+        ("output_format", "enum"),
+        ("(output)", "type"),
+    }
     lora = apifox.import_apifox(SEED_003, model="lucataco/flux-schnell-lora", specs_dir=SPECS)
     assert lora.endpoint.call == "version"
     assert (
         lora.endpoint.version == "2a6b576af31790b470f0a8442e1e9791213fa13799cbb65a9fc1436e96389574"
     )
-    assert lora.differences == []
+    assert [d for d in lora.differences if d.conflict] == []
     with pytest.raises(SpecError, match="does not describe acme/other"):
         apifox.import_apifox(SEED_003, model="acme/other", specs_dir=SPECS)
 
@@ -169,11 +183,16 @@ def test_seed_004_range_in_words() -> None:
     assert result.spec["model"] == "lucataco/flux-dev-lora"
     props = _props(result)
     assert (props["output_quality"]["minimum"], props["output_quality"]["maximum"]) == (0, 100)
-    assert [d for d in result.differences if d.aspect != "presence"] == []
+    assert [d for d in result.differences if d.conflict] == []
+    output = [d for d in result.differences if d.field == "(output)"]
+    assert [str(d) for d in output] == [
+        "(output): type: Apifox says nothing (no output schema); the published schema says "
+        "array of string (format uri)"
+    ]
 
 
 def test_cli_reports_differences_on_stderr_and_strict_fails() -> None:
-    result = run_codegen("import-apifox", str(SEED_000))
+    result = run_codegen("import-apifox", str(SEED_000), "--out", "-")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == load(
         SPECS / "models/stability-ai/stable-diffusion/spec.json"
@@ -183,8 +202,9 @@ def test_cli_reports_differences_on_stderr_and_strict_fails() -> None:
         "required; the published schema says optional"
     ) in result.stderr
     assert "the published schema is kept" in result.stderr
-    strict = run_codegen("import-apifox", str(SEED_000), "--strict")
+    strict = run_codegen("import-apifox", str(SEED_000), "--strict", "--out", "-")
     assert strict.returncode == 1
+    assert strict.stdout == "" and "--strict: 2 conflict(s); nothing written" in strict.stderr
 
 
 # --- without a published schema ----------------------------------------------------------------
@@ -200,6 +220,8 @@ def _exec_module(text: str, name: str) -> Any:
 def test_import_without_a_published_schema_gives_a_working_model(tmp_path: Path) -> None:
     result = apifox.import_apifox(SEED_000, specs_dir=tmp_path / "empty-specs")
     assert not result.published and result.differences == []
+    assert result.losses[0].startswith("Output: the document does not describe it")
+    assert "prompt, scheduler" in result.losses[1]
     spec = result.spec
     assert (spec["model"], spec["call"]) == ("stability-ai/stable-diffusion", "version")
     schema = spec["openapi_schema"]["components"]["schemas"]["Input"]
@@ -328,6 +350,8 @@ def test_every_kind_of_disagreement_is_reported(tmp_path: Path) -> None:
     assert ("size", "default") not in found
     assert found[("strength", "type")] == ('"string"', '"number"')
     assert found[("extra", "presence")] == ("the field exists", "no such field")
+    assert found[("size", "enum")] == ("no choices (any value)", "[512, 768, 1000]")
+    assert found[("(output)", "type")] == ("nothing (no output schema)", "string")
     assert found[("(example 0)", "validity")][1].startswith("at /steps: 0 is less than the minimum")
     assert result.spec["examples"] == []  # the invalid example is not merged
     assert result.spec["version"] == "c" * 64  # the published schema stays the authority
