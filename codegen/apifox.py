@@ -810,6 +810,8 @@ def import_endpoint(
     fresh = [e for i, e in enumerate(endpoint.examples) if i not in bad and e not in have]
     spec["examples"] = kept + _example_entries(fresh, label)
     differences = _mark_added(differences, added)
+    if call is not None:
+        spec["call"] = call  # asked for: a version call still needs a version id (checked below)
     if added or version is not None:
         names = ", ".join(f"{d.field}.{d.aspect}" for d in added) or "nothing"
         spec["provenance"] = (

@@ -461,3 +461,19 @@ def test_merge_never_overrides_the_published_schema(
         if keyword == "description" and text and "allOf" not in props[name]:
             assert merged[name]["description"] == text
             assert (name, "description") in added
+
+
+def test_call_option_applies_to_every_authority(tmp_path: Path) -> None:
+    version = load(version_file("lucataco/flux-dev-lora"))
+    by_path = apifox.import_apifox(
+        SEED_004, specs_dir=tmp_path, version=version, version_source="v.json", call="path"
+    )
+    assert (by_path.spec["call"], by_path.spec["version"]) == ("path", version["id"])
+    spec = load(ROOT / "specs/models/lucataco/flux-dev-lora/spec.json")
+    target = spec_file(tmp_path, "lucataco/flux-dev-lora")
+    target.parent.mkdir(parents=True)
+    target.write_text(dump_spec(spec), encoding="utf-8")
+    from_specs = apifox.import_apifox(SEED_004, specs_dir=tmp_path / "specs", call="path")
+    assert from_specs.published and from_specs.spec["call"] == "path"
+    alone = apifox.import_apifox(SEED_004, specs_dir=tmp_path / "none", call="path")
+    assert alone.spec["call"] == "path"
