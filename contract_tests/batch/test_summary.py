@@ -8,6 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from replicate_typed.batch import run_many
 from replicate_typed.batch.runner import OUTCOMES, BatchReport, BatchResult, InvalidInput
 from replicate_typed.client._client import Client
 from replicate_typed.mock import MockBackend, MockServer
@@ -28,7 +29,7 @@ def test_a_resumed_run_counts_each_input_once(
     backend = mock()
     first_rows = [ok("a"), ok("mock:fail b"), ok("c")]
     with Client(api_token=TOKEN, base_url=server.url) as c:
-        first = c.run_many(first_rows, model="stability-ai/sdxl", out_dir=tmp_path, **FAST)
+        first = run_many(c, first_rows, model="stability-ai/sdxl", out_dir=tmp_path, **FAST)
         rows = [
             *first_rows,  # lines 1-3: done earlier (2 succeeded, 1 failed)
             ok("d"),  # 4: new, succeeds
@@ -37,7 +38,7 @@ def test_a_resumed_run_counts_each_input_once(
             ok("mock:fail f"),  # 7: new, fails
             ok("d"),  # 8: same input as line 4
         ]
-        again = c.run_many(rows, model="stability-ai/sdxl", out_dir=tmp_path, **FAST)
+        again = run_many(c, rows, model="stability-ai/sdxl", out_dir=tmp_path, **FAST)
     assert first.outcomes() == {**dict.fromkeys(OUTCOMES, 0), "succeeded": 2, "failed": 1}
     assert again.outcomes() == {
         "succeeded": 1,
