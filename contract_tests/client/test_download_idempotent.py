@@ -173,7 +173,7 @@ async def test_async_download_all_twice_is_idempotent(
     assert [o for _, o in seen.calls] == ["saved", "saved", "same", "same"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(contents=st.lists(st.sampled_from([b"", b"a", b"b", b"ab", bytes(range(256))]), max_size=12))
 def test_any_sequence_of_downloads_saves_each_content_once(
     tmp_path_factory: pytest.TempPathFactory, contents: list[bytes]
