@@ -327,3 +327,45 @@ def test_wrong_path_parameters_are_refused(params: dict[str, str]) -> None:
 
     with pytest.raises(ValueError, match="predictions.get: path parameter"):
         rq.operation_path(op, params)
+
+
+# --- list operations ----------------------------------------------------------------------------
+
+LISTS: dict[str, tuple[Callable[[Client], list[Any]], dict[str, Any]]] = {
+    "predictions.list": (lambda c: list(c.predictions.list()), succeeded()),
+    "files.list": (lambda c: list(c.files.list()), FILE_BODY),
+    "models.versions.list": (
+        lambda c: list(c.models.versions.list("stability-ai/sdxl")),
+        VERSION_BODY,
+    ),
+}
+
+
+@pytest.mark.parametrize("op_id", sorted(LISTS))
+def test_list_operations_follow_next_on_the_base_and_refuse_loops(
+    op_id: str, respx_mock: respx.MockRouter
+) -> None:
+    """``next`` links on another host are re-rooted on the configured base (the token goes
+    nowhere else); a link that repeats is an error naming the operation, not an endless loop."""
+    op = OPERATIONS[op_id]
+    call, item = LISTS[op_id]
+    upstream_next = f"https://api.replicate.com/v1{op.path}?cursor=2".replace(
+        "{model_owner}/{model_name}", "stability-ai/sdxl"
+    )
+    pages = iter(
+        [
+            {"results": [item], "next": upstream_next},
+            {"results": [item], "next": upstream_next},
+        ]
+    )
+    route = respx_mock.route().mock(
+        side_effect=lambda request: httpx.Response(200, json=next(pages))
+    )
+    with Client(TOKEN, BASE) as client:
+        with pytest.raises(
+            errors.APIResponseValidationError, match=rf"^{op_id}: page link .* repeats"
+        ):
+            call(client)
+    urls = [str(call.request.url) for call in route.calls]
+    assert urls[1] == BASE + upstream_next.removeprefix("https://api.replicate.com")
+    assert all(u.startswith(BASE + "/v1/") for u in urls)
