@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract_tests.mock.conftest import AUTH, SDXL_VERSION, Env
-from replicate_typed.mock import FakeClock, MockBackend, MockConfig
+from replicate_typed.mock import FakeClock, MockBackend, MockConfig, MockServer
 from replicate_typed.mock.bodies import InvalidJSON, loads_strict
 from replicate_typed.mock.messages import MockResponse, dumps
 
@@ -184,17 +184,22 @@ def test_uploads_have_their_own_limit(make_env: Callable[..., Env]) -> None:
     assert env.backend.body_limit("GET", "/no/such/route") == 1024
 
 
-def test_default_limit_over_real_http_drains_and_answers(make_env: Callable[..., Env]) -> None:
-    """The issue's case at the default limit: an 11 MB prompt over HTTP is read no further
-    than the limit, drained and answered 413; the connection stays usable."""
-    env = make_env()
-    if env.transport != "http":
-        pytest.skip("the drain is the HTTP app's; respx has the whole body in memory already")
-    response = env.create({"prompt": "x" * (11 * 1024 * 1024)})
-    assert response.status_code == 413
-    assert "10485760 bytes" in response.json()["detail"]
-    assert env.client.get("/v1/predictions").status_code == 200
-    assert env.backend.stats()["creates"] == 0
+def test_default_limit_over_real_http_drains_and_answers(shared_server: MockServer) -> None:
+    """The issue's case at the default limit, over real HTTP (the drain is the app's): an 11 MB
+    prompt is read no further than the limit, drained and answered 413; the connection stays
+    usable."""
+    backend = MockBackend(MockConfig(), clock=FakeClock())
+    shared_server.swap(backend)
+    try:
+        with httpx.Client(base_url=shared_server.url, headers=AUTH, timeout=30) as client:
+            body = {"version": SDXL_VERSION, "input": {"prompt": "x" * (11 * 1024 * 1024)}}
+            response = client.post("/v1/predictions", json=body)
+            assert response.status_code == 413
+            assert "10485760 bytes" in response.json()["detail"]
+            assert client.get("/v1/predictions").status_code == 200
+    finally:
+        backend.close()
+    assert backend.stats()["creates"] == 0
 
 
 # --- property: hostile bodies --------------------------------------------------------------------
