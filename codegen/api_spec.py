@@ -22,8 +22,13 @@ OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("/predictions/{prediction_id}/cancel", "post", "cancel"),
     ("/models/{model_owner}/{model_name}/predictions", "post", "create"),
     ("/models/{model_owner}/{model_name}", "get", "read"),
+    ("/models/{model_owner}/{model_name}/versions", "get", "read"),
     ("/models/{model_owner}/{model_name}/versions/{version_id}", "get", "read"),
+    ("/files", "get", "read"),
     ("/files", "post", "create"),
+    ("/files/{file_id}", "get", "read"),
+    # idempotent: a repeated DELETE leaves the same state (retried like a cancel)
+    ("/files/{file_id}", "delete", "cancel"),
     ("/webhooks/default/secret", "get", "read"),
 )
 
@@ -35,6 +40,7 @@ SCHEMA_NAMES: dict[str, str] = {
     "schemas_file_response": "File",
     "schemas_model_response": "Model",
     "schemas_version_response": "ModelVersion",
+    "schemas_paginated_version_response": "ModelVersionPage",
 }
 
 PREDICTION_STATUSES = ["starting", "processing", "succeeded", "failed", "canceled", "aborted"]
@@ -178,6 +184,21 @@ def _overlay_errors(paths: dict[str, Any]) -> None:
                 responses.setdefault(code, {"description": description, "content": problem})
 
 
+def _lift_file_page(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """``files.list`` answers an inline page object upstream: name it ``FilePage`` (as
+    ``PredictionPage``) so the generated types have it. Only while upstream keeps it inline."""
+    content = paths.get("/files", {}).get("get", {}).get("responses", {}).get("200", {})
+    media = content.get("content", {}).get("application/json", {})
+    schema = media.get("schema")
+    if (
+        isinstance(schema, dict)
+        and "$ref" not in schema
+        and "results" in schema.get("properties", {})
+    ):
+        schemas["FilePage"] = schema
+        media["schema"] = {"$ref": "#/components/schemas/FilePage"}
+
+
 def trim(upstream: dict[str, Any]) -> dict[str, Any]:
     """Return the in-scope subset of an upstream Replicate OpenAPI document, renamed."""
     doc = copy.deepcopy(upstream)
@@ -210,6 +231,7 @@ def trim(upstream: dict[str, Any]) -> dict[str, Any]:
         "schema"
     ] = {"$ref": "#/components/schemas/WebhookSecret"}
 
+    _lift_file_page(paths, schemas)
     _overlay_errors(paths)
     out: dict[str, Any] = {
         "openapi": doc["openapi"],
@@ -236,6 +258,7 @@ def trim(upstream: dict[str, Any]) -> dict[str, Any]:
     }
     # Keep only the components the kept operations reach (transitively).
     wanted_schemas = set(SCHEMA_NAMES.values()) | {
+        "FilePage",
         "PredictionStatus",
         "ProblemDetails",
         "WebhookSecret",

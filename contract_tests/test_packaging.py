@@ -24,6 +24,7 @@ DEV_ONLY = (
     "mypy",
     "ruff",
     "contract_tests",
+    "replicate",  # the official client (interop tests): never needed at run time
 )
 
 

@@ -37,6 +37,14 @@ async def _alist(client: AsyncClient) -> list[Any]:
     return [p async for p in client.predictions.list()]
 
 
+async def _alist_files(client: AsyncClient) -> list[Any]:
+    return [f async for f in client.files.list()]
+
+
+async def _alist_versions(client: AsyncClient) -> list[Any]:
+    return [v async for v in client.models.versions.list("stability-ai/sdxl")]
+
+
 @dataclass(frozen=True)
 class Case:
     """How to call one operation: its builder, both clients, and a 2xx body that parses."""
@@ -62,6 +70,7 @@ FILE_BODY = {
     "urls": {"get": f"{BASE}/v1/files/f1"},
 }
 MODEL = {"model_owner": "stability-ai", "model_name": "sdxl"}
+VERSION_BODY = {"id": SDXL_VERSION, "created_at": "2023-07-26T21:10:30Z", "openapi_schema": {}}
 
 CASES: dict[str, Case] = {
     "predictions.list": Case(
@@ -120,7 +129,40 @@ CASES: dict[str, Case] = {
         {**MODEL, "version_id": SDXL_VERSION},
         lambda c: c.models.versions.get("stability-ai/sdxl", SDXL_VERSION),
         lambda c: c.models.versions.get("stability-ai/sdxl", SDXL_VERSION),
-        {"id": SDXL_VERSION, "created_at": "2023-07-26T21:10:30Z", "openapi_schema": {}},
+        VERSION_BODY,
+    ),
+    "models.versions.list": Case(
+        ("stability-ai/sdxl",),
+        {},
+        MODEL,
+        lambda c: list(c.models.versions.list("stability-ai/sdxl")),
+        _alist_versions,
+        {"results": [VERSION_BODY], "next": None, "previous": None},
+    ),
+    "files.list": Case(
+        (),
+        {},
+        {},
+        lambda c: list(c.files.list()),
+        _alist_files,
+        {"results": [FILE_BODY], "next": None, "previous": None},
+    ),
+    "files.get": Case(
+        ("f1",),
+        {},
+        {"file_id": "f1"},
+        lambda c: c.files.get("f1"),
+        lambda c: c.files.get("f1"),
+        FILE_BODY,
+    ),
+    "files.delete": Case(
+        ("f1",),
+        {},
+        {"file_id": "f1"},
+        lambda c: c.files.delete("f1"),
+        lambda c: c.files.delete("f1"),
+        None,
+        204,
     ),
     "files.create": Case(
         (b"abc",),
@@ -285,3 +327,45 @@ def test_wrong_path_parameters_are_refused(params: dict[str, str]) -> None:
 
     with pytest.raises(ValueError, match="predictions.get: path parameter"):
         rq.operation_path(op, params)
+
+
+# --- list operations ----------------------------------------------------------------------------
+
+LISTS: dict[str, tuple[Callable[[Client], list[Any]], dict[str, Any]]] = {
+    "predictions.list": (lambda c: list(c.predictions.list()), succeeded()),
+    "files.list": (lambda c: list(c.files.list()), FILE_BODY),
+    "models.versions.list": (
+        lambda c: list(c.models.versions.list("stability-ai/sdxl")),
+        VERSION_BODY,
+    ),
+}
+
+
+@pytest.mark.parametrize("op_id", sorted(LISTS))
+def test_list_operations_follow_next_on_the_base_and_refuse_loops(
+    op_id: str, respx_mock: respx.MockRouter
+) -> None:
+    """``next`` links on another host are re-rooted on the configured base (the token goes
+    nowhere else); a link that repeats is an error naming the operation, not an endless loop."""
+    op = OPERATIONS[op_id]
+    call, item = LISTS[op_id]
+    upstream_next = f"https://api.replicate.com/v1{op.path}?cursor=2".replace(
+        "{model_owner}/{model_name}", "stability-ai/sdxl"
+    )
+    pages = iter(
+        [
+            {"results": [item], "next": upstream_next},
+            {"results": [item], "next": upstream_next},
+        ]
+    )
+    route = respx_mock.route().mock(
+        side_effect=lambda request: httpx.Response(200, json=next(pages))
+    )
+    with Client(TOKEN, BASE) as client:
+        with pytest.raises(
+            errors.APIResponseValidationError, match=rf"^{op_id}: page link .* repeats"
+        ):
+            call(client)
+    urls = [str(call.request.url) for call in route.calls]
+    assert urls[1] == BASE + upstream_next.removeprefix("https://api.replicate.com")
+    assert all(u.startswith(BASE + "/v1/") for u in urls)

@@ -83,6 +83,16 @@ class File(BaseModel):
     """
 
 
+class FilePage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        use_attribute_docstrings=True,
+    )
+    next: str | None = None
+    previous: str | None = None
+    results: list[File] | None = None
+
+
 class Model(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -236,6 +246,25 @@ class ModelVersion(BaseModel):
     openapi_schema: dict[str, Any] | None = None
     """
     The OpenAPI schema for the model's inputs and outputs
+    """
+
+
+class ModelVersionPage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        use_attribute_docstrings=True,
+    )
+    next: str | None = None
+    """
+    A URL pointing to the next page of version objects, if any
+    """
+    previous: str | None = None
+    """
+    A URL pointing to the previous page of version objects, if any
+    """
+    results: list[ModelVersion] | None = None
+    """
+    An array of version objects
     """
 
 

@@ -85,6 +85,15 @@ MODELS_GET: Final[Operation] = Operation(
     summary="Get a model",
 )
 
+MODELS_VERSIONS_LIST: Final[Operation] = Operation(
+    id="models.versions.list",
+    method="GET",
+    path="/models/{model_owner}/{model_name}/versions",
+    retry="read",
+    path_params=("model_owner", "model_name"),
+    summary="List model versions",
+)
+
 MODELS_VERSIONS_GET: Final[Operation] = Operation(
     id="models.versions.get",
     method="GET",
@@ -94,6 +103,15 @@ MODELS_VERSIONS_GET: Final[Operation] = Operation(
     summary="Get a model version",
 )
 
+FILES_LIST: Final[Operation] = Operation(
+    id="files.list",
+    method="GET",
+    path="/files",
+    retry="read",
+    path_params=(),
+    summary="List files",
+)
+
 FILES_CREATE: Final[Operation] = Operation(
     id="files.create",
     method="POST",
@@ -101,6 +119,24 @@ FILES_CREATE: Final[Operation] = Operation(
     retry="create",
     path_params=(),
     summary="Create a file",
+)
+
+FILES_GET: Final[Operation] = Operation(
+    id="files.get",
+    method="GET",
+    path="/files/{file_id}",
+    retry="read",
+    path_params=("file_id",),
+    summary="Get a file",
+)
+
+FILES_DELETE: Final[Operation] = Operation(
+    id="files.delete",
+    method="DELETE",
+    path="/files/{file_id}",
+    retry="cancel",
+    path_params=("file_id",),
+    summary="Delete a file",
 )
 
 WEBHOOKS_DEFAULT_SECRET_GET: Final[Operation] = Operation(
@@ -120,8 +156,12 @@ OPERATIONS: Final[Mapping[str, Operation]] = MappingProxyType(
         PREDICTIONS_CANCEL.id: PREDICTIONS_CANCEL,
         MODELS_PREDICTIONS_CREATE.id: MODELS_PREDICTIONS_CREATE,
         MODELS_GET.id: MODELS_GET,
+        MODELS_VERSIONS_LIST.id: MODELS_VERSIONS_LIST,
         MODELS_VERSIONS_GET.id: MODELS_VERSIONS_GET,
+        FILES_LIST.id: FILES_LIST,
         FILES_CREATE.id: FILES_CREATE,
+        FILES_GET.id: FILES_GET,
+        FILES_DELETE.id: FILES_DELETE,
         WEBHOOKS_DEFAULT_SECRET_GET.id: WEBHOOKS_DEFAULT_SECRET_GET,
     }
 )
@@ -137,7 +177,11 @@ __all__ = [
     "PREDICTIONS_CANCEL",
     "MODELS_PREDICTIONS_CREATE",
     "MODELS_GET",
+    "MODELS_VERSIONS_LIST",
     "MODELS_VERSIONS_GET",
+    "FILES_LIST",
     "FILES_CREATE",
+    "FILES_GET",
+    "FILES_DELETE",
     "WEBHOOKS_DEFAULT_SECRET_GET",
 ]

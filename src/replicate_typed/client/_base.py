@@ -13,7 +13,7 @@ import mimetypes
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,7 +27,8 @@ from replicate_typed.client.retries import RetryPolicy, was_sent
 from replicate_typed.core.model import ModelInfo, ModelInput
 from replicate_typed.core.predictions import TypedPrediction
 from replicate_typed.types import operations as ops
-from replicate_typed.types.api import Prediction, PredictionPage
+from replicate_typed.types.api import Prediction
+from replicate_typed.types.operations import Operation
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -391,13 +392,24 @@ def parse_created(response: httpx.Response, spec: rq.RequestSpec) -> Prediction:
     return prediction
 
 
-def follow_page(page: PredictionPage, base_url: str, seen: set[str]) -> rq.RequestSpec | None:
+class Page(Protocol):
+    """A page of a list operation (``PredictionPage``, ``FilePage``, ``ModelVersionPage``)."""
+
+    @property
+    def next(self) -> str | None: ...
+
+
+def follow_page(
+    page: Page, base_url: str, seen: set[str], op: Operation = ops.PREDICTIONS_LIST
+) -> rq.RequestSpec | None:
+    """The request of the page after ``page`` of ``op`` (None at the end); a link that repeats
+    (a server whose paging loops) raises instead of looping forever."""
     if not page.next:
         return None
     if page.next in seen:
         raise errors.APIResponseValidationError(
-            f"{ops.PREDICTIONS_LIST.id}: page link {page.next!r} repeats (the server's paging loops)",
+            f"{op.id}: page link {page.next!r} repeats (the server's paging loops)",
             status_code=200,
         )
     seen.add(page.next)
-    return rq.next_page(page.next, base_url)
+    return rq.next_page(page.next, base_url, op)

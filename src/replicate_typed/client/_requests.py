@@ -61,6 +61,7 @@ __all__ = [
     "validate_version",
     "validate_model_ref",
     "validate_prediction_id",
+    "validate_file_id",
     "validate_cancel_after",
     "validate_webhook",
     "validate_create",
@@ -72,7 +73,11 @@ __all__ = [
     "next_page",
     "get_model",
     "get_model_version",
+    "list_model_versions",
     "create_file",
+    "list_files",
+    "get_file",
+    "delete_file",
     "get_default_webhook_secret",
     "error_from_response",
     "parse_response",
@@ -218,6 +223,16 @@ def validate_prediction_id(prediction_id: str) -> str:
             "not '.' or '..')"
         )
     return prediction_id
+
+
+def validate_file_id(file_id: str) -> str:
+    """A file id goes into a URL path as a prediction id does: the same rule."""
+    if not isinstance(file_id, str) or not _ID.match(file_id) or file_id in _DOT_SEGMENTS:
+        raise errors.InputError(
+            f"file_id: {file_id!r} is not a file id (letters, digits, '-', '_', '.', '~'; "
+            "not '.' or '..')"
+        )
+    return file_id
 
 
 def validate_cancel_after(cancel_after: str | None) -> str | None:
@@ -454,13 +469,12 @@ def list_predictions(
     return _request(ops.PREDICTIONS_LIST, params=params or None)
 
 
-def next_page(next_url: str, base_url: str) -> RequestSpec:
-    """The ``next`` URL of a page, kept on the configured base.
+def next_page(next_url: str, base_url: str, op: Operation = ops.PREDICTIONS_LIST) -> RequestSpec:
+    """The ``next`` URL of a page of the list operation ``op``, kept on the configured base.
 
     A router may hand out ``next`` links on the upstream host (``https://api.replicate.com/...``);
     the token is only ever sent to the configured base, so such a link is re-rooted on it.
     """
-    op = ops.PREDICTIONS_LIST
     url = next_url
     if not url.startswith(base_url + "/"):
         parts = urlsplit(next_url)
@@ -490,6 +504,12 @@ def get_model_version(model: str, version_id: str) -> RequestSpec:
     )
 
 
+def list_model_versions(model: str) -> RequestSpec:
+    """``GET /v1/models/{owner}/{name}/versions`` (a page; newest first)."""
+    owner, name = validate_model_ref(model)
+    return _request(ops.MODELS_VERSIONS_LIST, {"model_owner": owner, "model_name": name})
+
+
 def create_file(
     content: bytes,
     *,
@@ -511,6 +531,20 @@ def create_file(
     )
 
 
+def list_files() -> RequestSpec:
+    """``GET /v1/files`` (a page; newest first)."""
+    return _request(ops.FILES_LIST)
+
+
+def get_file(file_id: str) -> RequestSpec:
+    return _request(ops.FILES_GET, {"file_id": validate_file_id(file_id)})
+
+
+def delete_file(file_id: str) -> RequestSpec:
+    """``DELETE /v1/files/{file_id}`` (answered 204 without a body)."""
+    return _request(ops.FILES_DELETE, {"file_id": validate_file_id(file_id)})
+
+
 def get_default_webhook_secret() -> RequestSpec:
     return _request(ops.WEBHOOKS_DEFAULT_SECRET_GET)
 
@@ -524,7 +558,11 @@ BUILDERS: Final[Mapping[str, Callable[..., RequestSpec]]] = MappingProxyType(
         ops.MODELS_PREDICTIONS_CREATE.id: create_model_prediction,
         ops.MODELS_GET.id: get_model,
         ops.MODELS_VERSIONS_GET.id: get_model_version,
+        ops.MODELS_VERSIONS_LIST.id: list_model_versions,
         ops.FILES_CREATE.id: create_file,
+        ops.FILES_LIST.id: list_files,
+        ops.FILES_GET.id: get_file,
+        ops.FILES_DELETE.id: delete_file,
         ops.WEBHOOKS_DEFAULT_SECRET_GET.id: get_default_webhook_secret,
     }
 )

@@ -56,7 +56,15 @@ from replicate_typed.client.uploads import prepare_input
 from replicate_typed.core.model import ModelInput
 from replicate_typed.core.predictions import TypedPrediction
 from replicate_typed.types import operations as ops
-from replicate_typed.types.api import File, Model, ModelVersion, Prediction, WebhookSecret
+from replicate_typed.types.api import (
+    File,
+    FilePage,
+    Model,
+    ModelVersion,
+    ModelVersionPage,
+    Prediction,
+    WebhookSecret,
+)
 
 __all__ = ["Client"]
 
@@ -405,6 +413,17 @@ class ModelVersions:
         spec = rq.get_model_version(model, version_id)
         return rq.parse_response(self._client._send(spec), ModelVersion, operation=spec.operation)
 
+    def list(self, model: str) -> Iterator[ModelVersion]:
+        """``GET /v1/models/{owner}/{name}/versions``: every version, newest first, following
+        each page's ``next`` link (as ``predictions.list``)."""
+        spec: rq.RequestSpec | None = rq.list_model_versions(model)
+        seen: set[str] = set()
+        while spec is not None:
+            response = self._client._send(spec)
+            page = rq.parse_response(response, ModelVersionPage, operation=spec.operation)
+            yield from page.results or []
+            spec = follow_page(page, self._client.base_url, seen, ops.MODELS_VERSIONS_LIST)
+
 
 class Models:
     """``client.models``: models, their versions and their predictions."""
@@ -439,6 +458,27 @@ class Files:
         data, name, ctype = file_parts(content, filename, content_type)
         spec = rq.create_file(data, filename=name, content_type=ctype, metadata=metadata)
         return rq.parse_response(self._client._send(spec), File, operation=spec.operation)
+
+    def get(self, file_id: str) -> File:
+        """``GET /v1/files/{file_id}``: an uploaded file (404 once deleted or expired)."""
+        spec = rq.get_file(file_id)
+        return rq.parse_response(self._client._send(spec), File, operation=spec.operation)
+
+    def list(self) -> Iterator[File]:
+        """``GET /v1/files``: every uploaded file, newest first, following each page's
+        ``next`` link (as ``predictions.list``)."""
+        spec: rq.RequestSpec | None = rq.list_files()
+        seen: set[str] = set()
+        while spec is not None:
+            response = self._client._send(spec)
+            page = rq.parse_response(response, FilePage, operation=spec.operation)
+            yield from page.results or []
+            spec = follow_page(page, self._client.base_url, seen, ops.FILES_LIST)
+
+    def delete(self, file_id: str) -> None:
+        """``DELETE /v1/files/{file_id}`` (the API answers 204; a missing file raises
+        :class:`NotFoundError`)."""
+        self._client._send(rq.delete_file(file_id))
 
 
 class Webhooks:

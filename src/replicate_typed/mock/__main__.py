@@ -58,6 +58,18 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="CREATES,OTHERS per minute (the API's: 600,3000); default: none",
     )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=MockConfig.max_body_bytes,
+        help="largest request body except uploads (default 10 MiB); larger: 413",
+    )
+    parser.add_argument(
+        "--max-upload-bytes",
+        type=int,
+        default=MockConfig.max_upload_bytes,
+        help="largest upload, files.create (default 100 MiB); larger: 413",
+    )
     args = parser.parse_args(argv)
     config = MockConfig(
         api_tokens=tuple(args.token) if args.token else None,
@@ -65,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         timings=dict(args.timing),
         output_ttl=args.output_ttl,
         rate_limits=args.rate_limits,
+        max_body_bytes=args.max_body_bytes,
+        max_upload_bytes=args.max_upload_bytes,
         faults=FaultConfig(
             rate_429=args.rate_429,
             rate_5xx=args.rate_5xx,

@@ -3,12 +3,12 @@ clock. (The routes are in :mod:`replicate_typed.mock.routes`; no token, never fa
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from replicate_typed.mock.bodies import json_body
 from replicate_typed.mock.clock import Clock
 from replicate_typed.mock.config import FaultConfig
 from replicate_typed.mock.faults import Faults
@@ -121,10 +121,11 @@ class Admin:
 
 
 def _payload(req: MockRequest) -> dict[str, Any] | MockResponse:
-    try:
-        payload = json.loads(req.body) if req.body else {}
-    except (ValueError, UnicodeDecodeError):
-        return problem(400, "Bad request", "The request body is not valid JSON")
+    payload = json_body(req)
+    if isinstance(payload, MockResponse):
+        return payload
+    if payload is None:
+        return {}
     if not isinstance(payload, dict):
         return problem(400, "Bad request", "send a JSON object")
     return payload

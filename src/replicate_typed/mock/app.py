@@ -1,8 +1,9 @@
 """The mock as an ASGI app: Starlette routing over :class:`MockBackend`, nothing more.
 
 ``create_app(backend)`` returns an ASGI callable. Every path goes to ``backend.handle``; bodies are
-read with a cap (a body over ``max_upload_bytes`` is drained, not stored, and answered 413); a
-``reset`` fault aborts the TCP connection without an answer.
+read with the route's cap (``backend.body_limit``: uploads ``max_upload_bytes``, anything else
+``max_body_bytes``; a larger body is drained, not stored, and answered 413 with problem
+details); a ``reset`` fault aborts the TCP connection without an answer.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from replicate_typed.mock.backend import MockBackend
-from replicate_typed.mock.messages import MockResponse, too_large
+from replicate_typed.mock.bodies import too_large
+from replicate_typed.mock.messages import MockResponse
 from replicate_typed.mock.streams import MockStream
 
 __all__ = ["create_app", "MockApp"]
 
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
-_SLACK = 1024 * 1024
 
 
 class MockApp:
@@ -43,7 +44,8 @@ class MockApp:
         await self.starlette(scope, receive, send)
 
     async def _endpoint(self, request: Request) -> Response:
-        limit = self.backend.config.max_upload_bytes + _SLACK
+        backend = self.backend
+        limit = backend.body_limit(request.method, request.url.path)
         chunks: list[bytes] = []
         size = 0
         over_limit = False
@@ -55,8 +57,8 @@ class MockApp:
                 continue
             chunks.append(chunk)
         if over_limit:
-            return _to_starlette(too_large(self.backend.config.max_upload_bytes))
-        result = self.backend.handle(
+            return _to_starlette(too_large(limit))
+        result = backend.handle(
             request.method,
             request.url.path,
             dict(request.headers),

@@ -25,6 +25,7 @@ over this class, so real-HTTP tests and respx tests see the very same behaviour.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,6 +35,7 @@ import httpx
 from replicate_typed.core.model import ModelInfo
 from replicate_typed.core.registry import Registry
 from replicate_typed.mock.admin import Admin
+from replicate_typed.mock.bodies import route_body_limit, too_large
 from replicate_typed.mock.clock import Clock, SystemClock
 from replicate_typed.mock.config import FaultConfig, MockConfig
 from replicate_typed.mock.delivery import DeliveryPolicy
@@ -50,7 +52,7 @@ from replicate_typed.mock.messages import (
 )
 from replicate_typed.mock.models import Models
 from replicate_typed.mock.predictions import Predictions, fingerprint
-from replicate_typed.mock.routes import ADMIN_PREFIX, ROUTES, MethodNotAllowed, Router
+from replicate_typed.mock.routes import ADMIN_PREFIX, ROUTES, MethodNotAllowed, RouteMatch, Router
 from replicate_typed.mock.store import Counters, Store
 from replicate_typed.mock.webhooks import Webhooks
 
@@ -58,6 +60,17 @@ __all__ = ["MockBackend", "MockResponse", "Fault", "TERMINAL", "parse_fault_head
 
 Handler = Callable[[MockRequest], MockResponse]
 _ROUTER = Router(ROUTES)
+_log = logging.getLogger("replicate_typed.mock")
+
+
+def _guarded(handler: Handler, request: MockRequest) -> MockResponse:
+    """The handler's answer; a bug in it is a 500 with problem details (logged), never a
+    plain-text 500 from the server underneath."""
+    try:
+        return handler(request)
+    except Exception as error:
+        _log.exception("mock handler failed")
+        return problem(500, "Internal Server Error", f"the mock failed: {type(error).__name__}")
 
 
 class MockBackend:
@@ -113,8 +126,11 @@ class MockBackend:
             "predictions.stream": predictions.stream,
             "models.get": models.get,
             "models.versions.get": models.version,
+            "models.versions.list": models.versions,
             "files.create": files.create,
             "files.get": files.get,
+            "files.list": files.list,
+            "files.delete": files.delete,
             "files.download": files.download,
             "webhooks.default.secret.get": self._webhook_secret,
             "outputs.get": predictions.output_file,
@@ -173,11 +189,21 @@ class MockBackend:
             return not_found()
         route = found.route
         request = MockRequest(
-            found.params, hdrs, query, body, prefix, self._base_url(hdrs, base_url)
+            found.params,
+            hdrs,
+            query,
+            body,
+            prefix,
+            self._base_url(hdrs, base_url),
+            self.config.max_json_depth,
         )
         handler = self._handlers[route.id]
+        limit = self._route_limit(route.id)
+        if len(body) > limit:
+            self._counters.requests[f"{method} <too large>"] += 1
+            return too_large(limit)
         if route.kind == "admin":
-            return handler(request)
+            return _guarded(handler, request)
         self._counters.requests[route.key] += 1
         self._counters.operations[route.id] += 1
         fault = self._faults.pick(route, hdrs)
@@ -189,7 +215,7 @@ class MockBackend:
         if route.auth and not self._authorized(hdrs):
             response = unauthenticated()
         else:
-            response = handler(request)
+            response = _guarded(handler, request)
         if fault is not None:
             if fault.kind == "slow":
                 self._counters.faults_injected["slow"] += 1
@@ -198,6 +224,17 @@ class MockBackend:
                 self._counters.faults_injected["after_operation"] += 1
                 return self._faults.response(fault)
         return response
+
+    def body_limit(self, method: str, path: str) -> int:
+        """The largest body (bytes) a request to ``path`` may carry (see :mod:`.bodies`): the
+        transport reads at most this much before it answers 413."""
+        rest = path[len("/replicate") :] if path.startswith("/replicate/") else path
+        found = _ROUTER.match(method.upper(), rest)
+        return self._route_limit(found.route.id if isinstance(found, RouteMatch) else None)
+
+    def _route_limit(self, route_id: str | None) -> int:
+        config = self.config
+        return route_body_limit(route_id, config.max_body_bytes, config.max_upload_bytes)
 
     def _authorized(self, headers: Mapping[str, str]) -> bool:
         value = headers.get("authorization", "")

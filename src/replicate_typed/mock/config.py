@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from replicate_typed.mock.bodies import JSON_DEPTH_CEILING
 from replicate_typed.mock.routes import OPERATION_IDS
 
 __all__ = ["MockConfig", "FaultConfig", "Outcome", "FAULT_KINDS", "OPERATIONS"]
@@ -90,6 +91,9 @@ class MockConfig:
     * ``public_base_url``: the base URL put in answers (default: where the request was sent).
     * ``rate_limits``: ``(creates, other requests)`` allowed per minute of the clock (the API's are
       ``(600, 3000)``); over them a request gets 429 with ``Retry-After``. Off by default.
+    * ``max_body_bytes``: the largest request body except uploads (10 MiB); ``max_upload_bytes``
+      the largest upload (100 MiB). Larger bodies are answered 413 with problem details.
+    * ``max_json_depth``: how deep a JSON body may nest (64, at most 200); deeper is a 400.
     """
 
     api_tokens: tuple[str, ...] | None = field(default=None, repr=False)
@@ -101,6 +105,8 @@ class MockConfig:
     upload_ttl: float = 86400.0
     prediction_timeout: float = 1800.0
     max_upload_bytes: int = 100 * 1024 * 1024
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_json_depth: int = 64
     max_image_side: int = 256
     page_size: int = 100
     log_interval: float = 0.1
@@ -126,6 +132,11 @@ class MockConfig:
             raise ValueError("max_image_side must be at least 8")
         if self.page_size < 1:
             raise ValueError("page_size must be at least 1")
+        for name in ("max_body_bytes", "max_upload_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1 byte")
+        if not 1 <= self.max_json_depth <= JSON_DEPTH_CEILING:
+            raise ValueError(f"max_json_depth must be between 1 and {JSON_DEPTH_CEILING}")
         if self.rate_limits is not None and min(self.rate_limits) < 1:
             raise ValueError("rate_limits must be (creates per minute, others per minute), >= 1")
 

@@ -1,10 +1,10 @@
 """Uploaded files: ``files.create`` (``multipart/form-data``, parsed by python-multipart),
-``files.get`` and ``files.download``; uploads expire after ``MockConfig.upload_ttl``."""
+``files.get``, ``files.list``, ``files.delete`` and ``files.download``; uploads expire after
+``MockConfig.upload_ttl``."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -12,17 +12,19 @@ from typing import Any
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from replicate_typed.mock.bodies import InvalidJSON, loads_strict, too_large
 from replicate_typed.mock.clock import Clock
 from replicate_typed.mock.config import MockConfig
 from replicate_typed.mock.messages import (
     MockRequest,
     MockResponse,
+    decode_cursor,
+    encode_cursor,
     field_error,
     invalid,
     iso,
     json_response,
     not_found,
-    too_large,
 )
 from replicate_typed.mock.store import Store, Upload
 
@@ -137,10 +139,8 @@ class Files:
         self.store = store
 
     def create(self, req: MockRequest) -> MockResponse:
-        """``files.create``"""
+        """``files.create`` (the body's size is checked before, see :mod:`.bodies`)."""
         limit = self.config.max_upload_bytes
-        if len(req.body) > limit + 64 * 1024:
-            return too_large(limit)
         content_type = req.headers.get("content-type", "")
         if not content_type.lower().startswith("multipart/form-data"):
             return invalid([field_error("content", "send multipart/form-data with a content part")])
@@ -168,9 +168,9 @@ class Files:
         metadata: Any = {}
         if "metadata" in parts:
             try:
-                metadata = json.loads(parts["metadata"].data or b"{}")
-            except ValueError:
-                return invalid([field_error("metadata", "metadata must be JSON")])
+                metadata = loads_strict(parts["metadata"].data or b"{}", req.max_json_depth)
+            except InvalidJSON as error:
+                return invalid([field_error("metadata", f"metadata must be JSON: {error}")])
             if not isinstance(metadata, dict):
                 return invalid([field_error("metadata", "metadata must be a JSON object")])
         now = self.clock.now()
@@ -183,19 +183,24 @@ class Files:
             created_at=now,
             expires_at=now + self.config.upload_ttl,
             sha256=hashlib.sha256(content.data).hexdigest(),
+            md5=hashlib.md5(content.data, usedforsecurity=False).hexdigest(),
             prefix=req.prefix,
         )
-        self.store.uploads[upload.id] = upload
+        self.store.add_upload(upload)
         return json_response(201, self._json(upload, req.prefix, req.base))
 
     @staticmethod
     def _json(upload: Upload, prefix: str, base: str) -> dict[str, Any]:
+        """The file as the API shows it: the upstream schema's fields, plus ``name`` and
+        ``etag`` (the content's MD5, as the API sends it; replicate-python 1.0.7 requires both)
+        and ``checksums.md5``."""
         return {
             "id": upload.id,
             "name": upload.filename,
             "content_type": upload.content_type,
             "size": len(upload.content),
-            "checksums": {"sha256": upload.sha256},
+            "etag": upload.md5,
+            "checksums": {"sha256": upload.sha256, "md5": upload.md5},
             "metadata": upload.metadata,
             "created_at": iso(upload.created_at),
             "expires_at": iso(upload.expires_at),
@@ -215,6 +220,47 @@ class Files:
         if upload is None:
             return not_found(f"File {fid} not found")
         return json_response(200, self._json(upload, req.prefix, req.base))
+
+    def delete(self, req: MockRequest) -> MockResponse:
+        """``files.delete``: 204; the file is gone (``get``, ``download`` and ``list`` no
+        longer show it)."""
+        fid = req.params["file_id"]
+        if self._live(fid) is None:
+            return not_found(f"File {fid} not found")
+        del self.store.uploads[fid]
+        return MockResponse(204)
+
+    def list(self, req: MockRequest) -> MockResponse:
+        """``files.list``: live uploads, newest first, ``config.page_size`` per page; ``next``
+        carries a cursor (``previous`` is always null)."""
+        top: int | None = None
+        cursor = req.query.get("cursor")
+        if cursor is not None:
+            try:
+                direction, top = decode_cursor(cursor)
+            except ValueError:
+                direction = ""
+            if direction != "b":
+                return invalid([field_error("cursor", "invalid cursor")], "Invalid query")
+        now = self.clock.now()
+        live = [
+            u
+            for u in reversed(self.store.uploads.values())
+            if now < u.expires_at and (top is None or u.seq < top)
+        ]
+        page = live[: self.config.page_size]
+        next_url = None
+        if len(live) > len(page):
+            token = encode_cursor("b", page[-1].seq)
+            next_url = f"{req.base}{req.prefix}/v1/files?cursor={token}"
+        return json_response(
+            200,
+            {
+                "next": next_url,
+                "previous": None,
+                "results": [self._json(u, req.prefix, req.base) for u in page],
+            },
+        )
 
     def download(self, req: MockRequest) -> MockResponse:
         """``files.download``"""

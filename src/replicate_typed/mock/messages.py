@@ -3,6 +3,7 @@ plus the problem-details answers every handler shares. No state, no imports from
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,14 +15,16 @@ from replicate_typed.mock.streams import MockStream
 __all__ = [
     "MockRequest",
     "MockResponse",
+    "decode_cursor",
     "dumps",
+    "encode_cursor",
+    "dumps_text",
     "field_error",
     "invalid",
     "iso",
     "json_response",
     "not_found",
     "problem",
-    "too_large",
     "unauthenticated",
 ]
 
@@ -34,6 +37,7 @@ class MockRequest:
 
     ``prefix`` is the router prefix the request came with (``""`` or ``"/replicate"``) and
     ``base`` the ``scheme://host[:port]`` it was sent to: URLs in answers are built from both.
+    ``max_json_depth``: how deep a JSON body may nest (:func:`replicate_typed.mock.bodies.json_body`).
     """
 
     params: Mapping[str, str]
@@ -42,6 +46,7 @@ class MockRequest:
     body: bytes
     prefix: str
     base: str
+    max_json_depth: int = 64
 
 
 @dataclass
@@ -72,9 +77,15 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def dumps_text(value: Any) -> str:
+    """Compact strict JSON: a non-finite number raises ``ValueError`` instead of being written
+    as ``NaN``/``Infinity``, which strict parsers (JavaScript's ``JSON.parse``) reject."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact strict JSON, UTF-8 (see :func:`dumps_text`)."""
+    return dumps_text(value).encode()
 
 
 def json_response(
@@ -118,7 +129,18 @@ def invalid(fields: list[dict[str, str]], title: str = "Input validation failed"
     return problem(422, title, detail, invalid_fields=fields)
 
 
-def too_large(limit: int) -> MockResponse:
-    return problem(
-        413, "Request Entity Too Large", f"The file is larger than the limit of {limit} bytes"
-    )
+def encode_cursor(direction: str, mark: int) -> str:
+    """A page cursor: ``b`` (pages before ``mark``) or ``a`` (after it), opaque to clients."""
+    return base64.urlsafe_b64encode(f"{direction}{mark}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[str, int]:
+    """``(direction, mark)`` of :func:`encode_cursor`; ``ValueError`` for anything else."""
+    try:
+        decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        direction, mark = decoded[0], int(decoded[1:])
+    except (ValueError, UnicodeDecodeError, IndexError):
+        raise ValueError(f"invalid cursor {token!r}") from None
+    if direction not in ("a", "b") or mark < 0:
+        raise ValueError(f"invalid cursor {token!r}")
+    return direction, mark

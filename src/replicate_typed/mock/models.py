@@ -1,5 +1,5 @@
 """Models and versions: lookup in the registry, ``version`` references, ``models.get``,
-``models.versions.get``, and validation of a prediction's input against the model's schema."""
+``models.versions.get`` / ``.list``, and validation of a prediction's input against the model's schema."""
 
 from __future__ import annotations
 
@@ -164,6 +164,15 @@ class Models:
         if version != self.version_id(info):
             return not_found(f"Version {version} of {ref} not found")
         return json_response(200, self._version_object(info))
+
+    def versions(self, req: MockRequest) -> MockResponse:
+        """``models.versions.list``: one page (a mock model has one version)."""
+        ref, info = self._exact(req)
+        if info is None:
+            return not_found(f"Model {ref} not found")
+        return json_response(
+            200, {"next": None, "previous": None, "results": [self._version_object(info)]}
+        )
 
     def _validator(self, info: ModelInfo[Any, Any]) -> Draft202012Validator:
         validator = self._validators.get(info.ref)

@@ -119,11 +119,13 @@ class SSEStream(MockStream):
                     for index in range(sent_items, len(output)):
                         item = output[index]
                         when = p.start_at + p.run_s * (index + 1) / max(total, 1)
-                        text = item if isinstance(item, str) else json.dumps(item)
+                        text = item if isinstance(item, str) else json.dumps(item, allow_nan=False)
                         batch.append((min(when, end_at), 1, "output", text))
                     sent_items = max(sent_items, len(output))
                 elif st.status == "succeeded" and output is not None and sent_items == 0:
-                    text = output if isinstance(output, str) else json.dumps(output)
+                    text = (
+                        output if isinstance(output, str) else json.dumps(output, allow_nan=False)
+                    )
                     batch.append((end_at, 1, "output", text))
                     sent_items = 1
             batch.sort(key=lambda e: (e[0], e[1]))

@@ -4,7 +4,6 @@ pages), ``stream`` (SSE), and the two browser views: output files and the web pa
 
 from __future__ import annotations
 
-import base64
 import bisect
 import hashlib
 import json
@@ -17,17 +16,19 @@ from typing import Any
 from urllib.parse import quote
 
 from replicate_typed.core.model import ModelInfo
+from replicate_typed.mock.bodies import json_body
 from replicate_typed.mock.clock import Clock
 from replicate_typed.mock.config import MockConfig, Outcome
 from replicate_typed.mock.lifecycle import TERMINAL, Lifecycle, Prediction
 from replicate_typed.mock.messages import (
     MockRequest,
     MockResponse,
+    decode_cursor,
+    encode_cursor,
     field_error,
     invalid,
     json_response,
     not_found,
-    problem,
 )
 from replicate_typed.mock.models import Models
 from replicate_typed.mock.outputs import encode_file, plan_output
@@ -123,10 +124,9 @@ class Predictions:
 
     def _create(self, path_ref: str | None, req: MockRequest) -> MockResponse:
         headers = req.headers
-        try:
-            body = json.loads(req.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return problem(400, "Bad request", "The request body is not valid JSON")
+        body = json_body(req)
+        if isinstance(body, MockResponse):
+            return body
         if not isinstance(body, dict):
             return invalid([field_error("body", "The request body must be a JSON object")])
         allowed = _CREATE_KEYS if path_ref is None else _MODEL_CREATE_KEYS
@@ -342,11 +342,8 @@ class Predictions:
         direction, mark = "b", hi
         if cursor is not None:
             try:
-                decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-                direction, mark = decoded[0], int(decoded[1:])
-                if direction not in "ab":
-                    raise ValueError(direction)
-            except (ValueError, UnicodeDecodeError, IndexError):
+                direction, mark = decode_cursor(cursor)
+            except ValueError:
                 fields.append(field_error("cursor", "invalid cursor"))
         if fields:
             return invalid(fields, "Invalid query")
@@ -368,7 +365,7 @@ class Predictions:
         }
 
         def url(direction: str, mark: int) -> str:
-            token = base64.urlsafe_b64encode(f"{direction}{mark}".encode()).decode().rstrip("=")
+            token = encode_cursor(direction, mark)
             params = "&".join(
                 f"{k}={quote(v, safe='')}" for k, v in {**extra, "cursor": token}.items()
             )

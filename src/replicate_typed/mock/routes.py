@@ -5,8 +5,8 @@
   ``operationId`` is the route's name, its path (under ``/v1``) and path parameters are the spec's.
   An operation added to the spec is routed here without a hand edit (its handler is still needed:
   :class:`~replicate_typed.mock.backend.MockBackend` refuses to start without one).
-* ``mock``: the routes the API has but the spec does not describe (the SSE stream, files by id,
-  output files, the web page).
+* ``mock``: the routes the API has but the spec does not describe (the SSE stream, file
+  downloads, output files, the web page).
 * ``admin``: the mock's own ``/_mock/...`` endpoints (statistics, faults, the clock): no auth, no
   faults, not counted.
 
@@ -93,7 +93,6 @@ def api_route(op: Operation) -> Route:
 _MOCK_ROUTES: tuple[Route, ...] = (
     # the API streams without a token: the stream URL is the capability
     Route("predictions.stream", "GET", "/v1/predictions/{prediction_id}/stream", auth=False),
-    Route("files.get", "GET", "/v1/files/{file_id}"),
     Route("files.download", "GET", "/v1/files/{file_id}/download"),
     # output files and the web page are what a browser opens: no token, no random faults
     Route("outputs.get", "GET", "/files/{prediction_id}/{filename}", auth=False, faults=False),

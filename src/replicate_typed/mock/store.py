@@ -32,6 +32,9 @@ class Upload:
     expires_at: float
     sha256: str
     prefix: str
+    md5: str = ""
+    seq: int = 0
+    """Creation order (``files.list`` pages by it, newest first)."""
 
 
 @dataclass
@@ -67,12 +70,18 @@ class Store:
         self.order: list[Prediction] = []
         self.created: list[float] = []
         self.uploads: dict[str, Upload] = {}
+        self.upload_count = 0
 
     def new_id(self) -> str:
         while True:
             new = "".join(self._rng.choice(_ID_ALPHABET) for _ in range(26))
             if new not in self.predictions and new not in self.uploads:
                 return new
+
+    def add_upload(self, upload: Upload) -> None:
+        self.upload_count += 1
+        upload.seq = self.upload_count
+        self.uploads[upload.id] = upload
 
     def add_prediction(self, p: Prediction) -> None:
         self.predictions[p.id] = p

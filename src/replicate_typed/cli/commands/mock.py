@@ -23,9 +23,21 @@ def run_mock(
         int, typer.Option("--port", "-p", help="Port (0 picks a free one).", min=0, max=65535)
     ] = 8080,
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
+    max_body_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-body-bytes", min=1, help="Largest request body except uploads (larger: 413)."
+        ),
+    ] = 10 * 1024 * 1024,
+    max_upload_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-upload-bytes", min=1, help="Largest upload, files.create (larger: 413)."
+        ),
+    ] = 100 * 1024 * 1024,
 ) -> None:
     """Start the built-in mock server in the foreground (Ctrl-C stops it)."""
-    from replicate_typed.mock import MockServer
+    from replicate_typed.mock import MockConfig, MockServer
 
     stop = threading.Event()
 
@@ -33,7 +45,8 @@ def run_mock(
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, _on_signal)
-    server = MockServer(host=host, port=port)
+    config = MockConfig(max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
+    server = MockServer(host=host, port=port, config=config)
     server.start()
     try:
         out = context.stdout()
