@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup prism generate check lint typecheck test demo bench bench-codegen bench-client bench-concurrency drift soak clean
+.PHONY: setup prism generate check lint typecheck imports test demo bench bench-codegen bench-client bench-concurrency drift soak clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -37,7 +37,12 @@ generate: setup
 check: setup
 	$(PY) -m codegen check
 	$(PY) scripts/unasync.py --check
-	$(MAKE) --no-print-directory lint typecheck
+	$(MAKE) --no-print-directory lint typecheck imports
+
+# Import contracts ([tool.importlinter] in pyproject.toml): layers, generated code imports only
+# the base, no cycles at any depth.
+imports: setup
+	$(PY) scripts/check_imports.py
 
 lint: setup
 	$(BIN)/ruff check codegen src generated contract_tests benchmarks scripts setup.py

@@ -339,8 +339,8 @@ async def test_adownload_all(respx_mock: respx.MockRouter, tmp_path: Path) -> No
 
 
 def test_file_urls_of_a_prediction_walks_only_its_output() -> None:
-    from replicate_typed.core.predictions import TypedPrediction
     from replicate_typed.models.cjwbw import rembg
+    from replicate_typed.predictions import TypedPrediction
     from replicate_typed.types.api import Prediction
 
     raw = Prediction.model_validate(

@@ -20,11 +20,11 @@ from PIL import Image
 from contract_tests.live.conftest import ALL_TARGETS, PRISM, SLOW_MODEL, STATEFUL, LiveTarget
 from replicate_typed.client import errors
 from replicate_typed.client.downloads import download_all
-from replicate_typed.core.predictions import TERMINAL_STATUSES, TypedPrediction
 from replicate_typed.core.types import FileOutput
 from replicate_typed.models import registry
 from replicate_typed.models.black_forest_labs import flux_schnell
 from replicate_typed.models.stability_ai import sdxl
+from replicate_typed.predictions import TERMINAL_STATUSES, TypedPrediction
 from replicate_typed.types.api import (
     File,
     Model,

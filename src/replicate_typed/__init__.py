@@ -57,10 +57,10 @@ if TYPE_CHECKING:
     from replicate_typed.client.retries import RetryPolicy
     from replicate_typed.client.streaming import StreamEvent
     from replicate_typed.core.model import ModelInfo, ModelInput
-    from replicate_typed.core.predictions import TypedPrediction
     from replicate_typed.core.registry import Registry, UnknownModelError
     from replicate_typed.core.types import FileInput, FileOutput, Secret
     from replicate_typed.models import registry
+    from replicate_typed.predictions import TypedPrediction
 
 _ERRORS = (
     "APIConnectionError",
@@ -97,7 +97,7 @@ _EXPORTS: dict[str, str] = {
     "StreamEvent": "replicate_typed.client.streaming",
     "ModelInfo": "replicate_typed.core.model",
     "ModelInput": "replicate_typed.core.model",
-    "TypedPrediction": "replicate_typed.core.predictions",
+    "TypedPrediction": "replicate_typed.predictions",
     "Registry": "replicate_typed.core.registry",
     "UnknownModelError": "replicate_typed.core.registry",
     "FileInput": "replicate_typed.core.types",

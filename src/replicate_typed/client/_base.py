@@ -25,7 +25,7 @@ from replicate_typed.client._logging import logger, redact_headers, register_sec
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy, was_sent
 from replicate_typed.core.model import ModelInfo, ModelInput
-from replicate_typed.core.predictions import TypedPrediction
+from replicate_typed.predictions import TypedPrediction
 from replicate_typed.types import operations as ops
 from replicate_typed.types.api import Prediction
 from replicate_typed.types.operations import Operation

@@ -54,7 +54,7 @@ from replicate_typed.client.retries import RetryPolicy
 from replicate_typed.client.streaming import StreamEvent, iter_events
 from replicate_typed.client.uploads import prepare_input
 from replicate_typed.core.model import ModelInput
-from replicate_typed.core.predictions import TypedPrediction
+from replicate_typed.predictions import TypedPrediction
 from replicate_typed.types import operations as ops
 from replicate_typed.types.api import (
     File,

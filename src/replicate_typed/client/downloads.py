@@ -41,8 +41,8 @@ import httpx
 from pydantic import BaseModel
 
 from replicate_typed.client.errors import DownloadError, InputError
-from replicate_typed.core.predictions import TypedPrediction
 from replicate_typed.core.types import ALLOWED_URL_SCHEMES, FileOutput
+from replicate_typed.predictions import TypedPrediction
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

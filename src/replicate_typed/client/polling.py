@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from replicate_typed.client.errors import InputError
-from replicate_typed.core.predictions import TERMINAL_STATUSES
+from replicate_typed.predictions import TERMINAL_STATUSES
 
 __all__ = [
     "PollPolicy",

@@ -21,8 +21,8 @@ from typing import Annotated, Any, Final, TypeAlias
 from pydantic import ConfigDict, Field, RootModel
 
 from replicate_typed.core.model import ModelInfo, ModelInput
-from replicate_typed.core.predictions import TypedPrediction
 from replicate_typed.core.types import FileInput, FileOutput
+from replicate_typed.predictions import TypedPrediction
 
 
 class Output(RootModel[FileOutput]):

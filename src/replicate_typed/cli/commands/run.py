@@ -220,7 +220,7 @@ def run_prediction(
     from pydantic import ValidationError
 
     from replicate_typed.cli.progress import make_display
-    from replicate_typed.core.predictions import TERMINAL_STATUSES
+    from replicate_typed.predictions import TERMINAL_STATUSES
 
     client = context.make_client(cli_state)
     err, stdout = context.stderr(), context.stdout()
