@@ -99,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     print(f"Mock server listening on {server.url}", flush=True)
     print(f"Router base URL: {server.url}/replicate", flush=True)
+    print(
+        f"Serving {len(server.backend.registry)} models; models added with add-model are "
+        "picked up on the next request",
+        flush=True,
+    )
     try:
         while not stop.wait(0.2):
             if not server.running:

@@ -50,7 +50,7 @@ from replicate_typed.mock.messages import (
     problem,
     unauthenticated,
 )
-from replicate_typed.mock.models import Models
+from replicate_typed.mock.models import Models, watch_generated_registry
 from replicate_typed.mock.predictions import Predictions, fingerprint
 from replicate_typed.mock.routes import ADMIN_PREFIX, ROUTES, MethodNotAllowed, RouteMatch, Router
 from replicate_typed.mock.store import Counters, Store
@@ -91,11 +91,11 @@ class MockBackend:
         clock = clock or SystemClock()
         self.config = config
         self.clock: Clock = clock
+        reload = None
         if registry is None:
             from replicate_typed.models import registry as generated
 
-            registry = generated
-        self.registry = registry
+            registry, reload = generated, watch_generated_registry()
         self._counters = counters = Counters()
         self._store = store = Store(config.seed)
         self._lifecycle = lifecycle = Lifecycle(config)
@@ -110,7 +110,10 @@ class MockBackend:
             timeout=config.webhook_timeout,
         )
         self._models = models = Models(
-            registry, counters.runs_by_model, reject_unknown_inputs=config.reject_unknown_inputs
+            registry,
+            counters.runs_by_model,
+            reject_unknown_inputs=config.reject_unknown_inputs,
+            reload=reload,
         )
         predictions = Predictions(
             config, clock, store, lifecycle, models, self._webhooks, counters.creates_by_fingerprint
@@ -153,6 +156,11 @@ class MockBackend:
         return f"MockBackend(predictions={len(self._store.order)}, config={self.config!r})"
 
     # ------------------------------------------------------------------ entry point
+
+    @property
+    def registry(self) -> Registry:
+        """The models served now (the generated registry grows as ``add-model`` adds models)."""
+        return self._models.registry
 
     def handle(
         self,

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
+import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -23,7 +26,41 @@ from replicate_typed.mock.messages import (
     not_found,
 )
 
-__all__ = ["Models", "mock_version_id"]
+__all__ = ["Models", "mock_version_id", "watch_generated_registry"]
+
+RegistryReloader = Callable[[], Registry | None]
+"""Returns the registry again when the models it comes from changed since the last call, else None."""
+
+
+def watch_generated_registry() -> RegistryReloader:
+    """A reloader for ``replicate_typed.models.registry``: when ``add-model`` (or ``generate``)
+    rewrote the package's registry module, the next lookup of an unknown model re-reads it, so a
+    running mock serves models added after it started."""
+    import replicate_typed.models as package
+
+    path = Path(package.__file__ or "")
+    lock = threading.Lock()
+
+    def stamp() -> int | None:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    seen = [stamp()]
+
+    def reload() -> Registry | None:
+        with lock:
+            now = stamp()
+            if now is None or now == seen[0]:
+                return None
+            seen[0] = now
+            importlib.invalidate_caches()  # new model modules on disk become importable
+            fresh: Registry = importlib.reload(package).registry
+            return fresh
+
+    return reload
+
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -51,19 +88,45 @@ class Models:
     """The models a mock serves (``registry``); ``runs``: predictions created per model."""
 
     def __init__(
-        self, registry: Registry, runs: Counter[str], *, reject_unknown_inputs: bool = False
+        self,
+        registry: Registry,
+        runs: Counter[str],
+        *,
+        reject_unknown_inputs: bool = False,
+        reload: RegistryReloader | None = None,
     ) -> None:
-        self.registry = registry
         self.runs = runs
         self.reject_unknown_inputs = reject_unknown_inputs
+        self._reload = reload
         self._validators: dict[str, Draft202012Validator] = {}
+        self._use(registry)
+
+    def _use(self, registry: Registry) -> None:
+        self.registry = registry
         self._mock_versions = {mock_version_id(ref): ref for ref in registry}
 
     def lookup(self, ref: str) -> ModelInfo[Any, Any] | None:
-        try:
-            return self.registry.get_model(ref)
-        except UnknownModelError:
-            return None
+        """The model for ``ref``; an unknown one makes the reloader look for newly added models."""
+        for attempt in range(2):
+            try:
+                return self.registry.get_model(ref)
+            except UnknownModelError:
+                fresh = self._reload() if self._reload is not None and attempt == 0 else None
+                if fresh is None:
+                    return None
+                self._use(fresh)
+        return None
+
+    def missing(self, what: str) -> str:
+        """The 404 detail for an unknown model: which models this mock serves, and why."""
+        served = sorted(self.registry)
+        names = ", ".join(served[:5]) + (f" and {len(served) - 5} more" if len(served) > 5 else "")
+        how = (
+            "a model added with add-model is picked up on the next request"
+            if self._reload is not None
+            else "it serves the registry it was started with"
+        )
+        return f"{what} not found: this mock serves {len(served)} models ({names}); {how}"
 
     def resolve_version(self, version: str) -> tuple[ModelInfo[Any, Any] | None, str | None]:
         """``(model, error)`` for a ``version`` body field; error is ``"404"`` or a 422 text."""
@@ -135,7 +198,7 @@ class Models:
         """``models.get``"""
         ref, info = self._exact(req)
         if info is None:
-            return not_found(f"Model {ref} not found")
+            return not_found(self.missing(f"Model {ref}"))
         return json_response(
             200,
             {
@@ -159,7 +222,7 @@ class Models:
         """``models.versions.get``"""
         ref, info = self._exact(req)
         if info is None:
-            return not_found(f"Model {ref} not found")
+            return not_found(self.missing(f"Model {ref}"))
         version = req.params["version_id"]
         if version != self.version_id(info):
             return not_found(f"Version {version} of {ref} not found")
@@ -169,7 +232,7 @@ class Models:
         """``models.versions.list``: one page (a mock model has one version)."""
         ref, info = self._exact(req)
         if info is None:
-            return not_found(f"Model {ref} not found")
+            return not_found(self.missing(f"Model {ref}"))
         return json_response(
             200, {"next": None, "previous": None, "results": [self._version_object(info)]}
         )

@@ -143,13 +143,13 @@ class Predictions:
             else:
                 info, error = self.models.resolve_version(version)
                 if error == "404":
-                    return not_found(f"The requested version {version} does not exist")
+                    return not_found(self.models.missing(f"The requested version {version}"))
                 if error:
                     fields.append(field_error("version", error))
         else:
             info = self.models.lookup(path_ref)
             if info is None or info.ref != path_ref:
-                return not_found(f"Model {path_ref} not found")
+                return not_found(self.models.missing(f"Model {path_ref}"))
         inputs = body.get("input")
         if not isinstance(inputs, dict):
             text = "input is required" if inputs is None else "input must be a JSON object"

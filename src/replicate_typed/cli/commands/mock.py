@@ -53,6 +53,11 @@ def run_mock(
         out.print(f"mock server listening on {server.url}", markup=False)
         out.print(f"  export REPLICATE_BASE_URL={server.url}", markup=False)
         out.print("  (any REPLICATE_API_TOKEN works; Ctrl-C stops the server)", markup=False)
+        out.print(
+            f"  serving {len(server.backend.registry)} models; models added with add-model "
+            "are picked up on the next request",
+            markup=False,
+        )
         sys.stdout.flush()
         try:
             while not stop.wait(0.5):
