@@ -37,6 +37,7 @@ from replicate_typed.client._base import (
     Core,
     FileContent,
     InputLike,
+    StreamProgress,
     file_parts,
     follow_page,
     input_values,
@@ -50,7 +51,7 @@ from replicate_typed.client._base import (
 from replicate_typed.client._logging import logger
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.client.retries import RetryPolicy
-from replicate_typed.client.streaming import StreamEvent, aiter_events
+from replicate_typed.client.streaming import AsyncStreamWaiter, StreamEvent, aiter_events
 from replicate_typed.client.uploads import aprepare_input
 from replicate_typed.core.model import ModelInput
 from replicate_typed.predictions import TypedPrediction
@@ -239,7 +240,8 @@ class AsyncClient:
         cancel_on_timeout: bool = False,
         **create_options: Any,
     ) -> T:
-        """Create, wait (``Prefer: wait``, then adaptive polling) and return the typed output.
+        """Create, wait (``Prefer: wait``, then the prediction's stream or adaptive polling) and
+        return the typed output.
 
         Raises :class:`PredictionError` (failed/canceled/aborted), :class:`OutputRemovedError`,
         :class:`PredictionTimeoutError` after ``timeout`` seconds; every error carries the id.
@@ -321,21 +323,38 @@ class AsyncPredictions:
         timeout: float | None = None,
         cancel_on_timeout: bool = False,
         poll_policy: PollPolicy | None = None,
+        on_update: Callable[[Prediction], object] | None = None,
     ) -> Prediction:
-        """Poll until the prediction is succeeded/failed/canceled/aborted and return it.
+        """Wait until the prediction is succeeded/failed/canceled/aborted and return it.
 
+        Reads the prediction's event stream when it has one the client may use (its ``done``
+        event ends the wait, then one GET fetches the result), else polls (see
+        :mod:`replicate_typed.client.polling`; ``poll_policy``, e.g. ``use_stream=False``).
         Does not raise for a failed prediction (``run`` does). ``timeout`` (seconds) raises
         :class:`PredictionTimeoutError`; with ``cancel_on_timeout`` the prediction is canceled.
-        Interrupted (Ctrl-C, a cancelled task), the exception names the prediction's id.
+        ``on_update`` is called with each newer state seen (every GET's answer; on the stream,
+        the logs so far). Interrupted (Ctrl-C, a cancelled task), the exception names the id.
         """
         client = self._client
         pid, current = prediction_of(prediction)
-        poller = Poller(poll_policy or client._core.poll_policy)
+        policy = poll_policy or client._core.poll_policy
+        poller = Poller(policy)
         started = client._clock()
         deadline = None if timeout is None else started + timeout
         try:
             if current is None:
-                current = await self.get(pid)
+                current = await self._get_update(pid, on_update)
+            if not is_terminal(str(current.status)) and client._core.wait_stream(current, policy):
+                left = None if deadline is None else max(0.0, deadline - client._clock())
+                ended = await self._until_done(current, left, policy, on_update)
+                if ended or (deadline is not None and client._clock() >= deadline):
+                    # the final state (or the state at the deadline: the loop below decides)
+                    current = await self._get_update(pid, on_update)
+                    if ended and not is_terminal(str(current.status)):
+                        logger.info(
+                            "prediction %s: its stream said done but it is %s; polling",
+                            pid, current.status,
+                        )  # fmt: skip
             while not is_terminal(str(current.status)):
                 delay = poller.next_delay(
                     str(current.status), current.logs, elapsed=client._clock() - started
@@ -347,13 +366,74 @@ class AsyncPredictions:
                         raise client._core.timeout_error(current, cast(float, timeout), note)
                     delay = min(delay, left)
                 await client._sleep(delay)
-                current = await self.get(pid)
+                current = await self._get_update(pid, on_update)
         except errors.ReplicateError as exc:
             exc.attach_prediction_id(pid)
             raise
         except BaseException as exc:  # interrupted (Ctrl-C, a cancelled task): keep the id
             note_running(exc, pid)
             raise
+        return current
+
+    async def stream_until_done(
+        self,
+        prediction: Prediction | TypedPrediction[Any, Any] | str,
+        *,
+        timeout: float | None = None,
+        poll_policy: PollPolicy | None = None,
+    ) -> bool:
+        """Read the prediction's event stream until its ``done`` event: True when it came (or
+        the prediction had already ended); False at once when the stream cannot be used (none,
+        not for this token, ``use_stream=False``), when it fails (the reason is logged) or when
+        ``timeout`` seconds pass. Then fetch the prediction with ``get``, or poll it."""
+        pid, current = prediction_of(prediction)
+        if current is None:
+            current = await self.get(pid)
+        if is_terminal(str(current.status)):
+            return True
+        policy = poll_policy or self._client._core.poll_policy
+        try:
+            return await self._until_done(current, timeout, policy, None)
+        except errors.ReplicateError as exc:
+            exc.attach_prediction_id(pid)
+            raise
+
+    async def _until_done(
+        self,
+        current: Prediction,
+        timeout: float | None,
+        policy: PollPolicy,
+        on_update: Callable[[Prediction], object] | None,
+    ) -> bool:
+        core = self._client._core
+        url = core.wait_stream(current, policy)
+        if url is None:
+            return False
+        waiter = AsyncStreamWaiter(
+            self._client._http, url, headers=core.stream_headers(url), timeout=core.stream_timeout()
+        )
+        progress = StreamProgress(current)
+
+        def on_event(event: StreamEvent) -> None:
+            update = progress.apply(event)
+            if update is not None and on_update is not None:
+                on_update(update)
+
+        try:
+            done = await waiter.until_done(timeout, on_event)
+        except errors.StreamError as exc:
+            logger.info(
+                "prediction %s: waiting on its stream failed (%s); polling", current.id, exc
+            )
+            return False
+        return done is not None
+
+    async def _get_update(
+        self, pid: str, on_update: Callable[[Prediction], object] | None
+    ) -> Prediction:
+        current = await self.get(pid)
+        if on_update is not None:
+            on_update(current)
         return current
 
     async def _cancel_note(self, pid: str, cancel: bool) -> str:
@@ -373,9 +453,10 @@ class AsyncPredictions:
         url = raw.urls.stream if raw is not None else None
         if not url:
             raise errors.StreamError(f"prediction {pid} has no stream URL (urls.stream)")
-        headers = self._client._core.stream_headers(url)
+        core, http = self._client._core, self._client._http
+        headers, timeout = core.stream_headers(url), core.stream_timeout()
         try:
-            async for event in aiter_events(self._client._http, url, headers=headers):
+            async for event in aiter_events(http, url, headers=headers, timeout=timeout):
                 yield event
         except errors.ReplicateError as exc:
             exc.attach_prediction_id(pid)

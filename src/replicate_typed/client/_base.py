@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import mimetypes
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from replicate_typed.client import errors
 from replicate_typed.client._logging import logger, redact_headers, register_secret
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy, was_sent
+from replicate_typed.client.streaming import StreamEvent
 from replicate_typed.core.model import ModelInfo, ModelInput
 from replicate_typed.predictions import TypedPrediction
 from replicate_typed.types import operations as ops
@@ -39,6 +41,8 @@ __all__ = [
     "Sleep",
     "AsyncSleep",
     "Core",
+    "STREAM_READ_TIMEOUT",
+    "StreamProgress",
     "file_parts",
     "follow_page",
     "input_values",
@@ -274,16 +278,95 @@ class Core:
             last_status=str(prediction.status),
         )
 
+    def trusts(self, url: str) -> bool:
+        """May the token go to ``url``? Only to the base URL's origin, and from the official API
+        to its own ``https://*.replicate.com`` hosts (its stream host)."""
+        if rq.same_origin(url, self.base_url):
+            return True
+        parts, base = urlsplit(url), urlsplit(self.base_url)
+        host = parts.hostname or ""
+        return (
+            base.hostname == "api.replicate.com"
+            and parts.scheme == "https"
+            and host.endswith(".replicate.com")
+        )
+
     def stream_headers(self, url: str) -> dict[str, str]:
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
-        host = urlsplit(url).hostname or ""
-        base_host = urlsplit(self.base_url).hostname or ""
-        trusted = rq.same_origin(url, self.base_url) or (
-            base_host == "api.replicate.com" and host.endswith(".replicate.com")
-        )
-        if trusted and "Authorization" in self._headers:
+        if self.trusts(url) and "Authorization" in self._headers:
             headers["Authorization"] = self._headers["Authorization"]
         return headers
+
+    def stream_timeout(self) -> httpx.Timeout:
+        """Timeouts of a stream connection: the client's, with a read timeout of at least
+        :data:`STREAM_READ_TIMEOUT` (a stream is quiet between events)."""
+        t = self.timeout
+        read = None if t.read is None else max(t.read, STREAM_READ_TIMEOUT)
+        return httpx.Timeout(connect=t.connect, read=read, write=t.write, pool=t.pool)
+
+    def wait_stream(self, prediction: Prediction, policy: PollPolicy) -> str | None:
+        """The stream URL a wait reads for ``done``, or None: poll (the reason is logged)."""
+        if not policy.use_stream:
+            return None
+        urls = getattr(prediction, "urls", None)
+        url = getattr(urls, "stream", None)
+        if not url:
+            return None
+        reason = None
+        if not isinstance(url, str) or not _http_url(url):
+            reason = "not an absolute http(s) URL"
+        elif "Authorization" in self._headers and not self.trusts(url):
+            reason = "its host is not one the API token may be sent to"
+        if reason is not None:
+            logger.info(
+                "prediction %s: not waiting on its stream %s (%s); polling",
+                prediction.id, _display_url(str(url)), reason,
+            )  # fmt: skip
+            return None
+        return url
+
+
+STREAM_READ_TIMEOUT = 60.0
+"""Seconds a wait's stream connection may stay silent (servers close idle streams after ~30 s)."""
+
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def _http_url(url: str) -> bool:
+    if _CONTROL.search(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises for a port that is not a number or out of range)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _display_url(url: str) -> str:
+    return url.split("?", 1)[0][:200]
+
+
+class StreamProgress:
+    """What a wait on a stream knows of its prediction: the last answer, with the ``logs``
+    events read so far as its logs (a stream repeats the logs from the start) and status
+    ``processing`` once the model has written something."""
+
+    def __init__(self, prediction: Prediction) -> None:
+        self.prediction = prediction
+        self._logs: list[str] = []
+
+    def apply(self, event: StreamEvent) -> Prediction | None:
+        """The prediction as this event leaves it, or None when nothing shown changed."""
+        if event.event not in ("logs", "output"):
+            return None
+        if event.event == "logs":
+            self._logs.append(event.data if event.data.endswith("\n") else event.data + "\n")
+        update: dict[str, Any] = {"logs": "".join(self._logs)}
+        if str(self.prediction.status) == "starting":
+            update["status"] = "processing"
+        self.prediction = self.prediction.model_copy(update=update)
+        return self.prediction
 
 
 def model_info(input: ModelInput[T]) -> ModelInfo[Any, T]:

@@ -1,10 +1,20 @@
-"""How the client waits for a prediction: ``Prefer: wait[=N]`` first, then adaptive polling.
+"""How the client waits for a prediction: ``Prefer: wait[=N]``, then the stream, then polling.
 
 1. ``create(..., wait=True | N)`` asks the server to hold the create request until the
    prediction finishes (``Prefer: wait`` / ``Prefer: wait=N``); the client raises its read
    timeout for that request to N + :data:`WAIT_READ_MARGIN` so a long hold never ends in a
    spurious read timeout. :meth:`Client.run` does this by default.
-2. If the answer is not terminal yet, :class:`Poller` chooses the delay before each GET:
+2. If the answer is not terminal yet and the prediction has a stream (``urls.stream``), the
+   client reads it: its ``done`` event says the moment the prediction ends, then one GET fetches
+   the final prediction (two requests after the create, whatever the job's length). The stream
+   is used only when the client may (``PollPolicy.use_stream``, on by default) and can: the URL
+   is an absolute http(s) URL, and when the client has a token, the stream's host is one the
+   token may go to (the base URL's origin, or ``*.replicate.com`` for the official API; the token
+   never goes anywhere else, so a router's upstream stream URL is not used). A wait ``timeout``
+   holds on the stream as on the poller (:class:`PredictionTimeoutError` with the id).
+3. Otherwise, and whenever the stream is missing or fails (an error status such as 404/405, an
+   answer that is not ``text/event-stream``, a connection that keeps closing before ``done``,
+   a ``done`` the prediction does not confirm), :class:`Poller` chooses the delay before each GET:
 
    * progress in the logs (tqdm bars such as ``3/4 [00:00<00:00, 15.38it/s]``, which most
      models print) gives the remaining time: the next GET is sent when the bar says the
@@ -110,6 +120,9 @@ def parse_progress(logs: str | None) -> tuple[int, int, float] | None:
 class PollPolicy:
     """Polling intervals: start at ``initial`` seconds, grow by ``factor``, cap at ``max_interval``.
 
+    ``use_stream``: wait on the prediction's event stream when it has one the client may read
+    (see the module's notes); False always polls.
+
     ``use_progress``: jump to the completion time a tqdm progress bar in the logs predicts
     plus ``progress_margin`` (a fraction: tqdm's rate is smoothed, and writing the outputs after
     the bar takes a little longer; landing just after the end saves a GET); once the bar is full,
@@ -123,6 +136,7 @@ class PollPolicy:
     use_progress: bool = True
     progress_margin: float = 0.1
     tail_fraction: float = 0.05
+    use_stream: bool = True
 
     def __post_init__(self) -> None:
         if not self.initial > 0:

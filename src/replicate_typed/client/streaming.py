@@ -8,14 +8,20 @@ without a new event).
 
 The sync and async readers share :class:`_StreamState`, which holds every decision (headers,
 which events to yield, when to give up, how long to wait); only the I/O differs.
+
+:class:`AsyncStreamWaiter` / :class:`StreamWaiter` read a stream only for its ``done`` event, within
+a time limit: the clients' ``predictions.wait`` ends on it (see :mod:`.polling`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import queue
+import threading
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,6 +35,8 @@ __all__ = [
     "StreamEvent",
     "StreamFailedError",
     "StreamHTTPError",
+    "AsyncStreamWaiter",
+    "StreamWaiter",
     "acollect_output",
     "aiter_events",
     "collect_output",
@@ -218,18 +226,23 @@ def iter_events(
     headers: Mapping[str, str],
     max_reconnects: int = DEFAULT_MAX_RECONNECTS,
     reconnect_delay: float = 0.5,
+    timeout: httpx.Timeout | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Iterator[StreamEvent]:
     """GET ``url`` as an event stream and yield its ``output``/``logs``/``error``/``done`` events.
 
     Stops after ``done``. Raises :class:`StreamHTTPError` for an error status or a response that
     is not ``text/event-stream``, and :class:`StreamError` when the stream keeps closing before
     ``done`` (after ``max_reconnects`` consecutive reconnects without a new event).
+    ``timeout``: of each connection (default: the httpx client's); ``stop``: asked before each
+    connection, True ends the iteration.
     """
     state = _StreamState(url, headers, max_reconnects, reconnect_delay)
-    while True:
+    extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+    while stop is None or not stop():
         cause: BaseException | None = None
         try:
-            with connect_sse(http, "GET", url, headers=state.request_headers()) as source:
+            with connect_sse(http, "GET", url, headers=state.request_headers(), **extra) as source:
                 response = source.response
                 if not state.is_ok(response):
                     body = b""
@@ -258,13 +271,17 @@ async def aiter_events(
     headers: Mapping[str, str],
     max_reconnects: int = DEFAULT_MAX_RECONNECTS,
     reconnect_delay: float = 0.5,
-) -> AsyncIterator[StreamEvent]:
+    timeout: httpx.Timeout | None = None,
+) -> AsyncGenerator[StreamEvent, None]:
     """Async :func:`iter_events`."""
     state = _StreamState(url, headers, max_reconnects, reconnect_delay)
+    extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     while True:
         cause: BaseException | None = None
         try:
-            async with aconnect_sse(http, "GET", url, headers=state.request_headers()) as source:
+            async with aconnect_sse(
+                http, "GET", url, headers=state.request_headers(), **extra
+            ) as source:
                 response = source.response
                 if not state.is_ok(response):
                     body = b""
@@ -284,6 +301,147 @@ async def aiter_events(
         delay = state.on_disconnect(cause)
         if delay > 0:
             await asyncio.sleep(delay)
+
+
+OnEvent = Callable[[StreamEvent], object]
+
+
+def _bounded(timeout: httpx.Timeout | None, seconds: float | None) -> httpx.Timeout | None:
+    """A connection timeout whose read part ends soon after the wait's limit."""
+    if seconds is None or timeout is None:
+        return timeout
+    read = seconds + 1.0 if timeout.read is None else min(timeout.read, seconds + 1.0)
+    return httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool)
+
+
+class AsyncStreamWaiter:
+    """Reads a prediction's stream until its ``done`` event (what ``predictions.wait`` ends on).
+
+    :meth:`until_done` returns the ``done`` event, or None when ``seconds`` pass first; it raises
+    :class:`StreamHTTPError` (an error status, not an event stream) or :class:`StreamError`
+    (the stream kept closing before ``done``), on which the caller polls instead. Every event
+    read goes to ``on_event`` first.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        timeout: httpx.Timeout | None = None,
+        max_reconnects: int = DEFAULT_MAX_RECONNECTS,
+    ) -> None:
+        self.http, self.url, self.headers = http, url, dict(headers)
+        self.timeout, self.max_reconnects = timeout, max_reconnects
+
+    async def until_done(
+        self, seconds: float | None = None, on_event: OnEvent | None = None
+    ) -> StreamEvent | None:
+        if seconds is None:
+            return await self._read(on_event)
+        try:
+            async with asyncio.timeout(max(seconds, 0.0)) as scope:
+                return await self._read(on_event)
+        except TimeoutError:
+            if scope.expired():
+                return None
+            raise
+
+    async def _read(self, on_event: OnEvent | None) -> StreamEvent:
+        events = aiter_events(
+            self.http,
+            self.url,
+            headers=self.headers,
+            max_reconnects=self.max_reconnects,
+            timeout=self.timeout,
+        )
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if on_event is not None:
+                    on_event(event)
+                if event.is_done:
+                    return event
+        raise StreamError(f"stream {_display(self.url)} ended without 'done'")  # pragma: no cover
+
+
+class StreamWaiter:
+    """Sync :class:`AsyncStreamWaiter`.
+
+    With a time limit the stream is read on a daemon thread and the caller waits for its events
+    (``on_event`` still runs in the caller's thread), so the limit holds however quiet the stream
+    is; when it passes, the thread stops at its next event or read timeout (the limit + 1 s).
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        timeout: httpx.Timeout | None = None,
+        max_reconnects: int = DEFAULT_MAX_RECONNECTS,
+    ) -> None:
+        self.http, self.url, self.headers = http, url, dict(headers)
+        self.timeout, self.max_reconnects = timeout, max_reconnects
+
+    def until_done(
+        self, seconds: float | None = None, on_event: OnEvent | None = None
+    ) -> StreamEvent | None:
+        if seconds is None:
+            for event in iter_events(
+                self.http,
+                self.url,
+                headers=self.headers,
+                max_reconnects=self.max_reconnects,
+                timeout=self.timeout,
+            ):
+                if on_event is not None:
+                    on_event(event)
+                if event.is_done:
+                    return event
+            raise StreamError(
+                f"stream {_display(self.url)} ended without 'done'"
+            )  # pragma: no cover
+        deadline = time.monotonic() + max(seconds, 0.0)
+        items: queue.SimpleQueue[StreamEvent | BaseException] = queue.SimpleQueue()
+        stop = threading.Event()
+        timeout = _bounded(self.timeout, seconds)
+
+        def read() -> None:
+            try:
+                for event in iter_events(
+                    self.http,
+                    self.url,
+                    headers=self.headers,
+                    max_reconnects=self.max_reconnects,
+                    timeout=timeout,
+                    stop=stop.is_set,
+                ):
+                    items.put(event)
+                    if event.is_done or stop.is_set():
+                        return
+            except BaseException as exc:  # handed to the caller's thread
+                items.put(exc)
+
+        threading.Thread(target=read, name="replicate-typed-stream", daemon=True).start()
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                try:
+                    item = items.get(timeout=left)
+                except queue.Empty:
+                    return None
+                if isinstance(item, BaseException):
+                    raise item
+                if on_event is not None:
+                    on_event(item)
+                if item.is_done:
+                    return item
+        finally:
+            stop.set()
 
 
 class _Collector:
