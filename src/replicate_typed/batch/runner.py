@@ -778,6 +778,8 @@ class _Runner:
         started = time.monotonic()
         if current is None or current.id != pid:
             current = await self._get(item, pid)
+        if not is_terminal(str(current.status)) and await self._stream_done(current):
+            current = await self._get(item, pid)  # the stream said done: one GET for the result
         while not is_terminal(str(current.status)):
             delay = poller.next_delay(
                 str(current.status), current.logs, elapsed=time.monotonic() - started
@@ -785,6 +787,18 @@ class _Runner:
             await asyncio.sleep(delay)
             current = await self._get(item, pid)
         return current
+
+    async def _stream_done(self, current: Prediction) -> bool:
+        """Wait on the prediction's stream (one read, counted like a GET); False: poll."""
+        if not self.options.poll_policy.use_stream or not getattr(current.urls, "stream", None):
+            return False
+        await self.reads.acquire()
+        try:
+            return await self.client.predictions.stream_until_done(
+                current, poll_policy=self.options.poll_policy
+            )
+        except errors.ReplicateError:
+            return False
 
     # --- download
 

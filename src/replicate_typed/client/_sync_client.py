@@ -342,8 +342,12 @@ class Predictions:
         try:
             if current is None:
                 current = self._get_update(pid, on_update)
-            if not is_terminal(str(current.status)) and client._core.wait_stream(current, policy):
-                left = None if deadline is None else max(0.0, deadline - client._clock())
+            left = None if deadline is None else deadline - client._clock()
+            if (
+                not is_terminal(str(current.status))
+                and (left is None or left > 0)
+                and client._core.wait_stream(current, policy)
+            ):
                 ended = self._until_done(current, left, policy, on_update)
                 if ended or (deadline is not None and client._clock() >= deadline):
                     # the final state (or the state at the deadline: the loop below decides)

@@ -340,8 +340,10 @@ class AsyncStreamWaiter:
     ) -> StreamEvent | None:
         if seconds is None:
             return await self._read(on_event)
+        if seconds <= 0:
+            return None
         try:
-            async with asyncio.timeout(max(seconds, 0.0)) as scope:
+            async with asyncio.timeout(seconds) as scope:
                 return await self._read(on_event)
         except TimeoutError:
             if scope.expired():
@@ -403,7 +405,9 @@ class StreamWaiter:
             raise StreamError(
                 f"stream {_display(self.url)} ended without 'done'"
             )  # pragma: no cover
-        deadline = time.monotonic() + max(seconds, 0.0)
+        if seconds <= 0:
+            return None
+        deadline = time.monotonic() + seconds
         items: queue.SimpleQueue[StreamEvent | BaseException] = queue.SimpleQueue()
         stop = threading.Event()
         timeout = _bounded(self.timeout, seconds)

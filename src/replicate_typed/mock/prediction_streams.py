@@ -1,6 +1,8 @@
 """The two answers that follow a prediction over time: a held create (``Prefer: wait``) and the
 SSE stream (``urls.stream``). Each reads the prediction through a :class:`Lifecycle` and the
-clock; the transport drives them (:mod:`replicate_typed.mock.streams`)."""
+clock; the transport drives them (:mod:`replicate_typed.mock.streams`). Given ``changes``, a
+change to the prediction out of schedule (a cancel: ``changes.notify(id)``) wakes them at once,
+so the answer or the ``done`` event goes out the moment the prediction ends."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from collections.abc import Iterator
 from replicate_typed.mock.clock import Clock
 from replicate_typed.mock.lifecycle import EPS, TERMINAL, Lifecycle, Prediction
 from replicate_typed.mock.messages import dumps
-from replicate_typed.mock.streams import MockStream, Pause
+from replicate_typed.mock.streams import MockStream, Pause, Signals, Watch
 
 __all__ = ["HoldStream", "SSEStream"]
 
@@ -27,6 +29,8 @@ class HoldStream(MockStream):
         until: float,
         prefix: str,
         base: str,
+        *,
+        changes: Signals | None = None,
     ) -> None:
         super().__init__(clock)
         self.lifecycle, self.p, self.until, self.prefix, self.base = (
@@ -36,17 +40,19 @@ class HoldStream(MockStream):
             prefix,
             base,
         )
+        self.changes = changes
 
     def steps(self) -> Iterator[bytes | Pause]:
         lifecycle, p = self.lifecycle, self.p
         while True:
+            watch = _watch(self.changes, p.id)
             now = self.clock.now()
             st = lifecycle.state(p, now)
             if st.status in TERMINAL or now >= self.until:
                 yield dumps(lifecycle.render(p, now, self.prefix, self.base))
                 return
             target = min(p.end[0], self.until)
-            yield Pause(min(max(target - now, 1e-3), 0.5))
+            yield Pause(min(max(target - now, 1e-3), 0.5), wake=watch)
 
 
 class SSEStream(MockStream):
@@ -68,10 +74,12 @@ class SSEStream(MockStream):
         *,
         idle_timeout: float,
         last_event_id: str | None = None,
+        changes: Signals | None = None,
     ) -> None:
         super().__init__(clock)
         self.lifecycle, self.p, self.prefix, self.base = lifecycle, p, prefix, base
         self.idle_timeout = idle_timeout
+        self.changes = changes
         self.skip_through = -1
         if last_event_id:
             _, _, number = last_event_id.strip().rpartition(":")
@@ -97,6 +105,7 @@ class SSEStream(MockStream):
             return text.encode()
 
         while True:
+            watch = _watch(self.changes, p.id)
             now = self.clock.now()
             st = lifecycle.state(p, now)
             end_at = p.end[0]
@@ -146,4 +155,9 @@ class SSEStream(MockStream):
             elif now - idle_since >= self.idle_timeout:
                 return
             target = min(lifecycle.next_change(p, now), idle_since + self.idle_timeout)
-            yield Pause(min(max(target - now, 1e-3), 0.5))
+            yield Pause(min(max(target - now, 1e-3), 0.5), wake=watch)
+
+
+def _watch(changes: Signals | None, pid: str) -> Watch | None:
+    """Taken before the state is read: a change after it ends the pause that follows."""
+    return changes.watch(pid) if changes is not None else None

@@ -34,6 +34,7 @@ from replicate_typed.mock.models import Models
 from replicate_typed.mock.outputs import encode_file, plan_output
 from replicate_typed.mock.prediction_streams import HoldStream, SSEStream
 from replicate_typed.mock.store import Store
+from replicate_typed.mock.streams import Signals
 from replicate_typed.mock.webhooks import DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS, Webhooks
 
 __all__ = ["Predictions", "fingerprint"]
@@ -111,6 +112,7 @@ class Predictions:
         self.models = models
         self.webhooks = webhooks
         self.creates_by_fingerprint = creates_by_fingerprint
+        self.changes = Signals()  # wakes streams and holds when a prediction is canceled
 
     # ------------------------------------------------------------------ create
 
@@ -241,8 +243,9 @@ class Predictions:
             self.webhooks.start(prediction)
         if wait is not None:
             hold = HoldStream(
-                self.lifecycle, self.clock, prediction, now + wait, req.prefix, req.base
-            )
+                self.lifecycle, self.clock, prediction, now + wait, req.prefix, req.base,
+                changes=self.changes,
+            )  # fmt: skip
             return MockResponse(
                 201,
                 {"content-type": "application/json", "preference-applied": f"wait={wait}"},
@@ -298,6 +301,7 @@ class Predictions:
             p.canceled_at = now
             p.end = self.lifecycle.end(p)
             self.webhooks.wake(p.id)
+            self.changes.notify(p.id)
         return json_response(200, self.lifecycle.render(p, now, req.prefix, req.base))
 
     def stream(self, req: MockRequest) -> MockResponse:
@@ -313,6 +317,7 @@ class Predictions:
             req.base,
             idle_timeout=self.config.stream_idle_timeout,
             last_event_id=req.headers.get("last-event-id"),
+            changes=self.changes,
         )
         return MockResponse(
             200, {"content-type": "text/event-stream", "cache-control": "no-store"}, stream

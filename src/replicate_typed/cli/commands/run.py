@@ -220,7 +220,8 @@ def run_prediction(
     from pydantic import ValidationError
 
     from replicate_typed.cli.progress import make_display
-    from replicate_typed.predictions import TERMINAL_STATUSES
+    from replicate_typed.client.errors import PredictionTimeoutError
+    from replicate_typed.client.polling import PollPolicy
 
     client = context.make_client(cli_state)
     err, stdout = context.stderr(), context.stdout()
@@ -237,17 +238,24 @@ def run_prediction(
             typed = client.create(model_input, **create_options)
             raw = typed.raw
             display.update(str(raw.status), raw.logs, raw.id)
-            pause = min(0.1, poll_interval)
-            while str(raw.status) not in TERMINAL_STATUSES:
-                if timeout is not None and time.monotonic() - started >= timeout:
-                    raise CliError(
-                        f"prediction {raw.id} is still {raw.status} after {timeout:g}s; it keeps "
-                        f"running (replicate-typed get {raw.id} / cancel {raw.id})"
-                    )
-                time.sleep(pause)
-                pause = min(pause * 1.6, poll_interval)
-                raw = client.predictions.get(raw.id)
-                display.update(str(raw.status), raw.logs, raw.id)
+            # the prediction's stream ends the wait when it has one, else polls (0.1 s, x1.6)
+            policy = PollPolicy(
+                initial=min(0.1, poll_interval), factor=1.6, max_interval=poll_interval,
+                use_progress=False,
+            )  # fmt: skip
+            remaining = (
+                None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+            )
+            try:
+                raw = client.predictions.wait(
+                    raw, timeout=remaining, poll_policy=policy,
+                    on_update=lambda p: display.update(str(p.status), p.logs, p.id),
+                )  # fmt: skip
+            except PredictionTimeoutError as exc:
+                raise CliError(
+                    f"prediction {raw.id} is still {exc.last_status} after {timeout:g}s; it keeps "
+                    f"running (replicate-typed get {raw.id} / cancel {raw.id})"
+                ) from None
         if str(raw.status) != "succeeded":
             detail = f": {raw.error}" if raw.error else ""
             raise CliError(f"prediction {raw.id} {raw.status}{detail}")
