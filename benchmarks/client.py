@@ -5,29 +5,41 @@
    ``httpx.MockTransport``. Thread CPU time, ratio of medians of interleaved rounds (target ≤ 1.10).
 2. ``Prefer: wait``: the mock server holds the create until the job ends (real short sleeps);
    how long after the job's end the client's ``run`` returns (target: < 25 ms on average).
-3. Polling on simulated jobs of 0.2-2 s (simulated clock, no real sleeps): how late completion
-   is seen relative to the job's duration and how many GETs it takes, the adaptive poller
-   against a fixed 0.5 s poller. Two job kinds: ones that print a tqdm progress bar in their
-   logs (most image models do) and ones that print nothing.
+3. Waiting on simulated jobs of 0.2-2 s (simulated clock, no real sleeps) when the server does
+   not hold the create: how late completion is seen relative to the job's duration and how many
+   requests it takes after the create -- the adaptive poller and a fixed 0.5 s poller (GETs), and
+   the prediction's stream (its ``done`` event, then one GET). Job kinds: ones that print a
+   tqdm progress bar in their logs (most image models do) and ones that print nothing. The
+   simulated stream delivers ``done`` at the job's end by construction: these rows check the
+   request count; item 4 measures the stream's lateness for real.
+4. The same three on real jobs: the mock server over loopback (``python -m replicate_typed.mock``
+   in its own process; real clock), jobs of 0.2-2 s run 8 at a time through
+   :class:`AsyncClient`: from the job's end (the mock's ``completed_at``) to ``run()`` returning,
+   and the requests per prediction after the create, counted by the mock.
 
-Usage: ``python -m benchmarks.client [--rounds N] [--jobs N] [--seed S]``.
+Usage: ``python -m benchmarks.client [--rounds N] [--jobs N] [--real-jobs N] [--seed S]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextvars
 import json
 import random
 import statistics
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from replicate_typed.client._client import Client
+from replicate_typed.client._client import AsyncClient, Client
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy
 from replicate_typed.models.stability_ai import sdxl
@@ -36,6 +48,7 @@ BASE = "https://router.example/replicate"
 TOKEN = "r8_benchmarkToken0123456789abcdefghij"
 VERSION = sdxl.MODEL.version or ""
 PID = "ctdwaehfz1rm80cmd5nsjd8114"
+STREAM = f"{BASE}/v1/predictions/{PID}/stream"  # the base URL's origin: the client may read it
 
 
 def prediction(status: str, *, logs: str = "", output: Any = None) -> dict[str, Any]:
@@ -191,19 +204,42 @@ class Job:
         return "\n".join(lines) + "\n"
 
 
+class SimStream(httpx.SyncByteStream):
+    """A job's event stream on the simulated clock: its log lines as the job prints them, then
+    ``done`` at the moment it ends (reading it moves the clock to that moment)."""
+
+    def __init__(self, job: Job, clock: SimClock) -> None:
+        self.job, self.clock = job, clock
+
+    def __iter__(self) -> Iterator[bytes]:
+        job, n = self.job, 0
+        steps = [job.duration * (0.10 + 0.85 * (i + 1) / job.steps) for i in range(job.steps)]
+        for when in [*steps, job.duration]:
+            self.clock.now = max(self.clock.now, when)
+            event = "done" if when == job.duration else "logs"
+            data = "{}" if event == "done" else f"step {n + 1}/{job.steps}"
+            yield f"id: 1:{n}\nevent: {event}\ndata: {data}\n\n".encode()
+            n += 1
+
+
 def simulate(job: Job, policy: PollPolicy) -> tuple[float, int]:
-    """Run one job on a simulated clock; returns (seconds seen late, GET count)."""
+    """Run one job on a simulated clock; returns (seconds seen late, requests after the create)."""
     clock = SimClock()
-    gets = 0
+    requests = 0
 
     def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal gets
+        nonlocal requests
         if request.method == "GET":
-            gets += 1
+            requests += 1
+        if request.url == STREAM:
+            headers = {"content-type": "text/event-stream"}
+            return httpx.Response(200, headers=headers, stream=SimStream(job, clock))
         status, logs = job.status_and_logs(clock.now)
         output = OUTPUT if status == "succeeded" else None
         code = 201 if request.method == "POST" else 200
-        return httpx.Response(code, json=prediction(status, logs=logs, output=output))
+        body = prediction(status, logs=logs, output=output)
+        body["urls"]["stream"] = STREAM
+        return httpx.Response(code, json=body)
 
     client = Client(
         api_token=TOKEN,
@@ -216,10 +252,14 @@ def simulate(job: Job, policy: PollPolicy) -> tuple[float, int]:
     )
     client.run(sdxl.Input(prompt="p"), wait=False)  # a server that ignores Prefer: wait
     client.close()
-    return clock.now - job.duration, gets
+    return clock.now - job.duration, requests
 
 
-FIXED = PollPolicy(initial=0.5, factor=1.0, max_interval=0.5, use_progress=False)
+ADAPTIVE = PollPolicy(use_stream=False)
+FIXED = PollPolicy(initial=0.5, factor=1.0, max_interval=0.5, use_progress=False, use_stream=False)
+STREAMING = PollPolicy()  # the default: the stream when the prediction has one
+STREAM_ROW = "stream (default)"
+WAITERS = (("adaptive poller", ADAPTIVE), ("fixed 0.5 s poller", FIXED), (STREAM_ROW, STREAMING))
 
 
 def polling(jobs: int, rng: random.Random) -> list[dict[str, Any]]:
@@ -234,7 +274,7 @@ def polling(jobs: int, rng: random.Random) -> list[dict[str, Any]]:
     }
     rows = []
     for kind, job_list in kinds.items():
-        for name, policy in (("adaptive (default)", PollPolicy()), ("fixed 0.5 s", FIXED)):
+        for name, policy in WAITERS:
             late, rel, gets = [], [], 0
             for job in job_list:
                 seen_late, n = simulate(job, policy)
@@ -254,12 +294,106 @@ def polling(jobs: int, rng: random.Random) -> list[dict[str, Any]]:
     return rows
 
 
+# --- 4. real jobs: the mock over loopback --------------------------------------------------------
+
+_TIMING: contextvars.ContextVar[str] = contextvars.ContextVar("timing")
+
+
+async def _timing_header(request: httpx.Request) -> None:
+    if request.method == "POST":
+        request.headers["X-Mock-Timing"] = _TIMING.get()  # this job's (start_s, run_s)
+
+
+async def _real_jobs(
+    base: str, durations: list[float], policy: PollPolicy, concurrency: int
+) -> list[float]:
+    http = httpx.AsyncClient(event_hooks={"request": [_timing_header]}, timeout=60.0)
+    client = AsyncClient(api_token=TOKEN, base_url=base, http_client=http, poll_policy=policy)
+    gate = asyncio.Semaphore(concurrency)
+    late: list[float] = []
+
+    async def one(duration: float) -> None:
+        async with gate:
+            _TIMING.set(f"{0.1 * duration:.4f},{0.9 * duration:.4f}")
+            created = await client.create(sdxl.Input(prompt="a lighthouse"))
+            final = await client.predictions.wait(created.raw)
+            seen = time.time()
+            assert final.status == "succeeded" and isinstance(final.completed_at, datetime)
+            late.append(seen - final.completed_at.timestamp())
+
+    await asyncio.gather(*(one(d) for d in durations))
+    await client.close()
+    await http.aclose()
+    return late
+
+
+class MockProcess:
+    """``python -m replicate_typed.mock`` on a free loopback port, in its own process (a server
+    that does not share this process's interpreter), stopped by its PID."""
+
+    def __init__(self) -> None:
+        command = [sys.executable, "-m", "replicate_typed.mock", "--port", "0", "--token", TOKEN]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("Mock server listening on "):
+            self.stop()
+            raise RuntimeError(f"the mock did not start: {line!r}")
+        self.url = line.split()[-1]
+        self.admin = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"})
+
+    def operations(self) -> dict[str, int]:
+        stats: dict[str, int] = self.admin.get("/_mock/stats").json()["operations"]
+        return stats
+
+    def reset(self) -> None:
+        self.admin.post("/_mock/stats/reset").raise_for_status()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def real(jobs: int, rng: random.Random, concurrency: int = 8) -> list[dict[str, Any]]:
+    durations = [rng.uniform(0.2, 2.0) for _ in range(jobs)]
+    rows = []
+    mock = MockProcess()
+    try:
+        asyncio.run(_real_jobs(mock.url, [0.2] * concurrency, STREAMING, concurrency))  # warm up
+        for name, policy in WAITERS:
+            mock.reset()
+            late = asyncio.run(_real_jobs(mock.url, durations, policy, concurrency))
+            ops = mock.operations()
+            after = ops.get("predictions.get", 0) + ops.get("predictions.stream", 0)
+            assert ops["predictions.create"] == jobs
+            rel = sorted(x / d for x, d in zip(late, durations, strict=False))
+            rows.append(
+                {
+                    "jobs": f"mock, 0.2-2 s, {concurrency} at a time (n={jobs})",
+                    "poller": name,
+                    "late_ms": statistics.mean(late) * 1e3,
+                    "p90_ms": sorted(late)[int(0.9 * len(late))] * 1e3,
+                    "late_pct": statistics.mean(rel) * 100,
+                    "requests": after / jobs,
+                }
+            )
+    finally:
+        mock.admin.close()
+        mock.stop()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--per-round", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=300)
     parser.add_argument("--wait-jobs", type=int, default=20)
+    parser.add_argument("--real-jobs", type=int, default=48)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -282,15 +416,42 @@ def main() -> None:
         f"   mean {w['mean_ms']:.2f} ms, max {w['max_ms']:.2f} ms   (target mean <= 25 ms: {verdict})"
     )
     print()
-    print("3. polling simulated jobs on a simulated clock (server ignores Prefer: wait)")
-    header = f"   {'jobs':<34} {'poller':<19} {'late ms':>8} {'late % of job':>14} {'p90 %':>7} {'GETs/job':>9}"
+    print("3. waiting on simulated jobs, simulated clock (the server ignores Prefer: wait)")
+    header = (
+        f"   {'jobs':<34} {'waiter':<19} {'late ms':>8} {'late % of job':>14} {'p90 %':>7}"
+        f" {'requests':>9}"
+    )
     print(header)
     print("   " + "-" * (len(header) - 3))
-    for row in polling(args.jobs, rng):
+    sim = polling(args.jobs, rng)
+    for row in sim:
         print(
             f"   {row['jobs']:<34} {row['poller']:<19} {row['late_ms']:8.1f} {row['late_pct']:14.1f}"
             f" {row['p90_pct']:7.1f} {row['gets']:9.2f}"
         )
+    print("   (requests: per prediction after the create; the simulated stream is on time by")
+    print("   construction, item 4 measures it)")
+    print()
+    print("4. waiting on real jobs: the mock over loopback, real clock (no Prefer: wait)")
+    header = (
+        f"   {'jobs':<34} {'waiter':<19} {'late ms':>8} {'p90 ms':>7} {'late % of job':>14}"
+        f" {'requests':>9}"
+    )
+    print(header)
+    print("   " + "-" * (len(header) - 3))
+    rows = real(args.real_jobs, rng)
+    for row in rows:
+        print(
+            f"   {row['jobs']:<34} {row['poller']:<19} {row['late_ms']:8.1f} {row['p90_ms']:7.1f}"
+            f" {row['late_pct']:14.1f} {row['requests']:9.2f}"
+        )
+    streamed = [(r["late_ms"], r["requests"]) for r in rows if r["poller"] == STREAM_ROW]
+    streamed += [(r["late_ms"], r["gets"]) for r in sim if r["poller"] == STREAM_ROW]
+    met = all(late <= 25 and requests <= 2 for late, requests in streamed)
+    print(
+        "   stream rows (3 and 4): target mean lateness <= 25 ms and <= 2 requests after the "
+        f"create: {'ok' if met else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":
