@@ -577,3 +577,18 @@ def test_a_cancel_ends_the_stream_at_once(transport: str) -> None:
         if server is not None:
             server.stop()
         backend.close()
+
+
+async def test_stream_until_done_alone(respx_mock: respx.MockRouter) -> None:
+    stream = respx_mock.get(STREAM).mock(return_value=events(DONE))
+    client, _ = async_client()
+    async with client:
+        predictions = client.predictions
+        assert await predictions.stream_until_done(Prediction.model_validate(answer("processing")))
+        assert await predictions.stream_until_done(Prediction.model_validate(answer("canceled")))
+        untrusted = Prediction.model_validate(answer("processing", stream=UPSTREAM))
+        assert not await predictions.stream_until_done(untrusted)
+        off = PollPolicy(use_stream=False)
+        processing = Prediction.model_validate(answer("processing"))
+        assert not await predictions.stream_until_done(processing, poll_policy=off)
+    assert stream.call_count == 1 and len(respx_mock.calls) == 1
