@@ -153,10 +153,58 @@ def _overlay_prediction(prediction: dict[str, Any]) -> None:
     version = props.get("version")
     if isinstance(version, dict) and "oneOf" in version:
         version["anyOf"] = version.pop("oneOf")
-    # The router omits urls.web (seed 003); get and cancel are always there.
+    _overlay_tolerant(prediction)
+
+
+def _nullable(field: dict[str, Any]) -> None:
+    """Let ``field`` be null as well (``type: [t, "null"]``, or a null branch of its anyOf)."""
+    kind = field.get("type")
+    if isinstance(kind, str):
+        field["type"] = [kind, "null"]
+        if "enum" in field and None not in field["enum"]:
+            field["enum"] = [*field["enum"], None]
+    elif kind is None and isinstance(field.get("anyOf"), list):
+        if {"type": "null"} not in field["anyOf"]:
+            field["anyOf"] = [*field["anyOf"], {"type": "null"}]
+
+
+# Fields upstream requires that routers leave out (seed 001's create answer is {"id", "status"}).
+# ``error`` is made nullable above and ``output`` has no type (any JSON, null included).
+TOLERATED_MISSING = (
+    "created_at",
+    "data_removed",
+    "error",
+    "input",
+    "model",
+    "output",
+    "status",
+    "urls",
+    "version",
+)
+URLS_TOLERATED_MISSING = ("cancel", "get", "stream", "web")
+
+
+def _overlay_tolerant(prediction: dict[str, Any]) -> None:
+    """Only ``id`` is certain: routers answer with subsets of the object (seed 001's create answer
+    is ``{"id", "status"}``; seed 003's ``urls`` has no ``web``). The fields in
+    :data:`TOLERATED_MISSING` may be missing or null, and the client's typed view says so (None)
+    instead of rejecting a paid prediction. Whatever else upstream requires stays required, so a
+    newly required field or a dropped ``id`` still shows up as drift."""
+    props = prediction.get("properties", {})
+    required = prediction.get("required")
+    if isinstance(required, list):
+        prediction["required"] = [name for name in required if name not in TOLERATED_MISSING]
+    for name in TOLERATED_MISSING:
+        field = props.get(name)
+        if isinstance(field, dict) and name not in ("error", "output"):
+            _nullable(field)
     urls = props.get("urls")
-    if isinstance(urls, dict) and sorted(urls.get("required", [])) == ["cancel", "get", "web"]:
-        urls["required"] = ["get", "cancel"]
+    if isinstance(urls, dict) and isinstance(urls.get("required"), list):
+        kept = [name for name in urls["required"] if name not in URLS_TOLERATED_MISSING]
+        if kept:
+            urls["required"] = kept
+        else:
+            del urls["required"]
 
 
 UPSTREAM_PREFER_PATTERN = "^wait(=([1-9]|[1-9][0-9]|60))?$"

@@ -43,7 +43,9 @@ def _tolerant(node: Any, owner: str) -> Any:
     custom = custom_string_type(out)  # uri formats are gone: only secrets (the signing key)
     if custom is not None:
         out["customTypePath"] = custom
-    if out.get("type") == "object" and "additionalProperties" not in out:
+    kind = out.get("type")
+    is_object = kind == "object" or (isinstance(kind, list) and "object" in kind)
+    if is_object and "additionalProperties" not in out:
         out["additionalProperties"] = True
     return out
 

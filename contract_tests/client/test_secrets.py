@@ -110,7 +110,8 @@ def echoing_server(request: httpx.Request) -> httpx.Response:
     if "text" in path:
         return httpx.Response(200, text=f"not json: {auth}")
     if "shape" in path:
-        return httpx.Response(200, json={"id": "x", "echo": auth})
+        # only the id is certain, so a malformed field (not a missing one) makes it an error
+        return httpx.Response(200, json={"id": "x", "created_at": f"at {auth}"})
     if "limit" in path:
         return httpx.Response(429, json={"detail": f"throttled {auth}"})
     return httpx.Response(

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codegen.api_spec import trim
+from codegen.api_spec import TOLERATED_MISSING, trim
 from codegen.drift import changes as k
 from codegen.drift.api_diff import DriftError, diff_api_documents
 from codegen.drift.changes import Severity
@@ -87,9 +87,21 @@ def test_prediction_required_flips(name: str) -> None:
         else:
             required.append(name)
 
+    if name in TOLERATED_MISSING:
+        # The client already reads these as possibly missing (routers leave them out): whether
+        # upstream requires them changes nothing for it, so it is not drift.
+        assert diff(mutate) == []
+        return
     # A response field that may now be missing breaks readers; a newly guaranteed one does not.
     severity = Severity.BREAKING if name in REQUIRED else Severity.COMPATIBLE
     assert diff(mutate) == [(k.REQUIRED_CHANGED, field_path(name, "required"), severity)]
+
+
+def test_only_the_id_is_required_of_a_prediction() -> None:
+    schema = SPEC["components"]["schemas"]["Prediction"]
+    assert schema["required"] == ["id"]
+    assert REQUIRED - {"id"} <= set(TOLERATED_MISSING)
+    assert "required" not in schema["properties"]["urls"]
 
 
 def test_a_new_prediction_field_is_compatible_and_a_description_edit_cosmetic() -> None:

@@ -13,9 +13,30 @@ from replicate_typed.core.model import InputT, ModelInfo, OutputT
 if TYPE_CHECKING:
     from replicate_typed.types.api import Prediction, PredictionMetrics, PredictionUrls
 
-__all__ = ["TypedPrediction", "TERMINAL_STATUSES"]
+__all__ = ["TypedPrediction", "TERMINAL_STATUSES", "UNKNOWN", "status_of", "unknown_fields"]
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled", "aborted"})
+
+UNKNOWN = "unknown"
+"""How a status the server did not send is shown (``status_of`` returns None for it, and a
+prediction without a status is never terminal: waiting fetches it again)."""
+
+
+def status_of(prediction: Prediction) -> str | None:
+    """The prediction's status, or None when the answer did not carry one (a router's create
+    answer may be ``{"id": ...}`` alone)."""
+    status = prediction.status
+    return None if status is None else str(status)
+
+
+def unknown_fields(prediction: Prediction) -> frozenset[str]:
+    """The fields of the API's prediction object this answer did not carry.
+
+    Only ``id`` is certain: routers answer with subsets of the object (a create answer may be
+    ``{"id", "status"}``). A missing field reads as None on the raw object; this tells a field
+    that was sent as ``null`` (known to be empty) from one that was not sent at all (unknown).
+    """
+    return frozenset(type(prediction).model_fields) - prediction.model_fields_set
 
 
 @dataclass(frozen=True)
@@ -37,8 +58,9 @@ class TypedPrediction(Generic[InputT, OutputT]):
         return self.raw.id
 
     @property
-    def status(self) -> str:
-        return str(self.raw.status)
+    def status(self) -> str | None:
+        """The status, or None when the server's answer did not carry one."""
+        return status_of(self.raw)
 
     @property
     def done(self) -> bool:
@@ -46,6 +68,11 @@ class TypedPrediction(Generic[InputT, OutputT]):
 
     def _field(self, name: str) -> Any:
         return getattr(self.raw, name, None)
+
+    @property
+    def unknown(self) -> frozenset[str]:
+        """The API fields the server's answer did not carry (see :func:`unknown_fields`)."""
+        return unknown_fields(self.raw)
 
     @property
     def error(self) -> Any:
@@ -118,11 +145,12 @@ class TypedPrediction(Generic[InputT, OutputT]):
         return str(value) if value is not None else None
 
     @property
-    def input(self) -> InputT | dict[str, Any]:
-        """The input echoed by the server, typed when it validates (else the raw dict)."""
+    def input(self) -> InputT | dict[str, Any] | None:
+        """The input echoed by the server, typed when it validates (else the raw dict); None
+        when the answer carried none."""
         echoed = self._field("input")
         if not isinstance(echoed, dict):
-            echoed = {}
+            return None
         try:
             return self.model.input_type.model_validate(echoed)
         except ValidationError:

@@ -284,11 +284,11 @@ class PredictionUrls(BaseModel):
         extra="allow",
         use_attribute_docstrings=True,
     )
-    cancel: str
+    cancel: str | None = None
     """
     Cancel the prediction via API
     """
-    get: str
+    get: str | None = None
     """
     Retrieve the latest state of the prediction via API
     """
@@ -435,11 +435,11 @@ class Prediction(BaseModel):
     """
     The time that the model completed the prediction and all outputs were uploaded
     """
-    created_at: AwareDatetime
+    created_at: AwareDatetime | None = None
     """
     The time that the prediction was created
     """
-    data_removed: bool
+    data_removed: bool | None = None
     """
     Whether the prediction output has been deleted
     """
@@ -451,12 +451,12 @@ class Prediction(BaseModel):
     """
     The name of the deployment that created the prediction
     """
-    error: str | None
+    error: str | None = None
     """
     An error string if the model status is `"failed"`
     """
     id: str
-    input: dict[str, Any]
+    input: dict[str, Any] | None = None
     """
     The prediction input
     """
@@ -468,11 +468,11 @@ class Prediction(BaseModel):
     """
     Additional metrics associated with the prediction
     """
-    model: str
+    model: str | None = None
     """
     The name of the model that created the prediction
     """
-    output: Any
+    output: Any | None = None
     """
     The prediction output, which can be any JSON-serializable value, depending on the model
     """
@@ -484,15 +484,17 @@ class Prediction(BaseModel):
     """
     The time that the model began the prediction
     """
-    status: str | Literal["starting", "processing", "succeeded", "failed", "canceled", "aborted"]
+    status: (
+        str | Literal["starting", "processing", "succeeded", "failed", "canceled", "aborted"] | None
+    ) = None
     """
     A known PredictionStatus, or a status this document does not list yet (clients must survive it).
     """
-    urls: Annotated[PredictionUrls, Field(title="PredictionUrls")]
+    urls: Annotated[PredictionUrls | None, Field(title="PredictionUrls")] = None
     """
     URLs for working with the prediction
     """
-    version: str | Literal["hidden"]
+    version: str | Literal["hidden"] | None = None
 
 
 class PredictionPage(BaseModel):

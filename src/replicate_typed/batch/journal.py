@@ -292,6 +292,20 @@ class Journal:
                 (key, key),
             )
 
+    def requeue_unknown(self, key: str, reason: str) -> None:
+        """Give up on an unknown create outcome that cannot be checked (the user chose to create
+        again): back to ``queued``; the attempt keeps the outcome ``unknown`` in the audit log."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE items SET state = 'queued', error = ?, updated_at = ? WHERE key = ?",
+                (reason, time.time(), key),
+            )
+            self._db.execute(
+                "UPDATE attempts SET outcome = 'unknown, created again' WHERE key = ? AND "
+                "attempt = (SELECT attempt FROM items WHERE key = ?)",
+                (key, key),
+            )
+
     def mark_finished(self, key: str, status: str, output: Any, error: str | None = None) -> None:
         self._db.execute(
             "UPDATE items SET state = 'finished', status = ?, output = ?, error = ?, "

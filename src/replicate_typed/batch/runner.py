@@ -24,6 +24,13 @@ moment (even with SIGKILL) resumes where it stopped when started again on the sa
   ``Retry-After``.
 * Every result names its input line and, once one exists, its prediction id.
 
+* **Without a predictions list** (a router that serves only create and get), an unknown create
+  outcome cannot be reconciled: the input is left ``creating`` in the journal and reported as
+  unresolved with its line and what to do, never created again on its own. Only with
+  ``recreate_unknown=True`` (CLI ``--recreate-unknown``) is it created again, accepting that it
+  may then be paid for twice. A create answer that carries an id is never unknown: that
+  prediction is adopted, whatever else its answer lacks.
+
 Residual risks (documented, not hidden): a server that creates a prediction *later* than its
 failed answer (after the ``reconcile_delay`` grace period) is not seen; inputs holding local
 files that get uploaded cannot be matched (the echo holds the upload URL), so give URLs.
@@ -53,6 +60,7 @@ from replicate_typed.client import errors
 from replicate_typed.client._logging import logger
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.core.model import ModelInfo, ModelInput
+from replicate_typed.predictions import status_of
 
 if TYPE_CHECKING:
     from replicate_typed.client._client import AsyncClient
@@ -99,6 +107,10 @@ class BatchOptions:
     error_backoff: float = 1.0
     create_options: Mapping[str, Any] = field(default_factory=dict)
     """Passed to every create: ``webhook``, ``webhook_events_filter``, ``wait``, ``cancel_after``."""
+    recreate_unknown: bool = False
+    """Create an input again when its create's outcome is unknown and cannot be checked (the
+    server has no predictions list, or listing kept failing). Off by default: such an input is
+    reported unresolved, because creating it again may pay for it twice."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -376,11 +388,20 @@ class _Fatal(Exception):
     """Stop the whole batch (bad credentials)."""
 
 
+class _NoList(Exception):
+    """The server has no predictions list (a router serving only create and get)."""
+
+
+# answers that mean "this server does not serve GET /v1/predictions" (not a passing failure)
+_NO_LIST_STATUSES = frozenset({404, 405, 501})
+
+
 class _Reconciler:
     """Finds predictions by input fingerprint in the server's list, one listing for many asks.
 
     A listing started after an ask was made answers it; asks arriving while a listing runs wait
-    for the next one. Predictions are matched on ``(model, input)`` exactly as journaled.
+    for the next one. Predictions are matched on ``(model, input)`` exactly as journaled. A
+    server without a list (404/405/501) is remembered: later asks raise :class:`_NoList` at once.
     """
 
     def __init__(
@@ -397,11 +418,24 @@ class _Reconciler:
         self._since = math.inf
         self._started = -math.inf
         self.listings = 0
+        self.no_list: str | None = None
+        """Why the server cannot list predictions (set once it answered 404/405/501)."""
 
     async def find(self, key: str, since: float, asked_at: float) -> list[Prediction]:
         async with self._lock:
+            if self.no_list is not None:
+                raise _NoList(self.no_list)
             if not (self._started >= asked_at and self._since <= since):
-                await self._fetch(min(since, self._floor))
+                try:
+                    await self._fetch(min(since, self._floor))
+                except errors.APIStatusError as exc:
+                    if exc.status_code not in _NO_LIST_STATUSES:
+                        raise
+                    self.no_list = (
+                        f"this server has no predictions list (GET /v1/predictions answered "
+                        f"HTTP {exc.status_code})"
+                    )
+                    raise _NoList(self.no_list) from None
             return list(self._by_key.get(key, []))
 
     async def _fetch(self, since: float) -> None:
@@ -424,7 +458,11 @@ def _best(matches: Sequence[Prediction]) -> Prediction:
     running, else the oldest."""
     return min(
         matches,
-        key=lambda p: (_PREFERENCE.get(str(p.status), 2), p.created_at.timestamp(), p.id),
+        key=lambda p: (
+            _PREFERENCE.get(str(p.status), 2),
+            p.created_at.timestamp() if p.created_at is not None else math.inf,
+            p.id,
+        ),
     )
 
 
@@ -499,9 +537,9 @@ class _Runner:
 
     # fingerprints of listed predictions, the same way inputs are keyed
     def _fingerprint_of(self, prediction: Prediction) -> str | None:
-        model = str(prediction.model)
-        exclude = self.secrets.get(model)
-        if exclude is None or not isinstance(prediction.input, Mapping):
+        model = prediction.model
+        exclude = self.secrets.get(model) if model is not None else None
+        if model is None or exclude is None or not isinstance(prediction.input, Mapping):
             return None
         return fingerprint(model, prediction.input, exclude=exclude)
 
@@ -691,30 +729,52 @@ class _Runner:
             await asyncio.sleep(self.options.error_backoff)
             return None
         except errors.ReplicateError as exc:
-            # e.g. a 201 whose body did not parse: the prediction exists, its id is unknown
+            if exc.prediction_id:
+                # a 2xx create answer that did not fit but carried the id: the prediction exists
+                logger.warning(
+                    "batch: line %d: create answer not understood (%s); adopting %s",
+                    item.line, _short(exc), exc.prediction_id,
+                )  # fmt: skip
+                self._created(item, exc.prediction_id)
+                return await self._get(item, exc.prediction_id)
+            # e.g. a 201 whose body is not JSON: the prediction may exist, its id is unknown
             return await self._unknown(item, exc, sent_at, asked)
-        self.journal.mark_created(item.key, typed.id)
+        self._created(item, typed.id)
+        return typed.raw
+
+    def _created(self, item: BatchItem, prediction_id: str) -> None:
+        self.journal.mark_created(item.key, prediction_id)
         self.report.created += 1
         _, result = self._sync(item)
         self._emit("created", result)
-        return typed.raw
 
     async def _unknown(
         self, item: BatchItem, exc: BaseException, sent_at: float, asked: float
     ) -> Prediction | None:
         self.journal.note_unknown(item.key, f"outcome unknown: {_short(exc)}")
         logger.info("batch: line %d: create outcome unknown, reconciling", item.line)
-        await asyncio.sleep(self.options.reconcile_delay)
-        pid = await self._reconcile(item, sent_at, asked=asked + self.options.reconcile_delay)
+        if self.reconciler.no_list is None:  # no grace period for a listing that cannot happen
+            await asyncio.sleep(self.options.reconcile_delay)
+        pid = await self._reconcile(
+            item, sent_at, asked=asked + self.options.reconcile_delay, cause=exc
+        )
         if pid is None:
             return None
         return await self._get(item, pid)
 
     async def _reconcile(
-        self, item: BatchItem, since: float, asked: float | None = None
+        self,
+        item: BatchItem,
+        since: float,
+        asked: float | None = None,
+        cause: BaseException | None = None,
     ) -> str | None:
         """Look for the prediction of an input whose create may have happened; adopt it if found,
-        else mark the input ``queued`` again. Returns the prediction id or None."""
+        else mark the input ``queued`` again. Returns the prediction id or None.
+
+        When the server cannot be asked (no list, or listing keeps failing) the input stays
+        ``creating`` and is reported unresolved, unless ``recreate_unknown`` allows creating it
+        again."""
         asked = time.monotonic() if asked is None else asked
         failures = 0
         while True:
@@ -723,14 +783,15 @@ class _Runner:
                     item.key, since - self.options.reconcile_margin, asked
                 )
                 break
+            except _NoList as exc:
+                return self._cannot_reconcile(item, str(exc), cause)
             except errors.ReplicateError as exc:
                 failures += 1
                 self.journal.note_error(item.key, f"reconciling: {_short(exc)}")
                 if failures >= self.options.max_consecutive_errors:
-                    raise _Unresolved(
-                        f"line {item.line}: create outcome unknown and the predictions list "
-                        f"failed ({_short(exc)}); left in the journal for the next run"
-                    ) from None
+                    return self._cannot_reconcile(
+                        item, f"the predictions list failed ({_short(exc)})", cause
+                    )
                 await asyncio.sleep(self.options.error_backoff * failures)
         if not matches:
             self.journal.mark_not_created(item.key, "reconciled: not created, creating again")
@@ -747,6 +808,36 @@ class _Runner:
         _, result = self._sync(item)
         self._emit("reconciled", result)
         return chosen.id
+
+    def _cannot_reconcile(
+        self, item: BatchItem, why: str, cause: BaseException | None
+    ) -> str | None:
+        """An unknown create outcome that cannot be checked: create again only if the user said
+        so (returns None: the caller creates), else raise :class:`_Unresolved` naming the line,
+        the journal state and how to resolve it."""
+        what = (
+            f" ({_short(cause)})"
+            if cause is not None
+            else " (an earlier run left its create's outcome unknown)"
+        )
+        if self.options.recreate_unknown:
+            logger.warning(
+                "batch: line %d: create outcome unknown%s and %s; creating it again "
+                "(recreate_unknown: it may be paid for twice)",
+                item.line, what, why,
+            )  # fmt: skip
+            self.journal.requeue_unknown(
+                item.key, f"outcome unknown{what}; {why}; created again (recreate_unknown)"
+            )
+            return None
+        message = (
+            f"unresolved: the create may have been paid for{what}, and {why} "
+            "to check, so it was not created again. It stays 'creating' in the journal: look for "
+            "the prediction on the server's dashboard, or run again with --recreate-unknown "
+            "(recreate_unknown=True) to create it again, accepting it may be paid for twice"
+        )
+        self.journal.note_error(item.key, message)
+        raise _Unresolved(message)
 
     # --- wait
 
@@ -778,11 +869,11 @@ class _Runner:
         started = time.monotonic()
         if current is None or current.id != pid:
             current = await self._get(item, pid)
-        if not is_terminal(str(current.status)) and await self._stream_done(current):
+        if not is_terminal(status_of(current)) and await self._stream_done(current):
             current = await self._get(item, pid)  # the stream said done: one GET for the result
-        while not is_terminal(str(current.status)):
+        while not is_terminal(status_of(current)):
             delay = poller.next_delay(
-                str(current.status), current.logs, elapsed=time.monotonic() - started
+                status_of(current), current.logs, elapsed=time.monotonic() - started
             )
             await asyncio.sleep(delay)
             current = await self._get(item, pid)

@@ -26,6 +26,7 @@ __all__ = [
     "dump",
     "print_json",
     "fmt_time",
+    "or_unknown",
     "print_prediction",
     "print_rows",
     "output_dir",
@@ -52,14 +53,21 @@ def fmt_time(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def or_unknown(value: Any) -> str:
+    """A field as printed: ``unknown`` when the server's answer did not carry it (routers may
+    answer with only the id)."""
+    return "unknown" if value is None else str(value)
+
+
 def print_prediction(prediction: Prediction, console: Console) -> None:
-    """``key: value`` lines, then the output indented."""
+    """``key: value`` lines, then the output indented; a field the answer did not carry reads
+    ``unknown``."""
     rows: list[tuple[str, str]] = [
         ("id", prediction.id),
-        ("model", str(prediction.model)),
-        ("version", str(prediction.version)),
-        ("status", str(prediction.status)),
-        ("created", fmt_time(prediction.created_at)),
+        ("model", or_unknown(prediction.model)),
+        ("version", or_unknown(prediction.version)),
+        ("status", or_unknown(prediction.status)),
+        ("created", fmt_time(prediction.created_at) or "unknown"),
     ]
     completed = getattr(prediction, "completed_at", None)
     if completed is not None:

@@ -54,7 +54,7 @@ from replicate_typed.client.retries import RetryPolicy
 from replicate_typed.client.streaming import AsyncStreamWaiter, StreamEvent, aiter_events
 from replicate_typed.client.uploads import aprepare_input
 from replicate_typed.core.model import ModelInput
-from replicate_typed.predictions import TypedPrediction
+from replicate_typed.predictions import TypedPrediction, status_of
 from replicate_typed.types import operations as ops
 from replicate_typed.types.api import (
     File,
@@ -346,7 +346,7 @@ class AsyncPredictions:
                 current = await self._get_update(pid, on_update)
             left = None if deadline is None else deadline - client._clock()
             if (
-                not is_terminal(str(current.status))
+                not is_terminal(status_of(current))
                 and (left is None or left > 0)
                 and client._core.wait_stream(current, policy)
             ):
@@ -354,14 +354,14 @@ class AsyncPredictions:
                 if ended or (deadline is not None and client._clock() >= deadline):
                     # the final state (or the state at the deadline: the loop below decides)
                     current = await self._get_update(pid, on_update)
-                    if ended and not is_terminal(str(current.status)):
+                    if ended and not is_terminal(status_of(current)):
                         logger.info(
                             "prediction %s: its stream said done but it is %s; polling",
                             pid, current.status,
                         )  # fmt: skip
-            while not is_terminal(str(current.status)):
+            while not is_terminal(status_of(current)):
                 delay = poller.next_delay(
-                    str(current.status), current.logs, elapsed=client._clock() - started
+                    status_of(current), current.logs, elapsed=client._clock() - started
                 )
                 if deadline is not None:
                     left = deadline - client._clock()
@@ -393,7 +393,7 @@ class AsyncPredictions:
         pid, current = prediction_of(prediction)
         if current is None:
             current = await self.get(pid)
-        if is_terminal(str(current.status)):
+        if is_terminal(status_of(current)):
             return True
         policy = poll_policy or self._client._core.poll_policy
         try:
@@ -454,9 +454,11 @@ class AsyncPredictions:
     ) -> AsyncIterator[StreamEvent]:
         """The prediction's server-sent events (``output``, ``logs``, ``error``, ``done``)."""
         pid, raw = prediction_of(prediction)
-        url = raw.urls.stream if raw is not None else None
+        url = raw.urls.stream if raw is not None and raw.urls is not None else None
         if not url:
-            raise errors.StreamError(f"prediction {pid} has no stream URL (urls.stream)")
+            missing = errors.StreamError(f"prediction {pid} has no stream URL (urls.stream)")
+            missing.prediction_id = pid
+            raise missing
         core, http = self._client._core, self._client._http
         headers, timeout = core.stream_headers(url), core.stream_timeout()
         try:

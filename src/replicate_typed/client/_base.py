@@ -27,7 +27,7 @@ from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy, was_sent
 from replicate_typed.client.streaming import StreamEvent
 from replicate_typed.core.model import ModelInfo, ModelInput
-from replicate_typed.predictions import TypedPrediction
+from replicate_typed.predictions import TypedPrediction, status_of
 from replicate_typed.types import operations as ops
 from replicate_typed.types.api import Prediction
 from replicate_typed.types.operations import Operation
@@ -271,11 +271,12 @@ class Core:
     def timeout_error(
         self, prediction: Prediction, timeout: float, cancel_note: str
     ) -> errors.PredictionTimeoutError:
+        status = status_of(prediction)
         return errors.PredictionTimeoutError(
-            f"prediction {prediction.id} still {prediction.status!s} after waiting {timeout:g}s"
-            f"{cancel_note}",
+            f"prediction {prediction.id} still {status or 'of unknown status'} after waiting "
+            f"{timeout:g}s{cancel_note}",
             prediction_id=prediction.id,
-            last_status=str(prediction.status),
+            last_status=status,
         )
 
     def trusts(self, url: str) -> bool:
@@ -363,7 +364,7 @@ class StreamProgress:
         if event.event == "logs":
             self._logs.append(event.data if event.data.endswith("\n") else event.data + "\n")
         update: dict[str, Any] = {"logs": "".join(self._logs)}
-        if str(self.prediction.status) == "starting":
+        if status_of(self.prediction) in (None, "starting"):
             update["status"] = "processing"
         self.prediction = self.prediction.model_copy(update=update)
         return self.prediction
@@ -408,16 +409,23 @@ def plain_json(values: dict[str, Any]) -> bool:
 
 
 def typed_output(prediction: Prediction, info: ModelInfo[Any, T]) -> T:
-    status = str(prediction.status)
+    status = status_of(prediction)
     if status != "succeeded":
         reason = f": {prediction.error}" if prediction.error else ""
         raise errors.PredictionError(
-            f"prediction {prediction.id} ({info.ref}) {status}{reason}", prediction=prediction
+            f"prediction {prediction.id} ({info.ref}) {status or 'has no status'}{reason}",
+            prediction=prediction,
         )
     if prediction.output is None and prediction.data_removed:
         raise errors.OutputRemovedError(
             f"prediction {prediction.id} ({info.ref}) succeeded but its output was removed "
             "(data_removed: the API deletes outputs about an hour after a prediction ends)",
+            prediction=prediction,
+        )
+    if "output" not in prediction.model_fields_set:
+        raise errors.OutputValidationError(
+            f"prediction {prediction.id} ({info.ref}) succeeded but the server's answer carries "
+            "no output field (get it again with client.predictions.get)",
             prediction=prediction,
         )
     try:
@@ -470,8 +478,27 @@ def prediction_of(
 
 
 def parse_created(response: httpx.Response, spec: rq.RequestSpec) -> Prediction:
-    prediction = rq.parse_prediction(response, operation=spec.operation)
-    logger.info("%s: created prediction %s (%s)", spec.operation, prediction.id, prediction.status)
+    """The prediction a create answered with. Only ``id`` is needed; an answer that cannot be
+    read at all still means the server took the (paid) create: the error says it may exist,
+    and carries the id when the body had one."""
+    try:
+        prediction = rq.parse_prediction(response, operation=spec.operation)
+    except errors.APIResponseValidationError as exc:
+        exc.prediction_may_exist = True
+        pid = exc.prediction_id
+        note = (
+            f" -- prediction {pid} was created: get it with client.predictions.get({pid!r})"
+            if pid
+            else " -- the prediction may have been created anyway; its id is unknown (look for "
+            "it with client.predictions.list())"
+        )
+        exc.message = f"{exc.message}{note}"
+        exc.args = (exc.message, *exc.args[1:])
+        raise
+    logger.info(
+        "%s: created prediction %s (%s)",
+        spec.operation, prediction.id, status_of(prediction) or "status unknown",
+    )  # fmt: skip
     return prediction
 
 

@@ -715,15 +715,6 @@ def _summarise(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def _repair_prediction(data: Any) -> Any:
-    """Fill fields routers are known to leave out (``urls.web``) so such answers still parse."""
-    if isinstance(data, dict):
-        urls = data.get("urls")
-        if isinstance(urls, dict) and "web" not in urls:
-            data = {**data, "urls": {**urls, "web": ""}}
-    return data
-
-
 def parse_response(
     response: httpx.Response,
     cls: type[T],
@@ -732,16 +723,16 @@ def parse_response(
     prediction_id: str | None = None,
 ) -> T:
     """Decode a 2xx answer into ``cls``; a body that is not JSON or does not fit raises
-    :class:`~replicate_typed.client.errors.APIResponseValidationError` with a snippet."""
+    :class:`~replicate_typed.client.errors.APIResponseValidationError` with a snippet, and
+    with the prediction's id when the call was about one or the body carried a string ``id``.
+
+    A :class:`Prediction` needs only ``id``: every other field may be missing (None on the
+    object; :func:`replicate_typed.predictions.unknown_fields` lists them)."""
     try:
         data = _decode(response, operation)
     except errors.APIResponseValidationError as undecodable:
         undecodable.attach_prediction_id(prediction_id)
         raise
-    if cls is Prediction:
-        data = _repair_prediction(data)
-    elif cls is PredictionPage and isinstance(data, dict) and isinstance(data.get("results"), list):
-        data = {**data, "results": [_repair_prediction(item) for item in data["results"]]}
     try:
         return cls.model_validate(data)
     except ValidationError as exc:

@@ -184,7 +184,8 @@ class PredictionError(ReplicateError):
         super().__init__(message)
         self.prediction = prediction
         self.prediction_id = prediction.id
-        self.status = str(prediction.status)
+        status = prediction.status
+        self.status: str = "unknown" if status is None else str(status)
         self.error = prediction.error
         self.logs = prediction.logs
 

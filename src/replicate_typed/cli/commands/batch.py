@@ -157,7 +157,8 @@ def _summary(report: BatchReport, console: Console) -> None:
     for result in report.failures:
         if result.same_as is not None:
             continue
-        console.print(redactor(f"failed: {result.describe()}"), markup=False)
+        label = "unresolved" if result.state == "creating" else "failed"
+        console.print(redactor(f"{label}: {result.describe()}"), markup=False)
     if report.journal_path:
         console.print(f"journal: {report.journal_path}", markup=False)
 
@@ -198,6 +199,14 @@ def batch_command(
             callback=cancel_after_callback,
         ),
     ] = None,
+    recreate_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--recreate-unknown",
+            help="Create an input again when its create's outcome is unknown and the server "
+            "cannot list predictions to check (it may then be paid for twice).",
+        ),
+    ] = False,
 ) -> None:
     """Run every line of a JSONL file through one model, durably (resume by running it again)."""
     import asyncio
@@ -238,6 +247,7 @@ def batch_command(
         creates_per_minute=creates_per_minute,
         download=download,
         create_options=create_options,
+        recreate_unknown=recreate_unknown,
     )
 
     async def main(display: _Display) -> BatchReport:

@@ -45,25 +45,28 @@ def download_outputs(
 ) -> None:
     """Download the output files of a finished prediction (again: nothing is saved twice)."""
     from replicate_typed.client._logging import logger
+    from replicate_typed.predictions import TERMINAL_STATUSES, UNKNOWN, status_of
     from replicate_typed.models import registry
-    from replicate_typed.predictions import TERMINAL_STATUSES
 
     with context.open_client(ctx) as client:
         prediction = client.predictions.get(prediction_id)
-    if str(prediction.status) not in TERMINAL_STATUSES:
+    status = status_of(prediction)
+    if status not in TERMINAL_STATUSES:
         raise CliError(
-            f"prediction {prediction.id} is still {prediction.status}; nothing to download yet"
+            f"prediction {prediction.id} is still {status or UNKNOWN}; nothing to download yet"
         )
     if prediction.output is None:
         why = (
             "its data was removed (outputs expire an hour after the prediction)"
             if prediction.data_removed
-            else f"it has no output (status {prediction.status})"
+            else f"it has no output (status {status})"
         )
         raise CliError(f"prediction {prediction.id}: nothing to download, {why}")
     output: Any = prediction.output
     try:
-        output = registry.get_model(str(prediction.model)).parse_output(prediction.output)
+        if prediction.model is None:
+            raise LookupError("the answer names no model")
+        output = registry.get_model(prediction.model).parse_output(prediction.output)
     except Exception:  # a model without generated types: its raw output's URLs are the files
         logger.debug("download: %s output kept untyped", prediction.model, exc_info=True)
     outcomes: list[str] = []

@@ -15,6 +15,7 @@ from replicate_typed.cli.output import (
     print_json,
     print_prediction,
     print_rows,
+    or_unknown,
 )
 from replicate_typed.cli.validate import IdArgument
 
@@ -42,7 +43,7 @@ def cancel_prediction(
     if as_json:
         print_json(dump(prediction))
     else:
-        context.stdout().print(f"{prediction.id}: {prediction.status}", markup=False)
+        context.stdout().print(f"{prediction.id}: {or_unknown(prediction.status)}", markup=False)
 
 
 def list_predictions(
@@ -60,7 +61,10 @@ def list_predictions(
         return
     print_rows(
         ("id", "model", "status", "created"),
-        [(p.id, str(p.model), str(p.status), fmt_time(p.created_at)) for p in predictions],
+        [
+            (p.id, or_unknown(p.model), or_unknown(p.status), fmt_time(p.created_at))
+            for p in predictions
+        ],
     )
     if not predictions:
         context.stderr().print("no predictions", markup=False)

@@ -222,6 +222,7 @@ def run_prediction(
     from replicate_typed.cli.progress import make_display
     from replicate_typed.client.errors import PredictionTimeoutError
     from replicate_typed.client.polling import PollPolicy
+    from replicate_typed.predictions import UNKNOWN, status_of
 
     client = context.make_client(cli_state)
     err, stdout = context.stderr(), context.stdout()
@@ -237,7 +238,8 @@ def run_prediction(
         with display:
             typed = client.create(model_input, **create_options)
             raw = typed.raw
-            display.update(str(raw.status), raw.logs, raw.id)
+            # a create answer may carry only the id (a router's): no status is not terminal
+            display.update(status_of(raw) or UNKNOWN, raw.logs, raw.id)
             # the prediction's stream ends the wait when it has one, else polls (0.1 s, x1.6)
             policy = PollPolicy(
                 initial=min(0.1, poll_interval), factor=1.6, max_interval=poll_interval,
@@ -249,16 +251,16 @@ def run_prediction(
             try:
                 raw = client.predictions.wait(
                     raw, timeout=remaining, poll_policy=policy,
-                    on_update=lambda p: display.update(str(p.status), p.logs, p.id),
+                    on_update=lambda p: display.update(status_of(p) or UNKNOWN, p.logs, p.id),
                 )  # fmt: skip
             except PredictionTimeoutError as exc:
                 raise CliError(
-                    f"prediction {raw.id} is still {exc.last_status} after {timeout:g}s; it keeps "
+                    f"prediction {raw.id} is still {exc.last_status or UNKNOWN} after {timeout:g}s; it keeps "
                     f"running (replicate-typed get {raw.id} / cancel {raw.id})"
                 ) from None
-        if str(raw.status) != "succeeded":
+        if status_of(raw) != "succeeded":
             detail = f": {raw.error}" if raw.error else ""
-            raise CliError(f"prediction {raw.id} {raw.status}{detail}")
+            raise CliError(f"prediction {raw.id} {status_of(raw)}{detail}")
         if raw.output is None and raw.data_removed:
             raise CliError(f"prediction {raw.id} succeeded but its output was already removed")
         output: Any
