@@ -12,10 +12,10 @@ from replicate_typed.cli.output import (
     JsonFlag,
     dump,
     fmt_time,
+    or_unknown,
     print_json,
     print_prediction,
     print_rows,
-    or_unknown,
 )
 from replicate_typed.cli.validate import IdArgument
 
