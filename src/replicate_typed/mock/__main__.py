@@ -1,4 +1,4 @@
-"""``python -m replicate_typed.mock [--host 127.0.0.1] [--port 0] [--token T] ...``
+"""``python -m replicate_typed.mock [--host 127.0.0.1] [--port 0] [--token T] [--profile router] ...``
 
 Prints ``Mock server listening on http://127.0.0.1:<port>`` (and the router base URL) and serves
 until SIGTERM or SIGINT, then exits cleanly with status 0.
@@ -13,6 +13,7 @@ import threading
 from types import FrameType
 
 from replicate_typed.mock.config import FaultConfig, MockConfig
+from replicate_typed.mock.profiles import PROFILES
 from replicate_typed.mock.server import MockServer
 
 
@@ -39,6 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument(
         "--token", action="append", help="accepted API token (repeatable; default: any)"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="replicate",
+        help="replicate: the official API; router: only create (by version, by model path) and "
+        "get, answered like the router's documents (everything else 404)",
     )
     parser.add_argument("--start", type=float, default=0.05, help="seconds in starting")
     parser.add_argument("--run", type=float, default=0.2, help="seconds in processing")
@@ -79,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limits=args.rate_limits,
         max_body_bytes=args.max_body_bytes,
         max_upload_bytes=args.max_upload_bytes,
+        profile=args.profile,
         faults=FaultConfig(
             rate_429=args.rate_429,
             rate_5xx=args.rate_5xx,
@@ -104,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         "picked up on the next request",
         flush=True,
     )
+    if args.profile != "replicate":
+        print(f"Profile: {args.profile}", flush=True)
     try:
         while not stop.wait(0.2):
             if not server.running:

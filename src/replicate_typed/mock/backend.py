@@ -9,6 +9,7 @@ This class only wires the parts together and keeps the public API; each part has
 
 =========================  ==========================================================
 :mod:`.routes`             the route table (the spec's operations + the mock's own)
+:mod:`.profiles`           which routes a profile serves and how its answers look
 :mod:`.predictions`        create / get / cancel / list / stream, output files, web page
 :mod:`.models`             models, versions, input validation
 :mod:`.files`              uploads (python-multipart)
@@ -52,6 +53,7 @@ from replicate_typed.mock.messages import (
 )
 from replicate_typed.mock.models import Models, watch_generated_registry
 from replicate_typed.mock.predictions import Predictions, fingerprint
+from replicate_typed.mock.profiles import Profile, profile_named
 from replicate_typed.mock.routes import ADMIN_PREFIX, ROUTES, MethodNotAllowed, RouteMatch, Router
 from replicate_typed.mock.store import Counters, Store
 from replicate_typed.mock.webhooks import Webhooks
@@ -92,6 +94,8 @@ class MockBackend:
         self.config = config
         self.clock: Clock = clock
         reload = None
+        self.profile: Profile = profile_named(config.profile)
+        self._router = self.profile.router()
         if registry is None:
             from replicate_typed.models import registry as generated
 
@@ -178,11 +182,11 @@ class MockBackend:
         point there (default: built from the ``Host`` header, or ``config.public_base_url``).
         """
         method = method.upper()
-        hdrs = {k.lower(): v for k, v in headers.items()}
+        hdrs = self.profile.request_headers({k.lower(): v for k, v in headers.items()})
         prefix, rest = "", path
         if path == "/replicate" or path.startswith("/replicate/"):
             prefix, rest = "/replicate", path[len("/replicate") :] or "/"
-        found = _ROUTER.match(method, rest)
+        found = self._router.match(method, rest)
         if isinstance(found, MethodNotAllowed):
             return problem(
                 405,
@@ -223,7 +227,7 @@ class MockBackend:
         if route.auth and not self._authorized(hdrs):
             response = unauthenticated()
         else:
-            response = _guarded(handler, request)
+            response = self.profile.shape(route.id, _guarded(handler, request))
         if fault is not None:
             if fault.kind == "slow":
                 self._counters.faults_injected["slow"] += 1
@@ -237,7 +241,7 @@ class MockBackend:
         """The largest body (bytes) a request to ``path`` may carry (see :mod:`.bodies`): the
         transport reads at most this much before it answers 413."""
         rest = path[len("/replicate") :] if path.startswith("/replicate/") else path
-        found = _ROUTER.match(method.upper(), rest)
+        found = self._router.match(method.upper(), rest)
         return self._route_limit(found.route.id if isinstance(found, RouteMatch) else None)
 
     def _route_limit(self, route_id: str | None) -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from replicate_typed.mock.bodies import JSON_DEPTH_CEILING
+from replicate_typed.mock.profiles import PROFILES, ProfileName
 from replicate_typed.mock.routes import OPERATION_IDS
 
 __all__ = ["MockConfig", "FaultConfig", "Outcome", "FAULT_KINDS", "OPERATIONS"]
@@ -94,6 +95,10 @@ class MockConfig:
     * ``max_body_bytes``: the largest request body except uploads (10 MiB); ``max_upload_bytes``
       the largest upload (100 MiB). Larger bodies are answered 413 with problem details.
     * ``max_json_depth``: how deep a JSON body may nest (64, at most 200); deeper is a 400.
+    * ``profile``: ``"replicate"`` (the official API) or ``"router"`` (only create by version, create
+      by model path and get by id; create answers ``{id, status}``; get answers seed 003's fields
+      with ``urls`` on api.replicate.com; ``Prefer: wait`` ignored; everything else 404). See
+      :mod:`replicate_typed.mock.profiles`.
     """
 
     api_tokens: tuple[str, ...] | None = field(default=None, repr=False)
@@ -119,6 +124,7 @@ class MockConfig:
     reject_unknown_inputs: bool = False
     rate_limits: tuple[int, int] | None = None
     seed: int | None = None
+    profile: ProfileName = "replicate"
 
     def __post_init__(self) -> None:
         if self.api_tokens is not None and not all(self.api_tokens):
@@ -137,6 +143,8 @@ class MockConfig:
                 raise ValueError(f"{name} must be at least 1 byte")
         if not 1 <= self.max_json_depth <= JSON_DEPTH_CEILING:
             raise ValueError(f"max_json_depth must be between 1 and {JSON_DEPTH_CEILING}")
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {self.profile!r}")
         if self.rate_limits is not None and min(self.rate_limits) < 1:
             raise ValueError("rate_limits must be (creates per minute, others per minute), >= 1")
 

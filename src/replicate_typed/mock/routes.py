@@ -137,10 +137,14 @@ class MethodNotAllowed:
 
 
 class Router:
-    """Matches ``(method, path)`` against routes (the path without the ``/replicate`` prefix)."""
+    """Matches ``(method, path)`` against routes (the path without the ``/replicate`` prefix).
 
-    def __init__(self, routes: Iterable[Route] = ROUTES) -> None:
+    ``wrong_method_404``: a path served only with other methods is not found (a server that does
+    not know the path at all, e.g. a router without ``GET /v1/predictions``), not a 405."""
+
+    def __init__(self, routes: Iterable[Route] = ROUTES, *, wrong_method_404: bool = False) -> None:
         self.routes = tuple(routes)
+        self.wrong_method_404 = wrong_method_404
         seen: dict[tuple[str, str], str] = {}
         for route in self.routes:
             key = (route.method, _PLACEHOLDER.sub("{}", route.template))
@@ -162,7 +166,7 @@ class Router:
                 allowed.append(route.method)
                 continue
             return RouteMatch(route, found.groupdict())
-        if allowed:
+        if allowed and not self.wrong_method_404:
             return MethodNotAllowed(tuple(sorted(set(allowed))))
         return None
 

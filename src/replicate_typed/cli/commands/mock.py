@@ -9,13 +9,21 @@ import signal
 import sys
 import threading
 from types import FrameType
+from enum import Enum
 from typing import Annotated
 
 import typer
 
 from replicate_typed.cli import context
 
-__all__ = ["run_mock"]
+__all__ = ["run_mock", "MockProfile"]
+
+
+class MockProfile(str, Enum):
+    """Which server the mock plays (:mod:`replicate_typed.mock.profiles`)."""
+
+    replicate = "replicate"
+    router = "router"
 
 
 def run_mock(
@@ -35,6 +43,14 @@ def run_mock(
             "--max-upload-bytes", min=1, help="Largest upload, files.create (larger: 413)."
         ),
     ] = 100 * 1024 * 1024,
+    profile: Annotated[
+        MockProfile,
+        typer.Option(
+            "--profile",
+            help="replicate: the official API. router: only create (by version, by model path) "
+            "and get, answered like the router's documents; everything else 404.",
+        ),
+    ] = MockProfile.replicate,
 ) -> None:
     """Start the built-in mock server in the foreground (Ctrl-C stops it)."""
     from replicate_typed.mock import MockConfig, MockServer
@@ -45,12 +61,16 @@ def run_mock(
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, _on_signal)
-    config = MockConfig(max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
+    config = MockConfig(
+        max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes, profile=profile.value
+    )
     server = MockServer(host=host, port=port, config=config)
     server.start()
     try:
         out = context.stdout()
         out.print(f"mock server listening on {server.url}", markup=False)
+        if profile is not MockProfile.replicate:
+            out.print(f"  profile: {profile.value}", markup=False)
         out.print(f"  export REPLICATE_BASE_URL={server.url}", markup=False)
         out.print("  (any REPLICATE_API_TOKEN works; Ctrl-C stops the server)", markup=False)
         out.print(
