@@ -495,6 +495,17 @@ def _output_name(index: int, url: str) -> str:
     return f"output_{index}{suffix}"
 
 
+def _cause(exc: BaseException | None) -> str:
+    """Why a create's outcome is unknown, in a few words."""
+    if exc is None:
+        return "an earlier run left its outcome unknown"
+    if isinstance(exc, errors.APIStatusError):
+        return f"HTTP {exc.status_code} after it was sent"
+    if isinstance(exc, errors.APIConnectionError):
+        return f"{type(exc).__name__} after it was sent"
+    return _short(exc)
+
+
 def _short(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 400 else text[:399] + "…"
@@ -815,11 +826,7 @@ class _Runner:
         """An unknown create outcome that cannot be checked: create again only if the user said
         so (returns None: the caller creates), else raise :class:`_Unresolved` naming the line,
         the journal state and how to resolve it."""
-        what = (
-            f" ({_short(cause)})"
-            if cause is not None
-            else " (an earlier run left its create's outcome unknown)"
-        )
+        what = f" ({_cause(cause)})"
         if self.options.recreate_unknown:
             logger.warning(
                 "batch: line %d: create outcome unknown%s and %s; creating it again "
@@ -831,10 +838,10 @@ class _Runner:
             )
             return None
         message = (
-            f"unresolved: the create may have been paid for{what}, and {why} "
-            "to check, so it was not created again. It stays 'creating' in the journal: look for "
-            "the prediction on the server's dashboard, or run again with --recreate-unknown "
-            "(recreate_unknown=True) to create it again, accepting it may be paid for twice"
+            f"the create may have been paid for{what} and {why} to check, so it was not created "
+            "again; it stays 'creating' in the journal: look for the prediction on the server's "
+            "dashboard, or run again with --recreate-unknown (recreate_unknown=True) to create "
+            "it again, accepting it may be paid for twice"
         )
         self.journal.note_error(item.key, message)
         raise _Unresolved(message)
