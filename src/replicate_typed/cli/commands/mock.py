@@ -8,8 +8,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from enum import StrEnum
 from types import FrameType
-from enum import Enum
 from typing import Annotated
 
 import typer
@@ -19,7 +19,7 @@ from replicate_typed.cli import context
 __all__ = ["run_mock", "MockProfile"]
 
 
-class MockProfile(str, Enum):
+class MockProfile(StrEnum):
     """Which server the mock plays (:mod:`replicate_typed.mock.profiles`)."""
 
     replicate = "replicate"
