@@ -1,14 +1,20 @@
 """Targets of the live contract suite: the same checks over real HTTP against
 
 * ``mock``: the built-in mock server, started and stopped by this suite;
+* ``router``: the built-in mock server in its router profile (``profile="router"``: only create
+  by version, create by model path and get by id, answered like the router's documents; see
+  ``replicate_typed.mock.profiles``), also started by this suite, so it always runs;
 * ``prism`` / ``prism-dynamic``: Prism serving Replicate's own OpenAPI document (static
   examples, and a second Prism generating responses from the schemas, ``--dynamic``); every
   request must pass Prism's validation;
 * ``env``: any server given by ``REPLICATE_LIVE_BASE_URL`` and ``REPLICATE_LIVE_API_TOKEN``
-  (skipped, saying so, when they are not set).
+  (skipped, saying so, when they are not set);
+* ``env-router``: the same server in the router checks, when ``REPLICATE_LIVE_PROFILE=router``
+  says it is a router that serves only create and get (skipped otherwise).
 
 Tests that need a server that keeps state (a created prediction can be fetched, runs finish,
 bad tokens are refused) run against ``STATEFUL`` targets only; Prism answers from examples.
+``RUNS``: the stateful targets plus the router (whole runs need only create and get).
 """
 
 from __future__ import annotations
@@ -38,15 +44,18 @@ MOCK_TOKEN = "r8_live_suite_mock_token_0123456789abcdef"
 PRISM_TOKEN = "r8_live_suite_prism_token_0123456789abcdef"
 ENV_BASE = "REPLICATE_LIVE_BASE_URL"
 ENV_TOKEN = "REPLICATE_LIVE_API_TOKEN"
+ENV_PROFILE = "REPLICATE_LIVE_PROFILE"
 # The model the cancel check creates stays in `starting` on the mock long enough to cancel it.
 SLOW_MODEL = "stability-ai/stable-diffusion"
 
 ALL_TARGETS = ["mock", "prism", "prism-dynamic", pytest.param("env", marks=pytest.mark.live)]
 STATEFUL = ["mock", pytest.param("env", marks=pytest.mark.live)]
+ROUTERS = ["router", pytest.param("env-router", marks=pytest.mark.live)]
+RUNS = [*STATEFUL, "router"]
 PRISM = ["prism", "prism-dynamic"]
 PREFER = prefer_pattern(load_upstream())
 
-Kind = Literal["mock", "prism", "env"]
+Kind = Literal["mock", "prism", "env", "router"]
 
 
 @dataclass
@@ -89,6 +98,22 @@ def live_mock() -> Iterator[MockServer]:
         api_tokens=(MOCK_TOKEN,),
         default_timing=(0.05, 0.2),
         timings={SLOW_MODEL: (30.0, 1.0)},
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_router() -> Iterator[MockServer]:
+    server = MockServer(
+        host="127.0.0.1",
+        port=0,
+        api_tokens=(MOCK_TOKEN,),
+        default_timing=(0.05, 0.2),
+        profile="router",
     )
     server.start()
     try:
@@ -142,10 +167,16 @@ def target(request: pytest.FixtureRequest) -> Iterator[LiveTarget]:
         prism = pair.dynamic if name == "prism-dynamic" else pair.static
         transport = RecordingTransport(prism=True, prefer_pattern=prefer_pattern(pair.document))
         live = LiveTarget(name, "prism", prism.url, PRISM_TOKEN, transport)
-    elif name == "env":
+    elif name == "router":
+        server = request.getfixturevalue("live_router")
+        transport = RecordingTransport(base_path="/replicate", prefer_pattern=PREFER)
+        live = LiveTarget(name, "router", server.url + "/replicate", MOCK_TOKEN, transport)
+    elif name in ("env", "env-router"):
         base, token = env_target_config()
+        if name == "env-router" and os.environ.get(ENV_PROFILE, "").strip() != "router":
+            pytest.skip(f"the live target is not a router: set {ENV_PROFILE}=router to run these")
         transport = RecordingTransport(base_path=urlsplit(base).path, prefer_pattern=PREFER)
-        live = LiveTarget(name, "env", base, token, transport)
+        live = LiveTarget(name, "router" if name == "env-router" else "env", base, token, transport)
     else:  # pragma: no cover
         raise ValueError(name)
     try:

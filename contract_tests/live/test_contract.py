@@ -17,7 +17,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from contract_tests.live.conftest import ALL_TARGETS, PRISM, SLOW_MODEL, STATEFUL, LiveTarget
+from contract_tests.live.conftest import ALL_TARGETS, PRISM, RUNS, SLOW_MODEL, STATEFUL, LiveTarget
 from replicate_typed.client import errors
 from replicate_typed.client.downloads import download_all
 from replicate_typed.core.types import FileOutput
@@ -41,6 +41,7 @@ KNOWN_STATUSES = {"starting", "processing", *TERMINAL_STATUSES}
 all_targets = pytest.mark.parametrize("target", ALL_TARGETS, indirect=True)
 stateful_targets = pytest.mark.parametrize("target", STATEFUL, indirect=True)
 prism_targets = pytest.mark.parametrize("target", PRISM, indirect=True)
+run_targets = pytest.mark.parametrize("target", RUNS, indirect=True)
 
 
 def small_sdxl() -> sdxl.Input:
@@ -304,7 +305,7 @@ def test_request_without_token_is_401_problem(target: LiveTarget) -> None:
         target.transport.problems.clear()
 
 
-@stateful_targets
+@run_targets
 def test_wrong_token_raises_authentication_error(target: LiveTarget) -> None:
     wrong = "r8_wrong_token_for_the_contract_check_000000"
     with target.client(token=wrong, max_retries=0) as client:
@@ -314,7 +315,7 @@ def test_wrong_token_raises_authentication_error(target: LiveTarget) -> None:
     assert wrong not in str(raised.value) and target.token not in str(raised.value)
 
 
-@stateful_targets
+@run_targets
 def test_unknown_prediction_is_404(target: LiveTarget) -> None:
     with target.client(max_retries=0) as client:
         with pytest.raises(errors.NotFoundError) as raised:
@@ -326,7 +327,7 @@ def test_unknown_prediction_is_404(target: LiveTarget) -> None:
 # --- whole runs --------------------------------------------------------------------------
 
 
-@stateful_targets
+@run_targets
 def test_run_by_path_and_download_a_real_image(target: LiveTarget, out_dir: Path) -> None:
     with target.client() as client:
         output = client.run(small_flux(), timeout=600)
@@ -337,7 +338,7 @@ def test_run_by_path_and_download_a_real_image(target: LiveTarget, out_dir: Path
         image.verify()
 
 
-@stateful_targets
+@run_targets
 def test_run_by_version_and_download_real_images(target: LiveTarget, out_dir: Path) -> None:
     with target.client() as client:
         output = client.run(small_sdxl(), timeout=600)
