@@ -179,7 +179,8 @@ def test_cli_reports_the_line_and_the_flag_then_recreates_with_it(
     first = CliRunner().invoke(app, args, env=env)
     assert first.exit_code == 1, first.output
     assert "unresolved: line 1: the create may have been paid for (HTTP 502" in first.stderr
-    assert "--recreate-unknown" in first.stderr and "unresolved 1" in first.stderr
+    assert "--recreate-unknown" in first.stderr
+    assert "  unresolved (each named below: run again, or see what it needs): 1" in first.stderr
     assert backend.stats()["creates"] == 2
     second = CliRunner().invoke(app, [*args, "--recreate-unknown"], env=env)
     assert second.exit_code == 0, second.output

@@ -205,7 +205,7 @@ OUTCOMES: dict[str, str] = {
     "succeeded": "succeeded",
     "failed": "failed",
     "rejected": "rejected by the server",
-    "unresolved": "unresolved (run again to resume)",
+    "unresolved": "unresolved (each named below: run again, or see what it needs)",
     "already_succeeded": "skipped: already succeeded in an earlier run",
     "already_failed": "skipped: already failed in an earlier run (not retried)",
     "duplicate": "duplicate lines (same input as an earlier line, run once)",
