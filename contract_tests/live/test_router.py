@@ -137,7 +137,11 @@ def test_what_a_router_does_not_serve_is_not_found(target: LiveTarget) -> None:
             "models.versions.get": lambda: client.models.versions.get(
                 "stability-ai/sdxl", str(SDXL_VERSION)
             ),
+            "models.versions.list": lambda: list(client.models.versions.list("stability-ai/sdxl")),
             "files.create": lambda: client.files.create(b"abc", filename="a.txt"),
+            "files.list": lambda: list(client.files.list()),
+            "files.get": lambda: client.files.get("abc"),
+            "files.delete": lambda: client.files.delete("abc"),
             "webhooks.default_secret": lambda: client.webhooks.default_secret(),
         }
         for name, call in calls.items():

@@ -116,7 +116,10 @@ OTHER_REQUESTS = [
     ("GET", "/v1/models/stability-ai/sdxl"),
     ("GET", f"/v1/models/stability-ai/sdxl/versions/{SDXL.version}"),
     ("POST", "/v1/files"),
+    ("GET", "/v1/files"),
     ("GET", "/v1/files/abc"),
+    ("DELETE", "/v1/files/abc"),
+    ("GET", "/v1/models/stability-ai/sdxl/versions"),
     ("GET", "/v1/webhooks/default/secret"),
     ("GET", "/p/{pid}"),
     ("DELETE", "/v1/predictions/{pid}"),  # a wrong method on a served path: 404, not 405
