@@ -23,9 +23,9 @@ from replicate_typed.cli.app import app
 from replicate_typed.client import errors
 from replicate_typed.client.downloads import download_all
 from replicate_typed.client.polling import PollPolicy
-from replicate_typed.core.predictions import TERMINAL_STATUSES, TypedPrediction, status_of
 from replicate_typed.models.black_forest_labs import flux_schnell
 from replicate_typed.models.stability_ai import sdxl
+from replicate_typed.predictions import TERMINAL_STATUSES, TypedPrediction, status_of
 from replicate_typed.types.api import Prediction
 
 SDXL_VERSION = sdxl.MODEL.version

@@ -45,8 +45,8 @@ def download_outputs(
 ) -> None:
     """Download the output files of a finished prediction (again: nothing is saved twice)."""
     from replicate_typed.client._logging import logger
-    from replicate_typed.predictions import TERMINAL_STATUSES, UNKNOWN, status_of
     from replicate_typed.models import registry
+    from replicate_typed.predictions import TERMINAL_STATUSES, UNKNOWN, status_of
 
     with context.open_client(ctx) as client:
         prediction = client.predictions.get(prediction_id)
