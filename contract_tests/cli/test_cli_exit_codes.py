@@ -241,7 +241,8 @@ def test_property_any_valid_id_reaches_the_api(good: str, respx_mock: respx.Mock
         return_value=_problem(404, "Not found")
     )
     before = route.call_count
-    result = invoke(CliRunner(), ["--max-retries", "0", "get", "--", good]  # "--": an id may start with "-")
+    # "--" ends the options: a valid id may start with "-"
+    result = invoke(CliRunner(), ["--max-retries", "0", "get", "--", good])
     assert_one_line_error(result, 1, "404")
     assert route.call_count == before + 1
 
