@@ -15,11 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import jsonschema
 
-from codegen import generate as gen
-from codegen.errors import SpecError, SpecErrors
-from codegen.naming import find_collisions
-from codegen.normalize import normalise
-from codegen.spec import (
+from . import generate as gen
+from .errors import SpecError, SpecErrors
+from .naming import find_collisions
+from .normalize import normalise
+from .spec import (
     MODEL_REF,
     VERSION_ID,
     dump_spec,
@@ -137,7 +137,8 @@ def add_model(
     Examples of an existing spec that still validate are kept. When regeneration fails the previous
     spec (or its absence) is restored, so a bad version never leaves the repository broken.
     """
-    specs_dir = gen.Paths(root).specs
+    project = gen.Paths(root)
+    specs_dir = project.specs
     ref = data["model"]
     target = spec_path(specs_dir, ref)
     previous = target.read_text(encoding="utf-8") if target.exists() else None
@@ -148,7 +149,7 @@ def add_model(
         SpecError(
             target,
             "/model",
-            f"{ref!r} would share the Python module replicate_typed.models.{module} with "
+            f"{ref!r} would share the Python module {project.module}.{module} with "
             + ", ".join(repr(r) for r in refs if r not in (ref, ref.split("/", 1)[0])),
         )
         for module, refs in after.items()

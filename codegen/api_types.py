@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from codegen.normalize import custom_string_type
+from .normalize import custom_string_type
 
 
 def _pascal(*parts: str) -> str:

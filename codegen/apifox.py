@@ -38,9 +38,9 @@ from typing import Any
 
 import jsonschema
 
-from codegen.errors import SpecError, pointer
-from codegen.normalize import normalise
-from codegen.spec import MODEL_REF, VERSION_ID, read_json, spec_path, validate_spec_data
+from .errors import SpecError, pointer
+from .normalize import normalise
+from .spec import MODEL_REF, VERSION_ID, read_json, spec_path, validate_spec_data
 
 TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
 REQUIRED_MARKS = {"必需": True, "可选": False}
@@ -768,7 +768,7 @@ def import_endpoint(
     call: str | None = None,
 ) -> ImportResult:
     """:func:`import_apifox` for an endpoint already read from ``path``."""
-    from codegen.add_model import spec_from_version  # the same checks as add-model
+    from .add_model import spec_from_version  # the same checks as add-model
 
     assert endpoint.model is not None
     ref = endpoint.model

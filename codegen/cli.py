@@ -1,5 +1,8 @@
-"""``python -m codegen``: generate, check, add-model, import-apifox, api-spec, drift.
+"""``replicate-typed-codegen`` (``python -m codegen`` in this repository): generate, check,
+add-model, import-apifox, api-spec, drift.
 
+Specs are read from, and the package generated into, the folders named by the
+``[tool.replicate-typed]`` table of the nearest ``pyproject.toml`` (or the one under ``--root``).
 A spec that cannot be compiled is reported as ``file: at /json/pointer: rule`` lines on stderr
 (exit status 2), never as a traceback. Set ``CODEGEN_DEBUG=1`` to see the traceback of an
 unexpected internal error.
@@ -16,8 +19,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from codegen import generate as gen
-from codegen.errors import SpecError, SpecErrors
+from . import generate as gen
+from .errors import SpecError, SpecErrors
 
 app = typer.Typer(
     add_completion=False,
@@ -25,7 +28,11 @@ app = typer.Typer(
     help=__doc__,
     pretty_exceptions_enable=False,  # never print locals (tokens) or tracebacks
 )
-ROOT_OPTION = typer.Option("--root", help="Repository root (holds specs/ and generated/).")
+ROOT_OPTION = typer.Option(
+    "--root",
+    help="Project folder: its pyproject.toml's [tool.replicate-typed] table names the specs folder "
+    "and the package to generate (default: the nearest such pyproject.toml, from here up).",
+)
 EXIT_SPEC_ERROR = 2
 EXIT_INTERNAL = 3
 
@@ -36,6 +43,19 @@ def fail(exc: SpecError | SpecErrors) -> NoReturn:
     raise typer.Exit(EXIT_SPEC_ERROR)
 
 
+def project_root(root: Path | None) -> Path:
+    """The configured project's root; a missing or bad table is a spec error (exit 2)."""
+    try:
+        return gen.Paths(root).root
+    except SpecError as exc:
+        fail(exc)
+
+
+def _outputs(root: Path) -> str:
+    project = gen.Paths(root)
+    return " and ".join(project.rel(folder) for folder in project.outputs)
+
+
 def _rel(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
@@ -44,28 +64,35 @@ def _rel(path: Path, root: Path) -> str:
 
 
 @app.command()
-def generate(root: Annotated[Path, ROOT_OPTION] = Path(".")) -> None:
-    """Regenerate generated/replicate_typed from specs/ (lib/ is never touched)."""
+def generate(root: Annotated[Path | None, ROOT_OPTION] = None) -> None:
+    """Regenerate the configured package from the specs (only its own folders are touched)."""
+    root = project_root(root)
     try:
-        written = gen.write(root.resolve())
+        written = gen.write(root)
     except (SpecError, SpecErrors) as exc:
         fail(exc)
-    typer.echo(f"generated {len(written)} files into {gen.Paths(root).package}")
+    typer.echo(f"generated {len(written)} files into {_outputs(root)}")
 
 
 @app.command()
-def check(root: Annotated[Path, ROOT_OPTION] = Path(".")) -> None:
-    """Regenerate into a temporary folder and compare byte for byte with generated/."""
+def check(root: Annotated[Path | None, ROOT_OPTION] = None) -> None:
+    """Regenerate into a temporary folder and compare byte for byte with the generated package."""
+    root = project_root(root)
     try:
-        problems = gen.diff(root.resolve())
+        problems = gen.diff(root)
     except (SpecError, SpecErrors) as exc:
         fail(exc)
+    outputs = _outputs(root)
     if problems:
         for line in problems:
             typer.echo(line, err=True)
-        typer.echo("generated/ is out of date: run `make generate` and commit the result", err=True)
+        typer.echo(
+            f"{outputs} is out of date: run `replicate-typed-codegen generate` and commit the "
+            "result",
+            err=True,
+        )
         raise typer.Exit(1)
-    typer.echo("generated/ matches specs/ byte for byte")
+    typer.echo(f"{outputs} matches the specs byte for byte")
 
 
 class Call(StrEnum):
@@ -104,12 +131,12 @@ def add_model(
     no_generate: Annotated[
         bool, typer.Option("--no-generate", help="Only write the spec; do not regenerate.")
     ] = False,
-    root: Annotated[Path, ROOT_OPTION] = Path("."),
+    root: Annotated[Path | None, ROOT_OPTION] = None,
 ) -> None:
-    """Add (or update) a model: write specs/models/owner/name/spec.json, then regenerate."""
-    from codegen import add_model as adder
+    """Add (or update) a model: write <specs>/models/owner/name/spec.json, then regenerate."""
+    from . import add_model as adder
 
-    root = root.resolve()
+    root = project_root(root)
     try:
         if (from_file is None) == (from_api is None):
             raise SpecError("add-model", "", "give exactly one of --from-file or --from-api")
@@ -120,7 +147,7 @@ def add_model(
                 )
             version = adder.load_version_file(from_file)
             provenance = (
-                f"added by `python -m codegen add-model --from-file {from_file.name}` "
+                f"added by `replicate-typed-codegen add-model --from-file {from_file.name}` "
                 "(openapi_schema verbatim; see specs/README.md)"
             )
             source = str(from_file)
@@ -131,7 +158,7 @@ def add_model(
                 raise SpecError("--model", "", f"{model!r} differs from --from-api {ref!r}")
             model = ref
             provenance = (
-                f"added by `python -m codegen add-model --from-api` from {base_url} "
+                f"added by `replicate-typed-codegen add-model --from-api` from {base_url} "
                 "(openapi_schema verbatim; see specs/README.md)"
             )
             source = f"{base_url} {from_api}"
@@ -158,7 +185,7 @@ def add_model(
     for dropped in result.dropped_examples:
         typer.echo(f"warning: dropped {dropped}", err=True)
     if result.generated:
-        typer.echo(f"generated {len(result.generated)} files into {gen.Paths(root).package}")
+        typer.echo(f"generated {len(result.generated)} files into {_outputs(root)}")
 
 
 @app.command("import-apifox")
@@ -207,7 +234,7 @@ def import_apifox(
             "(what the document leaves out, or adds, does not count).",
         ),
     ] = False,
-    root: Annotated[Path, ROOT_OPTION] = Path("."),
+    root: Annotated[Path | None, ROOT_OPTION] = None,
 ) -> None:
     """Import an Apifox export as specs/models/owner/name/spec.json, then regenerate.
 
@@ -218,11 +245,11 @@ def import_apifox(
     (field, what Apifox says, what the schema says). From the document alone the spec lacks what
     only the published schema knows (the output type, file inputs, choices): a warning says so.
     """
-    from codegen import add_model as adder
-    from codegen import apifox
-    from codegen.spec import dump_spec
+    from . import add_model as adder
+    from . import apifox
+    from .spec import dump_spec
 
-    root = root.resolve()
+    root = project_root(root)
     try:
         if version_file is not None and from_api:
             raise SpecError("import-apifox", "", "give at most one of --version-file or --from-api")
@@ -235,7 +262,7 @@ def import_apifox(
             version = adder.load_version_file(version_file)
             source = str(version_file)
             provenance = (
-                f"published version from `python -m codegen import-apifox --version-file "
+                f"published version from `replicate-typed-codegen import-apifox --version-file "
                 f"{version_file.name}` (openapi_schema verbatim but for the additions below)"
             )
         elif from_api:
@@ -243,7 +270,7 @@ def import_apifox(
             _, version, base_url = adder.fetch_version(wanted)
             source = f"{base_url} {wanted}"
             provenance = (
-                f"published version from {base_url} by `python -m codegen import-apifox "
+                f"published version from {base_url} by `replicate-typed-codegen import-apifox "
                 "--from-api` (openapi_schema verbatim but for the additions below)"
             )
         result = apifox.import_endpoint(
@@ -302,11 +329,12 @@ def import_apifox(
 @app.command("api-spec")
 def api_spec(
     upstream: Annotated[Path, typer.Argument(help="Replicate's OpenAPI document (JSON).")],
-    root: Annotated[Path, ROOT_OPTION] = Path("."),
+    root: Annotated[Path | None, ROOT_OPTION] = None,
 ) -> None:
-    """Rewrite specs/api/openapi.json from an upstream Replicate OpenAPI document."""
-    from codegen.api_spec import dumps, trim
-    from codegen.spec import read_json
+    """Rewrite <specs>/api/openapi.json from an upstream Replicate OpenAPI document."""
+    root = project_root(root)
+    from .api_spec import dumps, trim
+    from .spec import read_json
 
     try:
         document = read_json(upstream)
@@ -318,12 +346,13 @@ def api_spec(
             ) from None
     except SpecError as exc:
         fail(exc)
-    target = root / "specs" / "api" / "openapi.json"
+    target = gen.Paths(root).api_document
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(dumps(doc), encoding="utf-8")
     typer.echo(f"wrote {target}")
 
 
-from codegen.drift.cli import drift  # noqa: E402
+from .drift.cli import drift  # noqa: E402
 
 app.command("drift")(drift)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from codegen.errors import SpecError, SpecErrors, pointer
+from .errors import SpecError, SpecErrors, pointer
 
 SPEC_FILE = "spec.json"
 VERSION_ID = re.compile(r"^[0-9a-f]{64}$")

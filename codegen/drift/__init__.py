@@ -5,8 +5,8 @@ recorded version files with ``--from-dir``) and classifies every difference as B
 COMPATIBLE or COSMETIC for an existing caller. See README.md, section "API drift".
 """
 
-from codegen.drift.api_diff import diff_api_documents
-from codegen.drift.changes import Change, Severity
-from codegen.drift.schema_diff import diff_model_schemas
+from .api_diff import diff_api_documents
+from .changes import Change, Severity
+from .schema_diff import diff_model_schemas
 
 __all__ = ["Change", "Severity", "diff_api_documents", "diff_model_schemas"]

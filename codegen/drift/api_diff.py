@@ -12,11 +12,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from codegen.api_spec import OPERATIONS, trim
-from codegen.drift import changes as k
-from codegen.drift.changes import MISSING, Change, Severity, show
-from codegen.drift.schema_diff import Direction, Flattener, SchemaDiffer
-from codegen.errors import pointer
+from ..api_spec import OPERATIONS, trim
+from ..errors import pointer
+from . import changes as k
+from .changes import MISSING, Change, Severity, show
+from .schema_diff import Direction, Flattener, SchemaDiffer
 
 SUBJECT = "api"
 REQUEST_SCHEMAS = frozenset({"PredictionRequest", "ModelPredictionRequest"})

@@ -12,11 +12,13 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from codegen import generate as gen
-from codegen.drift import update as updater
-from codegen.drift.api_diff import DriftError, diff_api_documents, trimmed_upstream
-from codegen.drift.changes import Severity
-from codegen.drift.report import (
+from .. import generate as gen
+from ..errors import SpecError, SpecErrors
+from ..spec import load_model_specs, read_json
+from . import update as updater
+from .api_diff import DriftError, diff_api_documents, trimmed_upstream
+from .changes import Severity
+from .report import (
     EXIT_ERROR,
     EXIT_OK,
     DriftReport,
@@ -25,9 +27,7 @@ from codegen.drift.report import (
     render_markdown,
     render_text,
 )
-from codegen.drift.sources import DirSource, LiveSource, Source, UpstreamError
-from codegen.errors import SpecError, SpecErrors
-from codegen.spec import load_model_specs, read_json
+from .sources import DirSource, LiveSource, Source, UpstreamError
 
 
 class OutputFormat(StrEnum):
@@ -65,8 +65,13 @@ def _load_upstream_document(where: str) -> dict[str, Any]:
 
 def drift(
     root: Annotated[
-        Path, typer.Option("--root", help="Repository root (holds specs/ and generated/).")
-    ] = Path("."),
+        Path | None,
+        typer.Option(
+            "--root",
+            help="Project folder whose pyproject.toml names the specs and the generated package "
+            "([tool.replicate-typed]; default: the nearest one, from here up).",
+        ),
+    ] = None,
     from_dir: Annotated[
         Path | None,
         typer.Option(
@@ -133,10 +138,10 @@ def drift(
     2 breaking drift; 3 upstream could not be compared (configuration, network, bad files).
     """
     threshold = Severity.COMPATIBLE if cosmetic_ok else Severity.parse(fail_on.value)
-    root = root.resolve()
     if to_latest and not update:
         raise _error("--to-latest only makes sense with --update")
     try:
+        root = gen.Paths(root).root
         specs = [] if no_models else load_model_specs(gen.Paths(root).specs)
     except (SpecError, SpecErrors) as exc:
         for err in gen.iter_errors(exc):
@@ -172,7 +177,7 @@ def drift(
         upstream_api = _load_upstream_document(api_document)
         report.api_source = str(api_document)
         try:
-            spec_doc = read_json(gen.Paths(root).specs / "api" / "openapi.json")
+            spec_doc = read_json(gen.Paths(root).api_document)
             report.api = diff_api_documents(spec_doc, upstream_api)
         except (DriftError, SpecError) as exc:
             report.errors.append(str(exc))

@@ -10,11 +10,11 @@ from typing import IO, Any
 from rich.console import Console
 from rich.markup import escape
 
-from codegen.drift import changes as k
-from codegen.drift.changes import MISSING, Change, Severity, show, worst
-from codegen.drift.schema_diff import diff_model_schemas
-from codegen.drift.sources import Upstream, UpstreamError
-from codegen.spec import ModelSpec
+from ..spec import ModelSpec
+from . import changes as k
+from .changes import MISSING, Change, Severity, show, worst
+from .schema_diff import diff_model_schemas
+from .sources import Upstream, UpstreamError
 
 # Exit codes (README, "API drift").
 EXIT_OK = 0

@@ -16,10 +16,10 @@ import json
 from collections.abc import Callable
 from typing import Any, Literal
 
-from codegen.drift import changes as k
-from codegen.drift.changes import MISSING, Change, Severity, show
-from codegen.errors import pointer
-from codegen.normalize import normalise
+from ..errors import pointer
+from ..normalize import normalise
+from . import changes as k
+from .changes import MISSING, Change, Severity, show
 
 Direction = Literal["request", "response"]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from codegen.spec import ModelSpec
+from ..spec import ModelSpec
 
 
 @dataclass(frozen=True)

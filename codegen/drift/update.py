@@ -9,12 +9,12 @@ from typing import Any
 
 import jsonschema
 
-from codegen import generate as gen
-from codegen.api_spec import dumps as dump_api
-from codegen.drift.report import DriftReport, ModelReport
-from codegen.drift.sources import VersionRecord
-from codegen.normalize import normalise
-from codegen.spec import dump_spec, read_json, spec_path, validate_spec_data
+from .. import generate as gen
+from ..api_spec import dumps as dump_api
+from ..normalize import normalise
+from ..spec import dump_spec, read_json, spec_path, validate_spec_data
+from .report import DriftReport, ModelReport
+from .sources import VersionRecord
 
 
 @dataclass
@@ -85,7 +85,7 @@ def apply(
         path.write_text(dump_spec(new), encoding="utf-8")
         result.written.append(path)
     if api_document is not None:
-        path = specs_dir / "api" / "openapi.json"
+        path = gen.Paths(root).api_document
         text = dump_api(api_document)
         if path.read_text(encoding="utf-8") != text:
             originals[path] = path.read_text(encoding="utf-8")

@@ -41,12 +41,16 @@ def test_every_file_under_generated_has_the_do_not_edit_header(repo_root: Path) 
         assert path.suffix == ".py", f"{rel}: only generated Python modules belong in generated/"
         head = path.read_text(encoding="utf-8").splitlines()[:2]
         assert "DO NOT EDIT" in head[0], rel
-        assert "make generate" in head[1], rel
+        assert "replicate-typed-codegen generate" in head[1], rel
 
 
 def test_the_generator_writes_exactly_the_files_under_generated(repo_root: Path) -> None:
-    package = gen.Paths(repo_root).package
-    assert sorted(gen.render_package(repo_root)) == gen.owned_files(package)
+    project = gen.Paths(repo_root)
+    assert [project.rel(folder) for folder in project.outputs] == [
+        "generated/replicate_typed/models",
+        "generated/replicate_typed/types",
+    ]
+    assert sorted(gen.render_package(repo_root)) == gen.owned_files(project)
 
 
 def test_removed_spec_removes_its_module(repo_root: Path, tmp_path: Path) -> None:

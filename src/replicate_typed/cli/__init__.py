@@ -12,6 +12,10 @@
 
 from __future__ import annotations
 
+from replicate_typed._extras import require
+
+require("cli", "the replicate-typed command line (replicate_typed.cli)")
+
 
 def main() -> None:
     """Console-script entry point (``replicate-typed``)."""

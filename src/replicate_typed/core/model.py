@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -147,18 +148,58 @@ def _none_means_unset(cls: type[ModelInput[Any]]) -> frozenset[str]:
     info = getattr(cls, "__model_info__", None)
     names: set[str] = set()
     if info is not None:
-        from jsonschema import Draft202012Validator
-
         schema = info.input_schema
         properties = schema.get("properties", {})
         defs = schema.get("$defs", {})
         for name, field in cls.model_fields.items():
             prop = properties.get(field.alias or name)
-            if isinstance(prop, dict) and not Draft202012Validator(
-                {**prop, "$defs": defs}
-            ).is_valid(None):
+            if isinstance(prop, dict) and not accepts_null(prop, defs):
                 names.add(name)
     result = frozenset(names)
     if info is not None:
         _NONE_MEANS_UNSET[cls] = result
     return result
+
+
+def accepts_null(schema: Any, defs: Mapping[str, Any], _seen: frozenset[str] = frozenset()) -> bool:
+    """Whether JSON ``null`` is valid against ``schema`` (JSON Schema 2020-12, local ``$defs``).
+
+    Only the keywords that can reject null matter (``type``, ``enum``, ``const``, the
+    combinators, ``$ref``); the rest apply to other kinds of value. The runtime needs no JSON
+    Schema library for this; tests hold it equal to ``jsonschema``'s verdict.
+    """
+    if isinstance(schema, bool):
+        return schema
+    if not isinstance(schema, dict):
+        return True
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref[len("#/$defs/") :].replace("~1", "/").replace("~0", "~")
+        target = defs.get(name)
+        if name not in _seen and target is not None:
+            if not accepts_null(target, defs, _seen | {name}):
+                return False
+    kind = schema.get("type")
+    if isinstance(kind, str) and kind != "null":
+        return False
+    if isinstance(kind, list) and "null" not in kind:
+        return False
+    enum = schema.get("enum")
+    if isinstance(enum, list) and not any(value is None for value in enum):
+        return False
+    if "const" in schema and schema["const"] is not None:
+        return False
+    all_of, any_of, one_of = schema.get("allOf"), schema.get("anyOf"), schema.get("oneOf")
+    if isinstance(all_of, list) and not all(accepts_null(s, defs, _seen) for s in all_of):
+        return False
+    if isinstance(any_of, list) and not any(accepts_null(s, defs, _seen) for s in any_of):
+        return False
+    if isinstance(one_of, list) and sum(accepts_null(s, defs, _seen) for s in one_of) != 1:
+        return False
+    if "not" in schema and accepts_null(schema["not"], defs, _seen):
+        return False
+    if "if" in schema:
+        branch = "then" if accepts_null(schema["if"], defs, _seen) else "else"
+        if branch in schema and not accepts_null(schema[branch], defs, _seen):
+            return False
+    return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from replicate_typed.mock import _needs  # noqa: F401  (first: names the extra when it is missing)
 from replicate_typed.mock.backend import MockBackend
 from replicate_typed.mock.clock import Clock, FakeClock, SystemClock
 from replicate_typed.mock.config import FaultConfig, MockConfig
