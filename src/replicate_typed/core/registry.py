@@ -41,6 +41,17 @@ class Registry(Mapping[str, ModelInfo[Any, Any]]):
         self._modules = dict(modules)
         self._versions = dict(versions)
 
+    @classmethod
+    def combine(cls, *registries: Registry) -> Registry:
+        """One registry of the models of all (a later one wins for the same ``owner/name``),
+        e.g. the package's own models and a project's generated package."""
+        modules: dict[str, str] = {}
+        versions: dict[str, str] = {}
+        for registry in registries:
+            modules.update(registry._modules)
+            versions.update(registry._versions)
+        return cls(modules, versions)
+
     def __getitem__(self, ref: str) -> ModelInfo[Any, Any]:
         return self.get_model(ref)
 
@@ -72,12 +83,12 @@ class Registry(Mapping[str, ModelInfo[Any, Any]]):
             close = difflib.get_close_matches(name, list(self._modules), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise UnknownModelError(
-                f"no generated model {name!r}{hint} (add one with `python -m codegen add-model`)"
+                f"no generated model {name!r}{hint} (add one with `replicate-typed-codegen add-model`)"
             )
         info: ModelInfo[Any, Any] = importlib.import_module(module_path).MODEL
         if version is not None and info.version is not None and version != info.version:
             raise UnknownModelError(
                 f"{name} is generated for version {info.version}, not {version}; "
-                "update its spec (python -m codegen drift --update) to use another version"
+                "update its spec (replicate-typed-codegen drift --update) to use another version"
             )
         return info
