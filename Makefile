@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup prism generate check lint typecheck imports test demo bench bench-codegen bench-client bench-concurrency drift soak clean
+.PHONY: setup lock prism generate check lint typecheck imports test test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-import drift soak clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -23,19 +23,30 @@ node_modules/.installed: package.json package-lock.json
 		echo "warning: npm not found: the Prism contract tests will be skipped (install Node.js 20 + npm, then make prism)" >&2; \
 	fi
 
-$(VENV)/.installed: pyproject.toml setup.py
+# Development and CI install the exact versions of uv.lock (the package itself asks only for
+# ranges): uv (pinned, also in the dev extra so a sync keeps it) syncs .venv to the lock, with
+# every extra and this checkout installed editable. Then `source .venv/bin/activate`.
+UV_VERSION := 0.13.9
+$(VENV)/.installed: pyproject.toml setup.py uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --quiet --frozen --all-extras
 	touch $@
 
+# After changing dependencies in pyproject.toml: re-resolve uv.lock (commit it), then make setup.
+lock:
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install --quiet uv==$(UV_VERSION); }
+	$(BIN)/uv lock
+
 # The generator's output (generated/), then the sync client from the async one (scripts/unasync.py).
+# The code generator runs as users run it: the installed console script, [tool.replicate-typed].
 generate: setup
-	$(PY) -m codegen generate
+	$(BIN)/replicate-typed-codegen generate
 	$(PY) scripts/unasync.py
 
 # Golden record: regenerate into a temporary folder and compare byte for byte, then lint and type-check.
 check: setup
-	$(PY) -m codegen check
+	$(BIN)/replicate-typed-codegen check
 	$(PY) scripts/unasync.py --check
 	$(MAKE) --no-print-directory lint typecheck imports
 
@@ -53,6 +64,24 @@ typecheck: setup
 
 test: setup
 	$(PY) -m pytest -q -n auto
+
+# The floors of pyproject.toml's ranges, proven: a second venv with the lowest versions they allow
+# (uv --resolution lowest-direct; the dev tools stay at their pins), checked to really hold each
+# floor (scripts/lowest_versions.py), then the test suite against it. LOWEST_ARGS: pytest args.
+LOWEST_VENV ?= .venv-lowest
+LOWEST_ARGS ?= -q -n auto
+test-lowest: setup
+	rm -rf $(LOWEST_VENV)
+	$(BIN)/uv venv --quiet --python $(PY) $(LOWEST_VENV)
+	$(BIN)/uv pip install --quiet --python $(LOWEST_VENV)/bin/python --resolution lowest-direct -e '.[all,dev]'
+	$(LOWEST_VENV)/bin/python scripts/lowest_versions.py
+	$(LOWEST_VENV)/bin/python -m pytest $(LOWEST_ARGS)
+
+# A user's project (README, "Use it in your own project"): the wheel with [codegen] in a fresh
+# venv, two models added, imported, run against the mock, mypy --strict, drift; and the core wheel
+# next to pydantic 2.9 / httpx 0.27 with none of the extras' packages.
+test-user-project: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m user_project contract_tests/test_user_project.py
 
 # The README's first command: the built-in mock server on a free local port (stopped by PID,
 # also on failure), stability-ai/sdxl by version and flux-schnell by model path through the CLI.
@@ -101,7 +130,11 @@ bench-concurrency: setup
 	$(PY) -m benchmarks.concurrency $(BENCH_CONCURRENCY_ARGS)
 
 # Every benchmark, one after the other (not part of make test).
-bench: bench-client bench-codegen bench-concurrency
+bench: bench-import bench-client bench-codegen bench-concurrency
+
+# Import time of `import replicate_typed` + Client() vs the official client (README, "Install").
+bench-import: setup
+	$(PY) -m benchmarks.import_time $(BENCH_IMPORT_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis out .bench node_modules
+	rm -rf $(VENV) $(LOWEST_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis out .bench node_modules

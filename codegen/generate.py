@@ -353,12 +353,13 @@ def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str
     specs_models = f"{paths.rel(paths.specs)}/models"
     for owner_mod, members in sorted(owners.items()):
         # lazy: looking one model up imports that model's module, not its owner's other models
+        names = [name_mod for _, name_mod in sorted(members, key=lambda m: m[1])]
         files[f"{models}/{owner_mod}/__init__.py"] = init.render(
             source=specs_models,
             docstring=f"Models of {members[0][0].owner}.",
-            imports=[],
-            lazy=[name_mod for _, name_mod in sorted(members, key=lambda m: m[1])],
-            exports=[name_mod for _, name_mod in sorted(members, key=lambda m: m[1])],
+            type_imports=[f"from . import {', '.join(names)}"],
+            lazy={name: name for name in names},
+            exports=names,
         )
     files[f"{models}/__init__.py"] = env.get_template("registry.py.jinja").render(
         source=specs_models,
@@ -398,8 +399,8 @@ def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str
     files[f"{types}/__init__.py"] = init.render(
         source=api_source,
         docstring="API types: Prediction, PredictionStatus, ProblemDetails, PredictionPage, File, ...",
-        imports=[f"from .api import {', '.join(api_names)}"],
-        lazy=[],
+        type_imports=[f"from .api import {', '.join(api_names)}"],
+        lazy=dict.fromkeys(api_names, "api"),
         exports=api_names,
     )
     return files
@@ -463,7 +464,9 @@ def operation_rows(api_file: Path, doc: Any) -> list[dict[str, Any]]:
 def _ruff(folder: Path, root: Path) -> None:
     for args in (["check", "--fix-only", "--quiet", "--exit-zero"], ["format", "--quiet"]):
         subprocess.run(
-            [sys.executable, "-m", "ruff", *args, "--config", str(RUFF_CONFIG), str(folder)],
+            # no cache: it would go next to the settings file, inside the installed package
+            [sys.executable, "-m", "ruff", *args, "--no-cache", "--config", str(RUFF_CONFIG)]
+            + [str(folder)],
             check=True,
             cwd=root,
         )

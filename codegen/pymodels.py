@@ -30,7 +30,7 @@ COMMON_OPTIONS: dict[str, Any] = {
     "use_standard_collections": True,
     "use_union_operator": True,
     "use_field_description": True,
-    "use_attribute_docstrings": True,
+    "use_attribute_docstrings": False,  # pydantic would re-read the source of every class on import
     "use_double_quotes": True,
     "enum_field_as_literal": "all",
     "strict_nullable": True,

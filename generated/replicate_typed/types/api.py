@@ -19,7 +19,6 @@ from replicate_typed.core.types import Secret
 class FileChecksums(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     sha256: Annotated[
         str | None,
@@ -33,7 +32,6 @@ class FileChecksums(BaseModel):
 class FileUrls(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     get: Annotated[
         str | None,
@@ -47,7 +45,6 @@ class FileUrls(BaseModel):
 class File(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     checksums: Annotated[FileChecksums, Field(title="FileChecksums")]
     """
@@ -96,7 +93,6 @@ class FilePage(BaseModel):
 class Model(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     cover_image_url: str | None = None
     """
@@ -155,7 +151,6 @@ class Model(BaseModel):
 class ModelPredictionRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        use_attribute_docstrings=True,
     )
     input: Annotated[
         dict[str, Any],
@@ -229,7 +224,6 @@ class ModelPredictionRequest(BaseModel):
 class ModelVersion(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     cog_version: str | None = None
     """
@@ -271,7 +265,6 @@ class ModelVersionPage(BaseModel):
 class PredictionMetrics(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     total_time: float | None = None
     """
@@ -282,7 +275,6 @@ class PredictionMetrics(BaseModel):
 class PredictionUrls(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     cancel: str | None = None
     """
@@ -305,7 +297,6 @@ class PredictionUrls(BaseModel):
 class PredictionRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        use_attribute_docstrings=True,
     )
     input: Annotated[dict[str, Any], Field(examples=[{"text": "Alice"}])]
     """
@@ -391,7 +382,6 @@ class PredictionRequest(BaseModel):
 class InvalidField(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     type: str | None = None
     field: str | None = None
@@ -401,7 +391,6 @@ class InvalidField(BaseModel):
 class ProblemDetails(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     type: str | None = None
     title: str | None = None
@@ -418,7 +407,6 @@ class WebhookSecret(BaseModel):
     model_config = ConfigDict(
         extra="allow",
         arbitrary_types_allowed=True,
-        use_attribute_docstrings=True,
     )
     key: Secret
     """
@@ -429,7 +417,6 @@ class WebhookSecret(BaseModel):
 class Prediction(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     completed_at: AwareDatetime | None = None
     """
@@ -500,7 +487,6 @@ class Prediction(BaseModel):
 class PredictionPage(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     next: str | None = None
     """

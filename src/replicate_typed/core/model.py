@@ -35,7 +35,6 @@ class ModelInput(BaseModel, Generic[OutputT]):
         validate_default=False,
         populate_by_name=True,
         arbitrary_types_allowed=True,
-        use_attribute_docstrings=True,
     )
 
     __model_info__: ClassVar[ModelInfo[Any, Any]]

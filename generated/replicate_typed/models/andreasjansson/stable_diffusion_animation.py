@@ -36,7 +36,6 @@ OutputValue: TypeAlias = list[FileOutput]
 class Input(ModelInput[OutputValue]):
     model_config = ConfigDict(
         extra="forbid",
-        use_attribute_docstrings=True,
     )
     prompt_start: Annotated[str, Field(title="Prompt Start")]
     """

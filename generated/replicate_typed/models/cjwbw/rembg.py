@@ -37,7 +37,6 @@ class Input(ModelInput[OutputValue]):
     model_config = ConfigDict(
         extra="forbid",
         arbitrary_types_allowed=True,
-        use_attribute_docstrings=True,
     )
     image: Annotated[FileInput, Field(title="Image")] = ""
     """

@@ -36,7 +36,6 @@ OutputValue: TypeAlias = FileOutput
 class Input(ModelInput[OutputValue]):
     model_config = ConfigDict(
         extra="forbid",
-        use_attribute_docstrings=True,
     )
     motion_module: Annotated[
         Literal["mm_sd_v14", "mm_sd_v15", "mm_sd_v15_v2"], Field(title="motion_module")

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import sdxl, stable_diffusion, stable_diffusion_img2img, stable_diffusion_inpainting
 
-
 __all__ = [
     "sdxl",
     "stable_diffusion",
@@ -19,9 +18,25 @@ __all__ = [
     "stable_diffusion_inpainting",
 ]
 
+# name -> the submodule that defines it, imported on first use (importing the package, or looking
+# one model up, does not import everything in it)
+_LAZY: dict[str, str] = {
+    "sdxl": "sdxl",
+    "stable_diffusion": "stable_diffusion",
+    "stable_diffusion_img2img": "stable_diffusion_img2img",
+    "stable_diffusion_inpainting": "stable_diffusion_inpainting",
+}
+
 
 def __getattr__(name: str) -> Any:
-    """Import a model's module on first use (not every model of this owner at once)."""
-    if name in __all__:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    submodule = _LAZY.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{submodule}")
+    value = module if submodule == name else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

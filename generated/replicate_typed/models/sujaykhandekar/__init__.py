@@ -11,14 +11,26 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import object_removal
 
-
 __all__ = [
     "object_removal",
 ]
 
+# name -> the submodule that defines it, imported on first use (importing the package, or looking
+# one model up, does not import everything in it)
+_LAZY: dict[str, str] = {
+    "object_removal": "object_removal",
+}
+
 
 def __getattr__(name: str) -> Any:
-    """Import a model's module on first use (not every model of this owner at once)."""
-    if name in __all__:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    submodule = _LAZY.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{submodule}")
+    value = module if submodule == name else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
