@@ -56,7 +56,7 @@ def run_once(code: str) -> tuple[float, int]:
 def measure(cases: dict[str, str], rounds: int) -> dict[str, tuple[float, int]]:
     times: dict[str, list[float]] = {name: [] for name in cases}
     modules: dict[str, int] = {}
-    for name, code in cases.items():  # warm the file cache and the bytecode
+    for code in cases.values():  # warm the file cache and the bytecode
         run_once(code)
     for _ in range(rounds):
         for name, code in cases.items():

@@ -1,0 +1,259 @@
+"""A user's project, end to end (``make test-user-project``; CI runs it, ``make test`` does not:
+it builds the wheel and installs it into fresh venvs, which takes a minute or two).
+
+1. ``[codegen]``: a temporary project with ``[tool.replicate-typed]`` in its pyproject.toml, the
+   wheel installed with ``[codegen,mock]`` (plus mypy and pytest) into a fresh venv; two models added
+   with one command each (one from a saved version file, one from the API through the built-in
+   mock server), imported by the project's own code, run against the mock by the project's own
+   tests through the pytest plugin, ``mypy --strict`` clean, ``check`` byte-exact, and drift
+   reported on a changed upstream schema.
+2. Core only: the wheel next to pydantic 2.9 and httpx 0.27 (an application's own versions), none
+   of the extras' packages installed, a typed run against a mock transport, and one-line errors
+   for the parts whose extra is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contract_tests.conftest import FIXTURES, ROOT
+
+pytestmark = pytest.mark.user_project
+
+UV = Path(sys.executable).with_name("uv")
+TOKEN = "r8_user_project_token"
+PY = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def run(
+    *args: str | Path, cwd: Path, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLICATE_", "PYTHON"))}
+    full_env.update(env or {})
+    done = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} exited {done.returncode}\n"
+            f"stdout: {done.stdout[-3000:]}\nstderr: {done.stderr[-3000:]}"
+        )
+    return done
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", out, ROOT, cwd=out)
+    (found,) = out.glob("replicate_typed-*.whl")
+    return found
+
+
+def venv(path: Path, *requirements: str) -> Path:
+    run(UV, "venv", "--quiet", "--python", sys.executable, path, cwd=path.parent)
+    python = path / "bin" / "python"
+    run(UV, "pip", "install", "--quiet", "--python", python, *requirements, cwd=path.parent)
+    return python
+
+
+def installed(python: Path) -> dict[str, str]:
+    listing = run(UV, "pip", "list", "--python", python, "--format", "json", cwd=python.parent)
+    return {p["name"].lower(): p["version"] for p in json.loads(listing.stdout)}
+
+
+PYPROJECT = """\
+[project]
+name = "myapp"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["replicate-typed"]
+
+[tool.replicate-typed]
+specs = "specs"
+package = "myapp/replicate_models"
+
+[tool.pytest.ini_options]
+pythonpath = ["."]
+"""
+
+APP = '''\
+"""The project's own code: typed calls of its generated models."""
+
+from replicate_typed import Client, FileOutput
+
+from myapp.replicate_models.stability_ai import sdxl
+from myapp.replicate_models.xinntao import esrgan
+
+
+def picture(prompt: str) -> list[FileOutput]:
+    with Client() as client:
+        return client.run(sdxl.Input(prompt=prompt, width=64, height=64))
+
+
+def upscale(url: str) -> FileOutput:
+    with Client() as client:
+        return client.run(esrgan.Input(image=url))
+'''
+
+TESTS = """\
+from replicate_typed import FileOutput
+
+from myapp.app import picture, upscale
+from myapp.replicate_models import registry
+
+
+def test_picture_against_the_mock(replicate_mock):
+    images = picture("a lighthouse")
+    assert images and all(isinstance(i, FileOutput) for i in images)
+    assert images[0].startswith(replicate_mock.server.url)
+
+
+def test_upscale_against_the_mock(replicate_mock):
+    out = upscale("https://example.com/cat.png")
+    assert isinstance(out, FileOutput) and out.startswith(replicate_mock.server.url)
+    assert replicate_mock.stats()["operations"]["models.predictions.create"] == 1
+
+
+def test_the_projects_registry():
+    assert sorted(registry) == ["stability-ai/sdxl", "xinntao/esrgan"]
+"""
+
+
+@pytest.fixture(scope="module")
+def mock_url(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """The fresh venv with the wheel ([codegen,mock]) and the built-in mock server running in it."""
+    base = tmp_path_factory.mktemp("user")
+    python = venv(base / "venv", f"{wheel}[codegen,mock]", "mypy==2.4.1", "pytest==9.2.0")
+    server = subprocess.Popen(
+        [python, "-m", "replicate_typed.mock", "--port", "0", "--token", TOKEN],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=base,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        url = next(word for word in line.split() if word.startswith("http://127.0.0.1:"))
+        yield python, url.rstrip("/")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_users_project_generates_runs_type_checks_and_detects_drift(
+    mock_url: tuple[Path, str], tmp_path: Path
+) -> None:
+    python, url = mock_url
+    bin_dir = python.parent
+    codegen = bin_dir / "replicate-typed-codegen"
+    project = tmp_path / "myapp-project"
+    (project / "myapp").mkdir(parents=True)
+    (project / "tests").mkdir()
+    (project / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (project / "myapp" / "__init__.py").write_text("", encoding="utf-8")
+    (project / "myapp" / "py.typed").write_text("", encoding="utf-8")
+    version_file = project / "esrgan.version.json"
+    version_file.write_bytes((FIXTURES / "corpus" / "xinntao__esrgan.version.json").read_bytes())
+
+    # 1. one command per model: a saved version file, and the API (the built-in mock)
+    added = run(
+        codegen, "add-model", "--from-file", version_file, "--model", "xinntao/esrgan", cwd=project
+    )
+    assert "added xinntao/esrgan: specs/models/xinntao/esrgan/spec.json" in added.stdout
+    api = {"REPLICATE_BASE_URL": f"{url}/replicate", "REPLICATE_API_TOKEN": TOKEN}
+    added = run(codegen, "add-model", "--from-api", "stability-ai/sdxl", cwd=project, env=api)
+    assert "added stability-ai/sdxl" in added.stdout
+    assert "into myapp/replicate_models" in added.stdout
+    package = project / "myapp" / "replicate_models"
+    sdxl_module = (package / "stability_ai" / "sdxl.py").read_text(encoding="utf-8")
+    assert "from replicate_typed.core.model import ModelInfo, ModelInput" in sdxl_module
+    assert "from myapp.replicate_models.stability_ai.sdxl import Input" in sdxl_module
+    assert not (project / "generated").exists()  # only the configured folder is written
+    assert run(codegen, "check", cwd=project).returncode == 0
+
+    # 2. the project's code imports them; its tests run them against the mock (pytest plugin)
+    (project / "myapp" / "app.py").write_text(APP, encoding="utf-8")
+    (project / "tests" / "test_app.py").write_text(TESTS, encoding="utf-8")
+    tested = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=project)
+    assert "3 passed" in tested.stdout, tested.stdout
+
+    # 3. mypy --strict: the generated package and the code using it (no pydantic plugin)
+    typed = run(python, "-m", "mypy", "--strict", "--no-incremental", "myapp", cwd=project)
+    assert "Success: no issues found" in typed.stdout, typed.stdout
+
+    # 4. drift: upstream changed the schema (a new required input) -> breaking, exit 2
+    recorded = project / "recorded"
+    recorded.mkdir()
+    changed = json.loads(version_file.read_text(encoding="utf-8"))
+    schema = changed["openapi_schema"]["components"]["schemas"]["Input"]
+    schema["properties"]["scale"] = {"type": "integer", "title": "Scale", "x-order": 1}
+    schema["required"] = ["image", "scale"]
+    (recorded / "xinntao__esrgan.version.json").write_text(json.dumps(changed), encoding="utf-8")
+    drift = run(
+        codegen, "drift", "--from-dir", recorded, "--no-step-summary", cwd=project, check=False
+    )
+    assert drift.returncode == 2, drift.stdout + drift.stderr
+    assert "xinntao/esrgan" in drift.stdout and "/input/properties/scale" in drift.stdout
+
+
+CORE_SCRIPT = textwrap.dedent(
+    """
+    import httpx
+    from replicate_typed import Client, FileOutput
+    from replicate_typed.models.stability_ai import sdxl
+
+    URL = "https://files.example/out-0.png"
+
+    def answer(request):
+        body = {"id": "p1", "model": "stability-ai/sdxl", "version": sdxl.MODEL.version,
+                "input": {}, "logs": "", "error": None, "data_removed": False,
+                "created_at": "2025-01-01T00:00:00Z",
+                "urls": {"get": "https://api.replicate.com/v1/predictions/p1", "cancel": "x"}}
+        return httpx.Response(201, json={**body, "status": "succeeded", "output": [URL]})
+
+    with Client(api_token="r8_core", transport=httpx.MockTransport(answer)) as client:
+        images = client.run(sdxl.Input(prompt="core install"))
+    assert images == [URL] and isinstance(images[0], FileOutput), images
+    import pydantic
+    print("ok", pydantic.VERSION, httpx.__version__)
+    """
+)
+
+
+def test_the_core_install_lives_next_to_pydantic_2_9_and_httpx_0_27(
+    wheel: Path, tmp_path: Path
+) -> None:
+    python = venv(tmp_path / "venv", "pydantic==2.9.2", "httpx==0.27.2", str(wheel))
+    packages = installed(python)
+    assert packages["pydantic"] == "2.9.2" and packages["httpx"] == "0.27.2"
+    extras = {"starlette", "uvicorn", "pillow", "typer", "rich", "jinja2", "jsonschema", "click"}
+    assert not extras & set(packages), sorted(extras & set(packages))
+    done = run(python, "-c", CORE_SCRIPT, cwd=tmp_path)
+    assert done.stdout.split() == ["ok", "2.9.2", "0.27.2"]
+
+    # parts whose extra is missing: one line naming it (a command) / the error's message
+    for command, extra in (("replicate-typed", "cli"), ("replicate-typed-codegen", "codegen")):
+        done = run(python.parent / command, "--help", cwd=tmp_path, check=False)
+        assert done.returncode == 1
+        assert done.stdout == "" and len(done.stderr.splitlines()) == 1, done.stderr
+        assert f"pip install 'replicate-typed[{extra}]'" in done.stderr
+    done = run(python, "-m", "replicate_typed.mock", cwd=tmp_path, check=False)
+    assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "pip install 'replicate-typed[mock]'" in done.stderr
+    done = run(python, "-c", "import replicate_typed.mock", cwd=tmp_path, check=False)
+    assert done.stderr.splitlines()[-1].endswith("pip install 'replicate-typed[mock]'")
