@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup lock prism generate check lint typecheck imports test test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-import drift soak clean
+.PHONY: setup lock prism generate check lint typecheck imports test test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-import bench-footprint drift soak clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -135,6 +135,10 @@ bench: bench-import bench-client bench-codegen bench-concurrency
 # Import time of `import replicate_typed` + Client() vs the official client (README, "Install").
 bench-import: setup
 	$(PY) -m benchmarks.import_time $(BENCH_IMPORT_ARGS)
+
+# Packages and disk size of the core install, [all] and the official client (README, "Install").
+bench-footprint: setup
+	$(PY) -m benchmarks.footprint
 
 clean:
 	rm -rf $(VENV) $(LOWEST_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis out .bench node_modules
