@@ -130,3 +130,26 @@ def test_the_runtime_needs_no_development_package(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["1", "0", "[]"], done.stdout
+
+
+def test_the_code_generator_imports_itself_relatively() -> None:
+    """In the wheel ``codegen/`` is ``replicate_typed_codegen``: an absolute ``codegen`` import
+    would work in this checkout and fail for every user."""
+    import ast
+
+    absolute = []
+    for path in sorted(CODEGEN.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            absolute += [
+                f"{path.relative_to(ROOT)}:{node.lineno}"
+                for name in names
+                if name == "codegen" or name.startswith("codegen.")
+            ]
+    assert not absolute, absolute
