@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests.conftest import FIXTURES, ROOT
+from contract_tests.conftest import FIXTURES
+from contract_tests.test_packaging import build_wheel
 
 pytestmark = pytest.mark.user_project
 
@@ -58,7 +59,7 @@ def run(
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", out, ROOT, cwd=out)
+    build_wheel(out)
     (found,) = out.glob("replicate_typed-*.whl")
     return found
 
