@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests.conftest import FIXTURES
+from contract_tests.conftest import FIXTURES, ROOT
 from contract_tests.test_packaging import build_wheel
 
 pytestmark = pytest.mark.user_project
@@ -91,46 +92,38 @@ package = "myapp/replicate_models"
 pythonpath = ["."]
 """
 
-APP = '''\
-"""The project's own code: typed calls of its generated models."""
-
-from replicate_typed import Client, FileOutput
-
-from myapp.replicate_models.stability_ai import sdxl
-from myapp.replicate_models.xinntao import esrgan
+README = ROOT / "README.md"
 
 
-def picture(prompt: str) -> list[FileOutput]:
-    with Client() as client:
-        return client.run(sdxl.Input(prompt=prompt, width=64, height=64))
+def readme_blocks() -> list[str]:
+    """The ``py`` blocks of the README's "Use it in your own project": myapp/app.py and
+    tests/test_app.py, used here verbatim."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Use it in your own project") :]
+    blocks = re.findall(r"^```py\n(.*?)^```", section, re.S | re.M)
+    assert blocks[0].startswith("# myapp/app.py") and blocks[1].startswith("# tests/test_app.py")
+    return blocks[:2]
 
 
-def upscale(url: str) -> FileOutput:
-    with Client() as client:
-        return client.run(esrgan.Input(image=url))
-'''
-
-TESTS = """\
-from replicate_typed import FileOutput
-
-from myapp.app import picture, upscale
-from myapp.replicate_models import registry
-
-
-def test_picture_against_the_mock(replicate_mock):
-    images = picture("a lighthouse")
-    assert images and all(isinstance(i, FileOutput) for i in images)
-    assert images[0].startswith(replicate_mock.server.url)
-
-
-def test_upscale_against_the_mock(replicate_mock):
-    out = upscale("https://example.com/cat.png")
-    assert isinstance(out, FileOutput) and out.startswith(replicate_mock.server.url)
-    assert replicate_mock.stats()["operations"]["models.predictions.create"] == 1
+EXTRA_TESTS = """
 
 
 def test_the_projects_registry():
+    from myapp.replicate_models import registry
+
     assert sorted(registry) == ["stability-ai/sdxl", "xinntao/esrgan"]
+
+
+def test_both_models_run_against_the_mock_server(replicate_mock):
+    from replicate_typed import FileOutput
+
+    from myapp.app import picture, upscale
+
+    images = picture("a fox")
+    assert images and all(isinstance(i, FileOutput) for i in images)
+    assert isinstance(upscale("https://example.com/cat.png"), FileOutput)
+    operations = replicate_mock.stats()["operations"]
+    assert operations["predictions.create"] == operations["models.predictions.create"] == 1
 """
 
 
@@ -138,7 +131,9 @@ def test_the_projects_registry():
 def mock_url(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """The fresh venv with the wheel ([codegen,mock]) and the built-in mock server running in it."""
     base = tmp_path_factory.mktemp("user")
-    python = venv(base / "venv", f"{wheel}[codegen,mock]", "mypy==2.4.1", "pytest==9.2.0")
+    python = venv(
+        base / "venv", f"{wheel}[codegen,mock]", "mypy==2.4.1", "pytest==9.2.0", "respx==0.23.1"
+    )
     server = subprocess.Popen(
         [python, "-m", "replicate_typed.mock", "--port", "0", "--token", TOKEN],
         stdout=subprocess.PIPE,
@@ -188,10 +183,11 @@ def test_a_users_project_generates_runs_type_checks_and_detects_drift(
     assert run(codegen, "check", cwd=project).returncode == 0
 
     # 2. the project's code imports them; its tests run them against the mock (pytest plugin)
-    (project / "myapp" / "app.py").write_text(APP, encoding="utf-8")
-    (project / "tests" / "test_app.py").write_text(TESTS, encoding="utf-8")
+    app, tests = readme_blocks()
+    (project / "myapp" / "app.py").write_text(app, encoding="utf-8")
+    (project / "tests" / "test_app.py").write_text(tests + EXTRA_TESTS, encoding="utf-8")
     tested = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=project)
-    assert "3 passed" in tested.stdout, tested.stdout
+    assert "5 passed" in tested.stdout, tested.stdout
 
     # 3. mypy --strict: the generated package and the code using it (no pydantic plugin)
     typed = run(python, "-m", "mypy", "--strict", "--no-incremental", "myapp", cwd=project)
