@@ -100,10 +100,8 @@ class AsyncClient:
         sleep: AsyncSleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        options = ClientOptions.resolve(
-            api_token, base_url, timeout, max_retries, retry_policy, poll_policy
-        )
-        self._setup(options, transport, http_client, sleep, clock)
+        core = Core.resolve(api_token, base_url, timeout, max_retries, retry_policy, poll_policy)
+        self._setup(core, transport, http_client, sleep, clock)
 
     @classmethod
     def from_options(
@@ -118,18 +116,18 @@ class AsyncClient:
         """A client configured by ``options`` (another client's :attr:`options`), with its own
         connection: base URL, token, timeout, retry and poll policies are the same."""
         client = cls.__new__(cls)
-        client._setup(options, transport, http_client, sleep, clock)
+        client._setup(Core(options), transport, http_client, sleep, clock)
         return client
 
     def _setup(
         self,
-        options: ClientOptions,
+        core: Core,
         transport: httpx.AsyncBaseTransport | None,
         http_client: httpx.AsyncClient | None,
         sleep: AsyncSleep,
         clock: Callable[[], float],
     ) -> None:
-        self._core = Core(options)
+        self._core = core
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
         self._core.bind(self._http, self._owns_http)
@@ -156,7 +154,7 @@ class AsyncClient:
         return self._http
 
     def __repr__(self) -> str:
-        token = "set" if self._core.options.api_token is not None else "unset"
+        token = "set" if self._core.has_token else "unset"
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_token=<{token}>)"
 
     async def __aenter__(self) -> AsyncClient:

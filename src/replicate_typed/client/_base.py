@@ -112,15 +112,72 @@ class Core:
     """A client's configuration and every decision that needs no I/O (one per client)."""
 
     def __init__(self, options: ClientOptions) -> None:
-        self.options = options
-        self.base_url = options.base_url
         token = options.api_token.get_secret_value() if options.api_token is not None else None
+        self._setup(
+            options.base_url, token, options.timeout, options.retry_policy, options.poll_policy
+        )
+        self._options: ClientOptions | None = options
+
+    @classmethod
+    def resolve(
+        cls,
+        api_token: str | None,
+        base_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        retry_policy: RetryPolicy | None,
+        poll_policy: PollPolicy | None,
+    ) -> Core:
+        """The core of a client built with these arguments, validated as
+        :meth:`ClientOptions.resolve` does; its :attr:`options` (whose token is a pydantic
+        ``SecretStr``, a costly import) are made when first asked for."""
+        core = cls.__new__(cls)
+        core._setup(
+            rq.resolve_base_url(base_url),
+            rq.resolve_api_token(api_token),
+            timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+            retry_policy or RetryPolicy(max_retries=max_retries),
+            poll_policy or PollPolicy(),
+        )
+        core._options = None
+        return core
+
+    def _setup(
+        self,
+        base_url: str,
+        token: str | None,
+        timeout: httpx.Timeout,
+        retry_policy: RetryPolicy,
+        poll_policy: PollPolicy,
+    ) -> None:
+        self.base_url = base_url
+        self._token = token
         register_secret(token)
         self._headers = rq.auth_headers(token)
-        self.timeout = options.timeout
-        self.retry_policy = options.retry_policy
-        self.poll_policy = options.poll_policy
+        self.timeout = timeout
+        self.retry_policy = retry_policy
+        self.poll_policy = poll_policy
         self._direct_headers: dict[str, str] | None = None
+
+    @property
+    def has_token(self) -> bool:
+        return self._token is not None
+
+    @property
+    def options(self) -> ClientOptions:
+        options = self._options
+        if options is None:
+            from pydantic import SecretStr
+
+            token = self._token
+            options = self._options = ClientOptions(
+                base_url=self.base_url,
+                api_token=SecretStr(token) if token is not None else None,
+                timeout=self.timeout,
+                retry_policy=self.retry_policy,
+                poll_policy=self.poll_policy,
+            )
+        return options
 
     def bind(self, http: httpx.Client | httpx.AsyncClient, owned: bool) -> None:
         """Remember whether requests may be built directly (only for our own httpx client)."""
