@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
-from replicate_typed.core.model import InputT, ModelInfo, OutputT
-
+# no runtime import of the model machinery (pydantic's BaseModel): the client's polling reads
+# TERMINAL_STATUSES while a client is constructed
 if TYPE_CHECKING:
+    from replicate_typed.core.model import ModelInfo, ModelInput
     from replicate_typed.types.api import Prediction, PredictionMetrics, PredictionUrls
+
+InputT = TypeVar("InputT", bound="ModelInput[Any]")
+OutputT = TypeVar("OutputT")
 
 __all__ = ["TypedPrediction", "TERMINAL_STATUSES", "UNKNOWN", "status_of", "unknown_fields"]
 

@@ -3,25 +3,31 @@
 
 """API types: Prediction, PredictionStatus, ProblemDetails, PredictionPage, File, ..."""
 
-from .api import (
-    File,
-    FileChecksums,
-    FilePage,
-    FileUrls,
-    InvalidField,
-    Model,
-    ModelPredictionRequest,
-    ModelVersion,
-    ModelVersionPage,
-    Prediction,
-    PredictionMetrics,
-    PredictionPage,
-    PredictionRequest,
-    PredictionStatus,
-    PredictionUrls,
-    ProblemDetails,
-    WebhookSecret,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .api import (
+        File,
+        FileChecksums,
+        FilePage,
+        FileUrls,
+        InvalidField,
+        Model,
+        ModelPredictionRequest,
+        ModelVersion,
+        ModelVersionPage,
+        Prediction,
+        PredictionMetrics,
+        PredictionPage,
+        PredictionRequest,
+        PredictionStatus,
+        PredictionUrls,
+        ProblemDetails,
+        WebhookSecret,
+    )
 
 __all__ = [
     "File",
@@ -42,3 +48,39 @@ __all__ = [
     "ProblemDetails",
     "WebhookSecret",
 ]
+
+# name -> the submodule that defines it, imported on first use (importing the package, or looking
+# one model up, does not import everything in it)
+_LAZY: dict[str, str] = {
+    "File": "api",
+    "FileChecksums": "api",
+    "FilePage": "api",
+    "FileUrls": "api",
+    "InvalidField": "api",
+    "Model": "api",
+    "ModelPredictionRequest": "api",
+    "ModelVersion": "api",
+    "ModelVersionPage": "api",
+    "Prediction": "api",
+    "PredictionMetrics": "api",
+    "PredictionPage": "api",
+    "PredictionRequest": "api",
+    "PredictionStatus": "api",
+    "PredictionUrls": "api",
+    "ProblemDetails": "api",
+    "WebhookSecret": "api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    submodule = _LAZY.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{submodule}")
+    value = module if submodule == name else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

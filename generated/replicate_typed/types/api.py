@@ -83,7 +83,6 @@ class File(BaseModel):
 class FilePage(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     next: str | None = None
     previous: str | None = None
@@ -246,7 +245,6 @@ class ModelVersion(BaseModel):
 class ModelVersionPage(BaseModel):
     model_config = ConfigDict(
         extra="allow",
-        use_attribute_docstrings=True,
     )
     next: str | None = None
     """

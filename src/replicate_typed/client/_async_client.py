@@ -20,10 +20,11 @@ stream host) and never appears in a repr, a log record or an error.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 
@@ -51,20 +52,21 @@ from replicate_typed.client._base import (
 from replicate_typed.client._logging import logger
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.client.retries import RetryPolicy
-from replicate_typed.client.streaming import AsyncStreamWaiter, StreamEvent, aiter_events
-from replicate_typed.client.uploads import aprepare_input
-from replicate_typed.core.model import ModelInput
 from replicate_typed.predictions import TypedPrediction, status_of
 from replicate_typed.types import operations as ops
-from replicate_typed.types.api import (
-    File,
-    FilePage,
-    Model,
-    ModelVersion,
-    ModelVersionPage,
-    Prediction,
-    WebhookSecret,
-)
+
+# Constructing a client stays cheap: the pydantic models (API types, model inputs), uploads and
+# streaming are imported where they are first used, and the httpx client on the first request.
+if TYPE_CHECKING:
+    from replicate_typed.client.streaming import StreamEvent
+    from replicate_typed.core.model import ModelInput
+    from replicate_typed.types.api import (
+        File,
+        Model,
+        ModelVersion,
+        Prediction,
+        WebhookSecret,
+    )
 
 __all__ = ["AsyncClient"]
 
@@ -129,8 +131,13 @@ class AsyncClient:
     ) -> None:
         self._core = core
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
-        self._core.bind(self._http, self._owns_http)
+        # our own httpx client (its TLS context costs about as much as importing this package) is
+        # made on the first request, so constructing a client stays cheap
+        self._http_client = http_client
+        self._transport = transport
+        self._http_lock = threading.Lock()
+        if http_client is not None:
+            self._core.bind(http_client, False)
         self._sleep = sleep
         self._clock = clock
         self.predictions = AsyncPredictions(self)
@@ -149,6 +156,18 @@ class AsyncClient:
         return self._core.base_url
 
     @property
+    def _http(self) -> httpx.AsyncClient:
+        http = self._http_client
+        if http is None:
+            with self._http_lock:
+                http = self._http_client
+                if http is None:
+                    http = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+                    self._core.bind(http, True)
+                    self._http_client = http
+        return http
+
+    @property
     def http(self) -> httpx.AsyncClient:
         """The underlying httpx client (it carries no credentials; they are added per request)."""
         return self._http
@@ -165,8 +184,8 @@ class AsyncClient:
 
     async def close(self) -> None:
         """Close the connection pool (unless the httpx client was passed in)."""
-        if self._owns_http:
-            await self._http.aclose()
+        if self._owns_http and self._http_client is not None:
+            await self._http_client.aclose()
 
     async def _send(self, spec: rq.RequestSpec) -> httpx.Response:
         attempt = 0
@@ -195,6 +214,8 @@ class AsyncClient:
         return file.urls.get
 
     async def _prepare_input(self, input: InputLike) -> dict[str, Any]:
+        from replicate_typed.client.uploads import aprepare_input
+
         values = input_values(input)
         if plain_json(values):
             return values
@@ -407,6 +428,8 @@ class AsyncPredictions:
         policy: PollPolicy,
         on_update: Callable[[Prediction], object] | None,
     ) -> bool:
+        from replicate_typed.client.streaming import AsyncStreamWaiter
+
         core = self._client._core
         url = core.wait_stream(current, policy)
         if url is None:
@@ -451,6 +474,8 @@ class AsyncPredictions:
         self, prediction: Prediction | TypedPrediction[Any, Any]
     ) -> AsyncIterator[StreamEvent]:
         """The prediction's server-sent events (``output``, ``logs``, ``error``, ``done``)."""
+        from replicate_typed.client.streaming import aiter_events
+
         pid, raw = prediction_of(prediction)
         url = raw.urls.stream if raw is not None and raw.urls is not None else None
         if not url:
@@ -500,6 +525,8 @@ class AsyncModelVersions:
 
     async def get(self, model: str, version_id: str) -> ModelVersion:
         """``GET /v1/models/{owner}/{name}/versions/{version_id}`` (incl. its OpenAPI schema)."""
+        from replicate_typed.types.api import ModelVersion
+
         spec = rq.get_model_version(model, version_id)
         return rq.parse_response(
             await self._client._send(spec), ModelVersion, operation=spec.operation
@@ -508,6 +535,8 @@ class AsyncModelVersions:
     async def list(self, model: str) -> AsyncIterator[ModelVersion]:
         """``GET /v1/models/{owner}/{name}/versions``: every version, newest first, following
         each page's ``next`` link (as ``predictions.list``)."""
+        from replicate_typed.types.api import ModelVersionPage
+
         spec: rq.RequestSpec | None = rq.list_model_versions(model)
         seen: set[str] = set()
         while spec is not None:
@@ -528,6 +557,8 @@ class AsyncModels:
 
     async def get(self, model: str) -> Model:
         """``GET /v1/models/{owner}/{name}`` (``model`` is ``owner/name``)."""
+        from replicate_typed.types.api import Model
+
         spec = rq.get_model(model)
         return rq.parse_response(await self._client._send(spec), Model, operation=spec.operation)
 
@@ -548,18 +579,24 @@ class AsyncFiles:
     ) -> File:
         """``POST /v1/files`` (multipart): bytes, a ``Path`` or a binary file object. The name
         and content type default to the file's own (guessed from its name)."""
+        from replicate_typed.types.api import File
+
         data, name, ctype = file_parts(content, filename, content_type)
         spec = rq.create_file(data, filename=name, content_type=ctype, metadata=metadata)
         return rq.parse_response(await self._client._send(spec), File, operation=spec.operation)
 
     async def get(self, file_id: str) -> File:
         """``GET /v1/files/{file_id}``: an uploaded file (404 once deleted or expired)."""
+        from replicate_typed.types.api import File
+
         spec = rq.get_file(file_id)
         return rq.parse_response(await self._client._send(spec), File, operation=spec.operation)
 
     async def list(self) -> AsyncIterator[File]:
         """``GET /v1/files``: every uploaded file, newest first, following each page's
         ``next`` link (as ``predictions.list``)."""
+        from replicate_typed.types.api import FilePage
+
         spec: rq.RequestSpec | None = rq.list_files()
         seen: set[str] = set()
         while spec is not None:
@@ -584,6 +621,8 @@ class AsyncWebhooks:
     async def default_secret(self) -> WebhookSecret:
         """``GET /v1/webhooks/default/secret``: this account's webhook signing secret (its
         ``key`` is a ``SecretStr``; pass it to :func:`replicate_typed.client.webhooks.verify`)."""
+        from replicate_typed.types.api import WebhookSecret
+
         spec = rq.get_default_webhook_secret()
         return rq.parse_response(
             await self._client._send(spec), WebhookSecret, operation=spec.operation

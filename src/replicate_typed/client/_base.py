@@ -8,29 +8,36 @@ output typing live here, written once.
 
 from __future__ import annotations
 
+import json
 import math
 import mimetypes
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import SecretStr, ValidationError
+from pydantic_core import ValidationError
 
 from replicate_typed.client import _requests as rq
 from replicate_typed.client import errors
 from replicate_typed.client._logging import logger, redact_headers, register_secret
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy, was_sent
-from replicate_typed.client.streaming import StreamEvent
-from replicate_typed.core.model import ModelInfo, ModelInput
 from replicate_typed.predictions import TypedPrediction, status_of
 from replicate_typed.types import operations as ops
-from replicate_typed.types.api import Prediction
 from replicate_typed.types.operations import Operation
+
+# Constructing a client stays cheap: pydantic's model machinery (the API types, model inputs,
+# SecretStr) and the SSE reader are imported where first used, not by this module.
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from replicate_typed.client.streaming import StreamEvent
+    from replicate_typed.core.model import ModelInfo, ModelInput
+    from replicate_typed.types.api import Prediction
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -58,7 +65,7 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 4
 T = TypeVar("T")
 
-InputLike = Mapping[str, Any] | ModelInput[Any]
+InputLike: TypeAlias = "Mapping[str, Any] | ModelInput[Any]"
 FileContent = bytes | bytearray | Path | IO[bytes]
 Sleep = Callable[[float], None]
 AsyncSleep = Callable[[float], Awaitable[None]]
@@ -200,39 +207,43 @@ class Core:
             if spec.files
             else None
         )
-        try:
-            if self._direct_headers is not None:
-                # our own httpx client has no base URL, params or cookies to merge: build the
-                # request directly (what build_request would produce, without its merging work)
-                return httpx.Request(
-                    spec.method,
-                    rq.join_url(self.base_url, spec.url),
-                    params=dict(spec.params) if spec.params else None,
-                    json=spec.json,
-                    files=files,
-                    data=dict(spec.data) if spec.data else None,
-                    headers={
-                        **self._direct_headers,
-                        **{k.lower(): v for k, v in spec.headers.items()},
-                    }
-                    if spec.headers
-                    else self._direct_headers,
-                    extensions={"timeout": timeout.as_dict()},
-                )
-            return http.build_request(
+        # JSON bodies are encoded here as httpx 0.28 encodes them (compact, UTF-8, no NaN or
+        # Infinity) whatever httpx is installed: 0.27 would send NaN, which is not JSON
+        body: bytes | None = None
+        headers = dict(spec.headers)
+        if spec.json is not None:
+            try:
+                body = json.dumps(
+                    spec.json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+                ).encode("utf-8")
+            except (TypeError, ValueError) as exc:
+                raise errors.InputError(f"input: not JSON-serialisable: {exc}") from None
+            headers["Content-Type"] = "application/json"
+        if self._direct_headers is not None:
+            # our own httpx client has no base URL, params or cookies to merge: build the
+            # request directly (what build_request would produce, without its merging work)
+            return httpx.Request(
                 spec.method,
                 rq.join_url(self.base_url, spec.url),
                 params=dict(spec.params) if spec.params else None,
-                json=spec.json,
+                content=body,
                 files=files,
                 data=dict(spec.data) if spec.data else None,
-                headers={**self._headers, **spec.headers} if spec.headers else self._headers,
-                timeout=timeout,
+                headers={**self._direct_headers, **{k.lower(): v for k, v in headers.items()}}
+                if headers
+                else self._direct_headers,
+                extensions={"timeout": timeout.as_dict()},
             )
-        except (TypeError, ValueError) as exc:
-            if spec.json is None:
-                raise
-            raise errors.InputError(f"input: not JSON-serialisable: {exc}") from None
+        return http.build_request(
+            spec.method,
+            rq.join_url(self.base_url, spec.url),
+            params=dict(spec.params) if spec.params else None,
+            content=body,
+            files=files,
+            data=dict(spec.data) if spec.data else None,
+            headers={**self._headers, **headers} if headers else self._headers,
+            timeout=timeout,
+        )
 
     def log_request(self, request: httpx.Request, attempt: int) -> None:
         if logger.isEnabledFor(10):
@@ -428,6 +439,8 @@ class StreamProgress:
 
 
 def model_info(input: ModelInput[T]) -> ModelInfo[Any, T]:
+    from replicate_typed.core.model import ModelInfo, ModelInput
+
     info = getattr(type(input), "__model_info__", None)
     if not isinstance(input, ModelInput) or not isinstance(info, ModelInfo):
         raise errors.InputError(
@@ -439,6 +452,8 @@ def model_info(input: ModelInput[T]) -> ModelInfo[Any, T]:
 
 def input_values(input: object) -> dict[str, Any]:
     """What the caller set, values untouched (unset defaults are not sent)."""
+    from replicate_typed.core.model import ModelInput
+
     if isinstance(input, ModelInput):
         return input.request_values()
     if isinstance(input, Mapping):
@@ -527,6 +542,8 @@ def file_parts(
 def prediction_of(
     value: Prediction | TypedPrediction[Any, Any] | str,
 ) -> tuple[str, Prediction | None]:
+    from replicate_typed.types.api import Prediction
+
     if isinstance(value, TypedPrediction):
         return value.id, value.raw
     if isinstance(value, Prediction):

@@ -29,24 +29,26 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 import pydantic_core
-from pydantic import BaseModel, ValidationError
+from pydantic_core import ValidationError
 
 from replicate_typed.client import errors
 from replicate_typed.client._logging import redact
 from replicate_typed.client.polling import prefer_header, validate_wait, wait_read_timeout
 from replicate_typed.client.retries import RequestKind, retry_after_hint
 from replicate_typed.types import operations as ops
-from replicate_typed.types.api import (
-    Prediction,
-    PredictionPage,
-    ProblemDetails,
-)
 from replicate_typed.types.operations import Operation
+
+# the API types (pydantic models) are imported where answers are parsed: building requests, and
+# so constructing a client, does not need pydantic's model machinery
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from replicate_typed.types.api import Prediction, PredictionPage, ProblemDetails
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -102,7 +104,7 @@ _CANCEL_AFTER = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _DOT_SEGMENTS = frozenset({".", ".."})
 
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T", bound="BaseModel")
 
 
 @dataclass(frozen=True)
@@ -628,6 +630,8 @@ def error_from_response(
     response: httpx.Response, *, operation: str = "request", prediction_id: str | None = None
 ) -> errors.APIStatusError:
     """Map an error status to the error hierarchy. Never raises; any body (HTML, empty) is fine."""
+    from replicate_typed.types.api import ProblemDetails
+
     status = response.status_code
     body = _json_or_none(response)
     problem: ProblemDetails | None = None
@@ -753,9 +757,13 @@ def parse_response(
 def parse_prediction(
     response: httpx.Response, *, operation: str, prediction_id: str | None = None
 ) -> Prediction:
+    from replicate_typed.types.api import Prediction
+
     return parse_response(response, Prediction, operation=operation, prediction_id=prediction_id)
 
 
 def parse_page(response: httpx.Response) -> PredictionPage:
+    from replicate_typed.types.api import PredictionPage
+
     page = parse_response(response, PredictionPage, operation=ops.PREDICTIONS_LIST.id)
     return page
