@@ -99,6 +99,8 @@ class ClientOptions:
         poll_policy: PollPolicy | None = None,
     ) -> ClientOptions:
         """The options a client built with these arguments has (validated; see ``Client``)."""
+        from pydantic import SecretStr
+
         token = rq.resolve_api_token(api_token)
         if retry_policy is None:
             retry_policy = RetryPolicy(max_retries=max_retries)
