@@ -17,7 +17,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from codegen import generate as gen
-from codegen.errors import SpecError, SpecErrors
+from codegen.errors import SpecError, SpecErrors, SpecWarning
 
 app = typer.Typer(
     add_completion=False,
@@ -45,11 +45,16 @@ def _rel(path: Path, root: Path) -> str:
 
 @app.command()
 def generate(root: Annotated[Path, ROOT_OPTION] = Path(".")) -> None:
-    """Regenerate generated/replicate_typed from specs/ (lib/ is never touched)."""
+    """Regenerate generated/replicate_typed from specs/; new and changed modules are verified
+    (compile, ruff, import, mypy --strict) before any file is replaced."""
+    warnings: list[SpecWarning] = []
     try:
-        written = gen.write(root.resolve())
+        written = gen.write(root.resolve(), warnings=warnings)
     except (SpecError, SpecErrors) as exc:
         fail(exc)
+    finally:
+        for warning in warnings:
+            typer.echo(str(warning), err=True)
     typer.echo(f"generated {len(written)} files into {gen.Paths(root).package}")
 
 
@@ -110,6 +115,7 @@ def add_model(
     from codegen import add_model as adder
 
     root = root.resolve()
+    warnings: list[SpecWarning] = []
     try:
         if (from_file is None) == (from_api is None):
             raise SpecError("add-model", "", "give exactly one of --from-file or --from-api")
@@ -142,9 +148,12 @@ def add_model(
             provenance=provenance,
             source=source,
         )
-        result = adder.add_model(root, data, regenerate=not no_generate)
+        result = adder.add_model(root, data, regenerate=not no_generate, warnings=warnings)
     except (SpecError, SpecErrors) as exc:
         fail(exc)
+    finally:
+        for warning in warnings:
+            typer.echo(str(warning), err=True)
     spec = result.data
     how = (
         f"by version {spec['version']}"

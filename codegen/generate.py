@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +27,20 @@ import jinja2
 import jsonschema
 
 from codegen.api_types import normalise_api
-from codegen.errors import SpecError, SpecErrors, pointer
+from codegen.errors import SpecError, SpecErrors, SpecWarning, pointer
 from codegen.naming import find_collisions, module_name
 from codegen.normalize import normalise
 from codegen.pymodels import ModelCode, api_code, model_code
-from codegen.spec import ModelSpec, load_model_specs, read_json
+from codegen.schema_checks import check_schemas, validator_for
+from codegen.spec import (
+    ModelSpec,
+    SpecEntry,
+    index_model_specs,
+    load_model_spec,
+    load_model_specs,
+    read_json,
+)
+from codegen.verify import Origin, verify
 
 PACKAGE = "replicate_typed"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -154,8 +163,9 @@ def _example_args(spec: ModelSpec, input_schema: dict[str, Any]) -> str:
 
 
 def _check_examples(spec: ModelSpec, input_schema: dict[str, Any]) -> None:
-    """Every example of a spec must be an input the model accepts."""
-    validator = jsonschema.Draft202012Validator(input_schema)
+    """Every example of a spec must be an input the model accepts (patterns matched in linear
+    time by pydantic-core's engine, never a backtracking one)."""
+    validator = validator_for(input_schema)
     for index, example in enumerate(spec.examples):
         error = jsonschema.exceptions.best_match(validator.iter_errors(example["input"]))
         if error is not None:
@@ -173,7 +183,7 @@ def _check_defaults(spec: ModelSpec, input_schema: dict[str, Any]) -> None:
         if not isinstance(prop, dict) or prop.get("default") is None:
             continue
         schema = {k: v for k, v in prop.items() if k != "default"}
-        validator = jsonschema.Draft202012Validator({**schema, "$defs": defs})
+        validator = validator_for({**schema, "$defs": defs})
         error = jsonschema.exceptions.best_match(validator.iter_errors(prop["default"]))
         if error is not None:
             raise SpecError(
@@ -193,14 +203,23 @@ def _check_defaults(spec: ModelSpec, input_schema: dict[str, Any]) -> None:
             )
 
 
-def module_of(spec: ModelSpec) -> str:
+def module_of(spec: SpecEntry | ModelSpec) -> str:
     return f"{PACKAGE}.models.{module_name(spec.owner)}.{module_name(spec.name)}"
 
 
-def render_model(env: jinja2.Environment, spec: ModelSpec, settings: Path) -> str:
+def render_model(
+    env: jinja2.Environment,
+    spec: ModelSpec,
+    settings: Path,
+    warnings: list[SpecWarning] | None = None,
+) -> str:
+    """The model module of ``spec`` (before ruff). Raises :class:`SpecError`/:class:`SpecErrors`
+    for a schema it cannot turn into working code; odd schemas it handles on purpose add to
+    ``warnings``."""
+    found = check_schemas(spec.path, spec.schemas)
     try:
         norm = normalise(spec.openapi_schema)
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
         raise SpecError(
             spec.path,
             "/openapi_schema/components/schemas",
@@ -218,6 +237,8 @@ def render_model(env: jinja2.Environment, spec: ModelSpec, settings: Path) -> st
         raise SpecError(
             spec.path, "/openapi_schema", f"cannot generate models: {type(exc).__name__}: {exc}"
         ) from None
+    if warnings is not None:
+        warnings.extend(found)
     return env.get_template("model_module.py.jinja").render(
         source=f"specs/models/{spec.ref}/spec.json",
         spec=spec,
@@ -256,9 +277,41 @@ def _check_schema(spec: ModelSpec, root_name: str, schema: dict[str, Any]) -> No
     )
 
 
-def _collision_errors(specs: list[ModelSpec]) -> list[SpecError]:
-    """One error per spec whose Python module another spec would also need."""
+def _spec_set_errors(specs: Sequence[SpecEntry | ModelSpec]) -> list[SpecError]:
+    """Errors of the set of specs: two specs for one model, one version id in two specs (the
+    registry would map it to one of them only), two specs needing one Python module. Each
+    error names the other file."""
     errors: list[SpecError] = []
+    by_ref: dict[str, list[SpecEntry | ModelSpec]] = {}
+    by_version: dict[str, list[SpecEntry | ModelSpec]] = {}
+    for spec in specs:
+        by_ref.setdefault(spec.ref.lower(), []).append(spec)
+        if spec.version:
+            by_version.setdefault(spec.version, []).append(spec)
+    for group in by_ref.values():
+        for spec in group if len(group) > 1 else ():
+            others = "; ".join(f"{o.ref!r} in {o.path}" for o in group if o is not spec)
+            errors.append(
+                SpecError(
+                    spec.path,
+                    "/model",
+                    f"duplicate model: {spec.ref!r} is also specified by {others} (owner/name "
+                    "is case-insensitive)",
+                )
+            )
+    for version, group in by_version.items():
+        for spec in group if len(group) > 1 else ():
+            others = "; ".join(f"{o.ref!r} in {o.path}" for o in group if o is not spec)
+            errors.append(
+                SpecError(
+                    spec.path,
+                    "/version",
+                    f"duplicate version id {version}: also the version of {others} (the "
+                    "registry maps a version to one model)",
+                )
+            )
+    if errors:
+        return errors
     for module, clashing in find_collisions([s.ref for s in specs]).items():
         owners = "." not in module  # owner spellings that share one package folder
         for spec in specs:
@@ -266,13 +319,18 @@ def _collision_errors(specs: list[ModelSpec]) -> list[SpecError]:
             if mine not in clashing:
                 continue
             others = ", ".join(repr(c) for c in clashing if c != mine)
+            files = ", ".join(
+                str(o.path)
+                for o in specs
+                if o is not spec and (o.owner if owners else o.ref) in clashing
+            )
             what = f"owner {mine!r} and owner {others}" if owners else f"{mine!r} and {others}"
             errors.append(
                 SpecError(
                     spec.path,
                     "/model",
                     f"name collision: {what} would share the Python module "
-                    f"{PACKAGE}.models.{module}",
+                    f"{PACKAGE}.models.{module} (see {files})",
                 )
             )
     return errors
@@ -283,7 +341,9 @@ def _collision_errors(specs: list[ModelSpec]) -> list[SpecError]:
 # copy-on-write costs). CODEGEN_WORKERS=N forces N processes; the output is identical either way.
 PARALLEL_FROM = 48
 
-_Rendered = tuple[str | None, tuple[Path | str, str, str] | None]
+_Problem = tuple[Path | str, str, str]
+# (module text or None, errors, warnings), as data: exceptions of dataclasses do not pickle
+_Rendered = tuple[str | None, list[_Problem], list[_Problem]]
 
 
 def _render_chunk(job: tuple[list[ModelSpec], Path]) -> list[_Rendered]:
@@ -291,10 +351,13 @@ def _render_chunk(job: tuple[list[ModelSpec], Path]) -> list[_Rendered]:
     env = _env()
     out: list[_Rendered] = []
     for spec in specs:
+        found: list[SpecWarning] = []
         try:
-            out.append((render_model(env, spec, root), None))
-        except SpecError as exc:  # sent back as data: exceptions of dataclasses do not pickle
-            out.append((None, (exc.file, exc.pointer, exc.rule)))
+            text = render_model(env, spec, root, found)
+            out.append((text, [], [(w.file, w.pointer, w.rule) for w in found]))
+        except (SpecError, SpecErrors) as exc:
+            problems = [(e.file, e.pointer, e.rule) for e in iter_errors(exc)]
+            out.append((None, problems, []))
     return out
 
 
@@ -320,49 +383,113 @@ def _render_models(specs: list[ModelSpec], root: Path) -> list[_Rendered]:
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = list(pool.map(_render_chunk, [(chunk, root) for chunk in chunks]))
-    ordered: list[_Rendered] = [(None, None)] * len(specs)
+    ordered: list[_Rendered] = [(None, [], [])] * len(specs)
     for index, chunk_results in enumerate(results):
         ordered[index::workers] = chunk_results
     return ordered
 
 
-def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str, str]:
-    """Every generated file, relative to the package folder -> its text (before ruff)."""
+def model_file(spec: SpecEntry | ModelSpec) -> str:
+    """The module of a model, relative to the package folder."""
+    return f"models/{module_name(spec.owner)}/{module_name(spec.name)}.py"
+
+
+def owner_file(owner: str) -> str:
+    return f"models/{module_name(owner)}/__init__.py"
+
+
+REGISTRY_FILE = "models/__init__.py"
+
+
+@dataclass
+class Rendered:
+    """Files of the package (relative path -> text before ruff) and what each was made from."""
+
+    files: dict[str, str]
+    origins: dict[str, Origin]
+    warnings: list[SpecWarning]
+
+
+def render_files(
+    root: Path,
+    specs: list[ModelSpec] | None = None,
+    *,
+    only: Collection[str] | None = None,
+) -> Rendered:
+    """Render the package; with ``only`` (refs), just those models' modules and the small shared
+    files (registry, their owners' ``__init__``), the other specs read as an index only."""
     paths = Paths(root)
-    if specs is None:
-        specs = load_model_specs(paths.specs)
-    collision_errors = _collision_errors(specs)
-    if collision_errors:
-        raise SpecErrors(collision_errors)
+    if only is None:
+        if specs is None:
+            specs = load_model_specs(paths.specs)
+        index: list[SpecEntry | ModelSpec] = list(specs)
+        to_render = specs
+    else:
+        entries = index_model_specs(paths.specs)
+        wanted = {ref for ref in only}
+        to_render = [
+            load_model_spec(e.path, paths.specs / "models") for e in entries if e.ref in wanted
+        ]
+        missing = wanted - {s.ref for s in to_render}
+        if missing:
+            raise SpecError(
+                paths.specs / "models", "/", f"no spec for {', '.join(sorted(missing))}"
+            )
+        index = [*(e for e in entries if e.ref not in wanted), *to_render]
+        index.sort(key=lambda s: s.ref)
+    set_errors = _spec_set_errors(index)
+    if set_errors:
+        raise SpecErrors(set_errors)
     env = _env()
     files: dict[str, str] = {}
-    owners: dict[str, list[tuple[ModelSpec, str]]] = {}
+    origins: dict[str, Origin] = {}
     errors: list[SpecError] = []
-    for spec, (text, error) in zip(specs, _render_models(specs, root), strict=True):
-        owner_mod, name_mod = module_name(spec.owner), module_name(spec.name)
-        owners.setdefault(owner_mod, []).append((spec, name_mod))
+    warnings: list[SpecWarning] = []
+    for spec, (text, problems, notes) in zip(
+        to_render, _render_models(to_render, root), strict=True
+    ):
+        rel = model_file(spec)
         if text is not None:
-            files[f"models/{owner_mod}/{name_mod}.py"] = text
-        if error is not None:
-            errors.append(SpecError(*error))
+            files[rel] = text
+            origins[rel] = Origin(spec.path, spec.schemas, spec.ref, spec.examples)
+        errors += [SpecError(*p) for p in problems]
+        warnings += [SpecWarning(*n) for n in notes]
     if errors:
         raise SpecErrors(errors)
 
+    owners: dict[str, list[SpecEntry | ModelSpec]] = {}
+    for entry in index:
+        owners.setdefault(module_name(entry.owner), []).append(entry)
+    touched = {module_name(s.owner) for s in to_render} if only is not None else set(owners)
     init = env.get_template("package_init.py.jinja")
     for owner_mod, members in sorted(owners.items()):
-        files[f"models/{owner_mod}/__init__.py"] = init.render(
+        if owner_mod not in touched:
+            continue
+        names = sorted(module_name(m.name) for m in members)
+        rel = owner_file(members[0].owner)
+        files[rel] = init.render(
             source="specs/models",
-            docstring=f"Models of {members[0][0].owner}.",
-            imports=[
-                f"from . import {name_mod}" for _, name_mod in sorted(members, key=lambda m: m[1])
-            ],
-            exports=[name_mod for _, name_mod in sorted(members, key=lambda m: m[1])],
+            docstring=f"Models of {members[0].owner}.",
+            imports=[f"from . import {name}" for name in names],
+            exports=names,
         )
-    files["models/__init__.py"] = env.get_template("registry.py.jinja").render(
-        source="specs/models", models=[(s, module_of(s)) for s in specs]
+        origins[rel] = Origin(members[0].path)
+    files[REGISTRY_FILE] = env.get_template("registry.py.jinja").render(
+        source="specs/models", models=[(s, module_of(s)) for s in index]
     )
+    origins[REGISTRY_FILE] = Origin(paths.specs / "models")
+    if only is None:
+        files.update(_render_api(root, env, init))
+    return Rendered(files, origins, warnings)
 
-    api_file = paths.specs / "api" / "openapi.json"
+
+def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str, str]:
+    """Every generated file, relative to the package folder -> its text (before ruff)."""
+    return render_files(root, specs).files
+
+
+def _render_api(root: Path, env: jinja2.Environment, init: jinja2.Template) -> dict[str, str]:
+    api_file = Paths(root).specs / "api" / "openapi.json"
     api_raw = read_json(api_file)
     try:
         api_doc = normalise_api(api_raw)
@@ -380,6 +507,7 @@ def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str
         for name, schema in api_doc["components"]["schemas"].items()
         if "enum" in schema and "properties" not in schema
     }
+    files: dict[str, str] = {}
     files["types/operations.py"] = env.get_template("operations.py.jinja").render(
         source="specs/api/openapi.json", operations=operation_rows(api_file, api_raw)
     )
@@ -451,31 +579,47 @@ def operation_rows(api_file: Path, doc: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _ruff(folder: Path, root: Path) -> None:
-    config = str(root / "pyproject.toml")
+def _ruff(folder: Path | list[Path], root: Path) -> None:
+    """ruff's fixes and formatter with the project's settings, on a folder or a list of files
+    (the same bytes per file either way)."""
+    config = root / "pyproject.toml"
+    targets = [str(p) for p in folder] if isinstance(folder, list) else [str(folder)]
+    if not targets:
+        return
     for args in (["check", "--fix-only", "--quiet", "--exit-zero"], ["format", "--quiet"]):
         subprocess.run(
-            [sys.executable, "-m", "ruff", *args, "--config", config, str(folder)],
+            [
+                sys.executable,
+                "-m",
+                "ruff",
+                *args,
+                *(["--config", str(config)] if config.is_file() else []),
+                *targets,
+            ],
             check=True,
             cwd=root,
         )
 
 
-def build(root: Path, target: Path, specs: list[ModelSpec] | None = None) -> list[str]:
-    """Write the generated part of the package into ``target``; returns the relative paths."""
-    files = render_package(root, specs)
+def _stage(target: Path, files: dict[str, str], root: Path) -> None:
     for rel, text in files.items():
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
-    _ruff(target, root)
+    _ruff([target / rel for rel in sorted(files) if rel.endswith(".py")], root)
+
+
+def build(root: Path, target: Path, specs: list[ModelSpec] | None = None) -> list[str]:
+    """Write the generated part of the package into ``target``; returns the relative paths."""
+    files = render_package(root, specs)
+    _stage(target, files, root)
     return sorted(files)
 
 
 def owned_files(package: Path) -> list[str]:
     """Files of the generated folder (every file there but caches)."""
     out = []
-    for path in sorted(package.rglob("*")):
+    for path in sorted(package.rglob("*")) if package.exists() else []:
         rel = path.relative_to(package)
         if path.is_dir() or "__pycache__" in rel.parts:
             continue
@@ -483,22 +627,53 @@ def owned_files(package: Path) -> list[str]:
     return out
 
 
-def write(root: Path) -> list[str]:
-    """Regenerate generated/replicate_typed in place."""
+def _same(a: Path, b: Path) -> bool:
+    return b.is_file() and filecmp.cmp(a, b, shallow=False)
+
+
+def write(
+    root: Path,
+    *,
+    only: Collection[str] | None = None,
+    warnings: list[SpecWarning] | None = None,
+) -> list[str]:
+    """Regenerate generated/replicate_typed; returns the files rendered.
+
+    Everything is rendered into a staged copy of the package first; the new and changed modules
+    are verified there (:mod:`codegen.verify`: compile, ruff, import, mypy --strict) and only
+    then copied over the committed ones, so a failure leaves the package as it was. With
+    ``only`` (refs, as ``add-model`` passes) just those models' modules, the registry and their
+    owners' ``__init__`` are regenerated: the cost does not grow with the package.
+    """
     package = Paths(root).package
+    rendered = render_files(root, only=only)
+    if warnings is not None:
+        warnings.extend(rendered.warnings)
     with tempfile.TemporaryDirectory(prefix="codegen-") as tmp:
         staged = Path(tmp) / PACKAGE
-        written = build(root, staged)
-        for rel in owned_files(package):
+        if only is not None and package.exists():
+            shutil.copytree(package, staged, ignore=shutil.ignore_patterns("__pycache__"))
+        _stage(staged, rendered.files, root)
+        committed = set(owned_files(package))
+        changed = [rel for rel in sorted(rendered.files) if not _same(staged / rel, package / rel)]
+        stale = sorted(committed - set(rendered.files)) if only is None else []
+        verify(root, staged, changed, rendered.origins)
+        for rel in stale:
             (package / rel).unlink()
-        for child in sorted(package.iterdir()) if package.exists() else []:
-            if child.is_dir():
-                shutil.rmtree(child)
-        for rel in written:
+        for rel in changed:
             dest = package / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(staged / rel, dest)
-    return written
+            shutil.copyfile(staged / rel, dest.with_name(dest.name + ".tmp"))
+            os.replace(dest.with_name(dest.name + ".tmp"), dest)
+        for folder in sorted({(package / rel).parent for rel in stale}, reverse=True):
+            while folder != package and folder.exists() and not _has_files(folder):
+                shutil.rmtree(folder)
+                folder = folder.parent
+    return sorted(rendered.files)
+
+
+def _has_files(folder: Path) -> bool:
+    return any(p.is_file() and "__pycache__" not in p.parts for p in folder.rglob("*"))
 
 
 def diff(root: Path) -> list[str]:

@@ -1,0 +1,363 @@
+"""Check generated code before it replaces the committed package.
+
+``generate`` and ``add-model`` render into a staged copy of the package; every new or changed
+module must then pass, in order:
+
+1. ``compile`` (syntax; warnings such as invalid escapes are errors);
+2. ``ruff check`` with the project's own rules (no fixing: the ruff pass before has fixed what
+   it can, anything left is a failure);
+3. an import in a subprocess with a time limit (``CODEGEN_IMPORT_TIMEOUT``, default 60 s), with
+   the staged package standing in for the committed one: every pydantic class complete, every
+   default of the schema and every example accepted by the generated ``Input``, the registry
+   finding each changed model;
+4. ``mypy --strict`` on the changed modules (imports followed silently, cache in
+   ``.mypy_cache/codegen`` or ``CODEGEN_MYPY_CACHE_DIR``).
+
+A failure is reported as ``spec file: at /json/pointer: rule``, the pointer found from the line
+the tool names (the class and field it belongs to), and nothing is written.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codegen.errors import SpecError, SpecErrors, pointer
+
+DEFAULT_IMPORT_TIMEOUT = 60.0
+MYPY_TIMEOUT = 900.0
+MAX_REPORTED = 10  # failures reported per step (the first ones; more are the same story)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What a generated file was made from: the file an error names and, for a model module,
+    the spec's schemas (to point at the schema and property a failing line comes from)."""
+
+    file: Path | str
+    schemas: dict[str, Any] = field(default_factory=dict)
+    ref: str | None = None  # owner/name of a model module
+    examples: tuple[dict[str, Any], ...] = ()
+
+
+def _locate(text: str, line: int, origin: Origin) -> str:
+    """The JSON pointer of the schema (and property) line ``line`` of a model module comes
+    from; the whole schema section when the line is outside any class."""
+    base = ["openapi_schema", "components", "schemas"]
+    if not origin.schemas:
+        return "/" if origin.ref is None else "/model"
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return pointer(["openapi_schema"])
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        if not (node.lineno <= line <= (node.end_lineno or node.lineno)):
+            continue
+        schema = node.name if node.name in origin.schemas else None
+        body = node.body
+        for index, item in enumerate(body):
+            if not isinstance(item, ast.AnnAssign) or not isinstance(item.target, ast.Name):
+                continue
+            end = body[index + 1].lineno - 1 if index + 1 < len(body) else node.end_lineno
+            if item.lineno <= line <= (end or item.lineno):
+                wire = _alias(item) or item.target.id
+                props = origin.schemas.get(schema or "", {}).get("properties", {})
+                if schema is not None and wire in props:
+                    return pointer([*base, schema, "properties", wire])
+                if schema is None and wire in origin.schemas.get("Input", {}).get("properties", {}):
+                    return pointer([*base, "Input", "properties", wire])
+                break
+        return pointer([*base, schema] if schema else base)
+    return pointer(["openapi_schema"])
+
+
+def _alias(item: ast.AnnAssign) -> str | None:
+    for sub in ast.walk(item):
+        if isinstance(sub, ast.keyword) and sub.arg == "alias":
+            if isinstance(sub.value, ast.Constant) and isinstance(sub.value.value, str):
+                return sub.value.value
+    return None
+
+
+@dataclass
+class _Report:
+    staged: Path
+    origins: dict[str, Origin]
+    errors: list[SpecError] = field(default_factory=list)
+
+    def add(self, rel: str, line: int | None, rule: str, where: str | None = None) -> None:
+        if len(self.errors) >= MAX_REPORTED:
+            return
+        origin = self.origins.get(rel, Origin(self.staged / rel))
+        if where is None:
+            text = _read(self.staged / rel)
+            fallback = "/openapi_schema" if origin.schemas else "/"
+            where = _locate(text, line, origin) if line else fallback
+            if line:
+                source = text.splitlines()[line - 1].strip() if text else ""
+                rule = f"{rule} (generated {rel} line {line}: {source[:80]})"
+        self.errors.append(SpecError(origin.file, where, rule))
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise SpecErrors(list(self.errors))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _compile_step(report: _Report, changed: list[str]) -> None:
+    for rel in changed:
+        text = _read(report.staged / rel)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                compile(text, rel, "exec")
+            except SyntaxError as exc:
+                report.add(rel, exc.lineno, f"the generated code does not compile: {exc.msg}")
+            except Warning as exc:
+                report.add(rel, None, f"the generated code compiles with a warning: {exc}")
+
+
+def _ruff_step(report: _Report, changed: list[str], root: Path) -> None:
+    config = root / "pyproject.toml"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--no-fix",
+            "--output-format",
+            "json",
+            *(["--config", str(config)] if config.is_file() else []),
+            *(str(report.staged / rel) for rel in changed),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=MYPY_TIMEOUT,
+    )
+    if result.returncode not in (0, 1):
+        raise SpecError(
+            root, "/", f"ruff could not check the generated code: {result.stderr[:300]}"
+        )
+    for violation in json.loads(result.stdout or "[]"):
+        rel = Path(violation["filename"]).resolve().relative_to(report.staged.resolve())
+        report.add(
+            rel.as_posix(),
+            violation["location"]["row"],
+            f"the generated code breaks lint rule {violation['code']}: {violation['message']}",
+        )
+
+
+# Runs in a fresh interpreter: the staged package stands in for the committed one.
+_HARNESS = r"""
+import importlib, json, os, sys, traceback
+staged, plan = sys.argv[1], json.loads(sys.argv[2])
+package = os.path.basename(staged)
+pkg = importlib.import_module(package)
+pkg.__path__[:] = [
+    p for p in pkg.__path__ if not os.path.isfile(os.path.join(p, "models", "__init__.py"))
+] + [staged]
+
+def emit(**data):
+    print(json.dumps(data), flush=True)
+
+def where_in(exc, filename):
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if os.path.abspath(frame.filename) == os.path.abspath(filename):
+            line = frame.lineno
+    return line
+
+from pydantic import BaseModel, ValidationError
+for rel, module in plan["modules"]:
+    emit(importing=rel)
+    filename = os.path.join(staged, rel)
+    try:
+        mod = importlib.import_module(module)
+    except BaseException as exc:
+        emit(rel=rel, line=where_in(exc, filename), rule=f"importing it fails: {type(exc).__name__}: {exc}"[:400])
+        continue
+    for value in list(vars(mod).values()):
+        if (isinstance(value, type) and issubclass(value, BaseModel)
+                and value.__module__ == module and not value.__pydantic_complete__):
+            emit(rel=rel, line=None, rule=f"class {value.__name__} is not fully defined after import")
+    model = plan["models"].get(rel)
+    if model is None:
+        continue
+    info = mod.MODEL
+    Input = info.input_type
+    fields = {(f.alias or name): name for name, f in Input.model_fields.items()}
+    blank = Input.model_construct()
+    for prop, schema in info.input_schema.get("properties", {}).items():
+        if not isinstance(schema, dict) or schema.get("default") is None or prop not in fields:
+            continue
+        try:
+            Input.__pydantic_validator__.validate_assignment(blank, fields[prop], schema["default"])
+        except ValidationError as exc:
+            emit(rel=rel, where=f"/openapi_schema/components/schemas/Input/properties/{prop.replace('~', '~0').replace('/', '~1')}/default",
+                 rule=f"the generated Input refuses the default {schema['default']!r}: {exc.errors()[0]['msg']}")
+    for index, example in enumerate(info.examples):
+        try:
+            Input.model_validate(example["input"])
+        except ValidationError as exc:
+            loc = "/".join(str(p) for p in exc.errors()[0]["loc"])
+            emit(rel=rel, where=f"/examples/{index}/input/{loc}",
+                 rule=f"the generated Input refuses the example: {exc.errors()[0]['msg']}")
+    registry = importlib.import_module(package + ".models").registry
+    try:
+        found = registry.get_model(model)
+        assert found is info, "the registry finds another model"
+    except BaseException as exc:
+        emit(rel="models/__init__.py", line=None, rule=f"the registry does not find {model}: {exc}")
+emit(done=True)
+"""
+
+
+def _runtime_paths(root: Path, package: str) -> list[str]:
+    """Where the hand-written half of the package is: the project's ``src/`` when it has
+    one, else the folder the installed package sits in (mypy cannot follow editable-install
+    import hooks, so it is named explicitly)."""
+    if (root / "src" / package).is_dir():
+        return [str(root / "src")]
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return [str(Path(loc).parent) for loc in locations[:1]]
+
+
+def _python_path(root: Path, package: str) -> str:
+    parts = [str(root / "src")] if (root / "src" / package).is_dir() else []
+    existing = os.environ.get("PYTHONPATH")
+    return os.pathsep.join([*parts, *([existing] if existing else [])])
+
+
+def _module_name(package: str, rel: str) -> str:
+    parts = rel.removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join([package, *parts])
+
+
+def _import_step(report: _Report, changed: list[str], root: Path) -> None:
+    package = report.staged.name
+    modules = [(rel, _module_name(package, rel)) for rel in changed]
+    models = {rel: o.ref for rel, o in report.origins.items() if o.ref and rel in changed}
+    timeout = float(os.environ.get("CODEGEN_IMPORT_TIMEOUT", DEFAULT_IMPORT_TIMEOUT))
+    env = {
+        **os.environ,
+        "PYTHONPATH": _python_path(root, package),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    plan = json.dumps({"modules": modules, "models": models})
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _HARNESS, str(report.staged), plan],
+            cwd=report.staged.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        stdout, stderr, timed_out = result.stdout, result.stderr, False
+    except subprocess.TimeoutExpired as exc:
+        stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        stderr, timed_out = "", True
+    events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    for event in events:
+        if "rule" in event:
+            report.add(event["rel"], event.get("line"), event["rule"], event.get("where"))
+    if timed_out:
+        last = next((e["importing"] for e in reversed(events) if "importing" in e), changed[0])
+        report.add(last, None, f"importing the generated module took more than {timeout:g} s")
+    elif not any(e.get("done") for e in events):
+        report.add(changed[0], None, f"the import check crashed: {stderr.strip()[-300:]}")
+
+
+_MYPY_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?:\d+:)? error: (?P<msg>.*)$")
+
+
+def _mypy_step(report: _Report, changed: list[str], root: Path) -> None:
+    if importlib.util.find_spec("mypy") is None:
+        return  # mypy is a development tool; without it the other steps still ran
+    cache = os.environ.get("CODEGEN_MYPY_CACHE_DIR") or str(root / ".mypy_cache" / "codegen")
+    config = root / "pyproject.toml"
+    staged_root = report.staged.parent
+    env = {
+        **os.environ,
+        "MYPYPATH": os.pathsep.join([*_runtime_paths(root, report.staged.name), str(staged_root)]),
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            *(["--config-file", str(config)] if config.is_file() else []),
+            "--cache-dir",
+            cache,
+            "--follow-imports",
+            "silent",
+            "--no-error-summary",
+            "--hide-error-context",
+            "--no-pretty",
+            "--show-error-codes",
+            *(str(report.staged / rel) for rel in changed),
+        ],
+        cwd=staged_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=MYPY_TIMEOUT,
+    )
+    if result.returncode == 0:
+        return
+    found = False
+    for line in result.stdout.splitlines():
+        match = _MYPY_LINE.match(line)
+        if match is None:
+            continue
+        path = Path(match["file"])
+        path = path if path.is_absolute() else staged_root / path
+        try:
+            rel = path.resolve().relative_to(report.staged.resolve()).as_posix()
+        except ValueError:
+            continue
+        found = True
+        report.add(
+            rel, int(match["line"]), f"the generated code fails mypy --strict: {match['msg']}"
+        )
+    if not found:
+        output = (result.stdout + result.stderr).strip()
+        report.add(changed[0], None, f"mypy could not check the generated code: {output[-300:]}")
+
+
+def verify(root: Path, staged: Path, changed: Iterable[str], origins: dict[str, Origin]) -> None:
+    """Check the ``changed`` files (relative to the ``staged`` package folder); raises
+    :class:`SpecErrors` naming spec file, pointer and rule for each failure found."""
+    python = sorted(rel for rel in changed if rel.endswith(".py"))
+    if not python:
+        return
+    report = _Report(staged, origins)
+    _compile_step(report, python)
+    report.raise_if_any()
+    for step in (_ruff_step, _import_step, _mypy_step):
+        step(report, python, root)
+        report.raise_if_any()
