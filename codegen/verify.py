@@ -70,7 +70,12 @@ def _locate(text: str, line: int, origin: Origin) -> str:
         for index, item in enumerate(body):
             if not isinstance(item, ast.AnnAssign) or not isinstance(item.target, ast.Name):
                 continue
-            end = body[index + 1].lineno - 1 if index + 1 < len(body) else node.end_lineno
+            following = [
+                b.lineno - 1
+                for b in body[index + 1 :]
+                if not (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant))
+            ]
+            end = following[0] if following else node.end_lineno  # the docstring belongs to it
             if item.lineno <= line <= (end or item.lineno):
                 wire = _alias(item) or item.target.id
                 props = origin.schemas.get(schema or "", {}).get("properties", {})
@@ -194,7 +199,7 @@ for rel, module in plan["modules"]:
     try:
         mod = importlib.import_module(module)
     except BaseException as exc:
-        emit(rel=rel, line=where_in(exc, filename), rule=f"importing it fails: {type(exc).__name__}: {exc}"[:400])
+        emit(rel=rel, line=where_in(exc, filename), rule=f"importing the generated module fails: {type(exc).__name__}: {exc}"[:400])
         continue
     for value in list(vars(mod).values()):
         if (isinstance(value, type) and issubclass(value, BaseModel)
@@ -210,6 +215,8 @@ for rel, module in plan["modules"]:
     for prop, schema in info.input_schema.get("properties", {}).items():
         if not isinstance(schema, dict) or schema.get("default") is None or prop not in fields:
             continue
+        if schema.get("format") == "uri":
+            continue  # deliberately narrower: a FileInput takes what the API fetches (Cog's default "" is no file)
         try:
             Input.__pydantic_validator__.validate_assignment(blank, fields[prop], schema["default"])
         except ValidationError as exc:
