@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from codegen import generate as gen
 from codegen.errors import SpecError, SpecErrors, SpecWarning
 from codegen.schema_checks import validator_for
-from codegen.spec import validate_spec_data
+from codegen.spec import load_model_specs, validate_spec_data
 from contract_tests.codegen._repo import ROOT, copy_repo, load, run_codegen, save, spec_file
 
 SCHEMAS = "/openapi_schema/components/schemas"
@@ -415,7 +415,7 @@ def test_duplicate_version_ids_and_models_name_both_files(tmp_path: Path) -> Non
         in result.stderr
     )
     # the same owner/name twice (a spec list, as a caller may pass one)
-    specs = gen.load_model_specs(gen.Paths(ROOT).specs)
+    specs = load_model_specs(gen.Paths(ROOT).specs)
     twin = validate_spec_data(tmp_path / "twin.json", {**load(spec_file(ROOT, "cjwbw/rembg"))})
     with pytest.raises(SpecErrors) as info:
         gen.render_package(ROOT, [*specs, twin])
