@@ -265,6 +265,13 @@ def _annotate(node: Any, uri_type: str) -> Any:
         custom = custom_string_type(out, uri_type)
         if custom is not None:
             out["customTypePath"] = custom
+            if _accepts_null(out) and isinstance(out.get("type"), list):
+                # A custom type replaces the whole annotation: null is kept as its own branch
+                # (a required nullable secret is `Secret | None`, not `Secret`).
+                keep = ("title", "description", "default", "x-order")
+                inner = {k: v for k, v in out.items() if k not in keep}
+                inner["type"] = "string"
+                out = {"anyOf": [inner, {"type": "null"}], **{k: out[k] for k in keep if k in out}}
         elif input_side and "format" in out:
             # JSON Schema does not assert formats: a date-time, uuid or email input is any
             # string, as the schema says (datamodel-code-generator would make it a datetime,

@@ -272,3 +272,21 @@ def test_the_request_body_is_valid_against_the_schema(respx_mock: respx.MockRout
     sent = _sent_input(route)
     assert sent == {"prompt": "x", "guidance_scale": 7.0, "width": 640}
     assert validator_for(SDXL_SCHEMA).is_valid(sent)
+
+
+@pytest.mark.parametrize(
+    "prop",
+    [
+        {"type": "string", "format": "password", "x-cog-secret": True, "nullable": True},
+        {"type": "string", "format": "uri", "nullable": True},
+    ],
+    ids=["secret", "uri"],
+)
+def test_a_required_nullable_file_or_secret_takes_null(prop: dict[str, Any]) -> None:
+    """Found by the agreement property test: the custom type replaced the whole annotation,
+    `Secret` instead of `Secret | None`, refusing the null the schema allows."""
+    module = generated_module(cog_spec({"a": prop}, required=["a"]))
+    assert validator_for(module.INPUT_SCHEMA).is_valid({"a": None})
+    assert module.Input.model_validate({"a": None}).to_request_input() == {"a": None}
+    with pytest.raises(ValidationError, match="Field required"):
+        module.Input.model_validate({})
