@@ -196,6 +196,7 @@ class ModelInfo(Generic[InputT, OutputT]):
 
 _ADAPTERS: dict[int, TypeAdapter[Any]] = {}
 _NONE_MEANS_UNSET: dict[type[Any], frozenset[str]] = {}
+_BOOL_OK: dict[tuple[type[Any], str, bool], bool] = {}
 
 
 def _input_schema(cls: type[ModelInput[Any]]) -> dict[str, Any] | None:
@@ -289,6 +290,11 @@ def _bool_refused(cls: type[ModelInput[Any]], field_name: str, value: Any) -> st
     prop = schema.get("properties", {}).get(field.alias or field_name)
     if not isinstance(prop, dict):
         return None
+    if isinstance(value, bool):  # the common case (a boolean field): answered once per class
+        key = (cls, field_name, value)
+        if key not in _BOOL_OK:
+            _BOOL_OK[key] = _accepts(prop, schema.get("$defs", {}), value)
+        return None if _BOOL_OK[key] else ""
     return _find_refused_bool(value, prop, schema.get("$defs", {}), "")
 
 
