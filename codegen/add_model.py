@@ -196,7 +196,7 @@ def add_model(
         if build is not None:
             result.generated = build(root)
         else:
-            result.generated = gen.write(root, only=[ref], warnings=warnings)
+            result.generated = gen.write(root, only=[ref], warnings=warnings, index=others)
     except BaseException:
         if previous is None:
             target.unlink()

@@ -39,6 +39,7 @@ from codegen.spec import (
     load_model_spec,
     load_model_specs,
     read_json,
+    spec_path,
 )
 from codegen.verify import Origin, verify
 
@@ -412,29 +413,27 @@ def render_files(
     specs: list[ModelSpec] | None = None,
     *,
     only: Collection[str] | None = None,
+    index: Sequence[SpecEntry] | None = None,
 ) -> Rendered:
     """Render the package; with ``only`` (refs), just those models' modules and the small shared
-    files (registry, their owners' ``__init__``), the other specs read as an index only."""
+    files (registry, their owners' ``__init__``), the other specs read as an index only (or
+    taken from ``index``, when the caller has read it)."""
     paths = Paths(root)
+    known: list[SpecEntry | ModelSpec]
     if only is None:
         if specs is None:
             specs = load_model_specs(paths.specs)
-        index: list[SpecEntry | ModelSpec] = list(specs)
+        known = list(specs)
         to_render = specs
     else:
-        entries = index_model_specs(paths.specs)
-        wanted = {ref for ref in only}
+        wanted = set(only)
+        entries = [e for e in index or index_model_specs(paths.specs) if e.ref not in wanted]
         to_render = [
-            load_model_spec(e.path, paths.specs / "models") for e in entries if e.ref in wanted
+            load_model_spec(spec_path(paths.specs, ref), paths.specs / "models")
+            for ref in sorted(wanted)
         ]
-        missing = wanted - {s.ref for s in to_render}
-        if missing:
-            raise SpecError(
-                paths.specs / "models", "/", f"no spec for {', '.join(sorted(missing))}"
-            )
-        index = [*(e for e in entries if e.ref not in wanted), *to_render]
-        index.sort(key=lambda s: s.ref)
-    set_errors = _spec_set_errors(index)
+        known = sorted([*entries, *to_render], key=lambda s: s.ref)
+    set_errors = _spec_set_errors(known)
     if set_errors:
         raise SpecErrors(set_errors)
     env = _env()
@@ -455,7 +454,7 @@ def render_files(
         raise SpecErrors(errors)
 
     owners: dict[str, list[SpecEntry | ModelSpec]] = {}
-    for entry in index:
+    for entry in known:
         owners.setdefault(module_name(entry.owner), []).append(entry)
     touched = {module_name(s.owner) for s in to_render} if only is not None else set(owners)
     init = env.get_template("package_init.py.jinja")
@@ -472,7 +471,7 @@ def render_files(
         )
         origins[rel] = Origin(members[0].path)
     files[REGISTRY_FILE] = env.get_template("registry.py.jinja").render(
-        source="specs/models", models=[(s, module_of(s)) for s in index]
+        source="specs/models", models=[(s, module_of(s)) for s in known]
     )
     origins[REGISTRY_FILE] = Origin(paths.specs / "models")
     if only is None:
@@ -635,28 +634,27 @@ def write(
     *,
     only: Collection[str] | None = None,
     warnings: list[SpecWarning] | None = None,
+    index: Sequence[SpecEntry] | None = None,
 ) -> list[str]:
     """Regenerate generated/replicate_typed; returns the files rendered.
 
-    Everything is rendered into a staged copy of the package first; the new and changed modules
-    are verified there (:mod:`codegen.verify`: compile, ruff, import, mypy --strict) and only
+    Everything is rendered into a staging folder first; the new and changed modules are
+    verified there, the committed package supplying the unchanged ones (:mod:`codegen.verify`: compile, ruff, import, mypy --strict) and only
     then copied over the committed ones, so a failure leaves the package as it was. With
     ``only`` (refs, as ``add-model`` passes) just those models' modules, the registry and their
     owners' ``__init__`` are regenerated: the cost does not grow with the package.
     """
     package = Paths(root).package
-    rendered = render_files(root, only=only)
+    rendered = render_files(root, only=only, index=index)
     if warnings is not None:
         warnings.extend(rendered.warnings)
     with tempfile.TemporaryDirectory(prefix="codegen-") as tmp:
-        staged = Path(tmp) / PACKAGE
-        if only is not None and package.exists():
-            shutil.copytree(package, staged, ignore=shutil.ignore_patterns("__pycache__"))
+        staged = Path(tmp) / PACKAGE  # the rendered files; the committed package the rest
         _stage(staged, rendered.files, root)
-        committed = set(owned_files(package))
         changed = [rel for rel in sorted(rendered.files) if not _same(staged / rel, package / rel)]
-        stale = sorted(committed - set(rendered.files)) if only is None else []
-        verify(root, staged, changed, rendered.origins)
+        stale = sorted(set(owned_files(package)) - set(rendered.files)) if only is None else []
+        _siblings(staged, package, changed, stale)
+        verify(root, staged, changed, rendered.origins, package)
         for rel in stale:
             (package / rel).unlink()
         for rel in changed:
@@ -669,6 +667,17 @@ def write(
                 shutil.rmtree(folder)
                 folder = folder.parent
     return sorted(rendered.files)
+
+
+def _siblings(staged: Path, package: Path, changed: list[str], stale: list[str]) -> None:
+    """Copy into the staging folder the committed modules next to each changed one (an owner's
+    other models): a type checker looks for a package's modules in the package's folder."""
+    for folder in sorted({Path(rel).parent for rel in changed}):
+        source = package / folder
+        for path in sorted(source.glob("*.py")) if source.is_dir() else []:
+            rel = (folder / path.name).as_posix()
+            if not (staged / rel).exists() and rel not in stale:
+                shutil.copyfile(path, staged / rel)
 
 
 def _has_files(folder: Path) -> bool:

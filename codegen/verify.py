@@ -99,6 +99,7 @@ def _alias(item: ast.AnnAssign) -> str | None:
 @dataclass
 class _Report:
     staged: Path
+    committed: Path
     origins: dict[str, Origin]
     errors: list[SpecError] = field(default_factory=list)
 
@@ -174,13 +175,30 @@ def _ruff_step(report: _Report, changed: list[str], root: Path) -> None:
 
 # Runs in a fresh interpreter: the staged package stands in for the committed one.
 _HARNESS = r"""
-import importlib, json, os, sys, traceback
-staged, plan = sys.argv[1], json.loads(sys.argv[2])
+import importlib, importlib.abc, importlib.util, json, os, sys, traceback
+staged, committed, plan = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 package = os.path.basename(staged)
-pkg = importlib.import_module(package)
-pkg.__path__[:] = [
-    p for p in pkg.__path__ if not os.path.isfile(os.path.join(p, "models", "__init__.py"))
-] + [staged]
+layers = [staged, committed]
+
+class Overlay(importlib.abc.MetaPathFinder):
+    # The generated half of the package: staged files over the committed ones.
+    def find_spec(self, name, path=None, target=None):
+        parts = name.split(".")
+        if parts[0] != package or len(parts) < 2:
+            return None
+        for layer in layers:
+            base = os.path.join(layer, *parts[1:])
+            init = os.path.join(base, "__init__.py")
+            if os.path.isfile(init):
+                where = [os.path.join(x, *parts[1:]) for x in layers]
+                return importlib.util.spec_from_file_location(
+                    name, init, submodule_search_locations=[w for w in where if os.path.isdir(w)])
+            if os.path.isfile(base + ".py"):
+                return importlib.util.spec_from_file_location(name, base + ".py")
+        return None
+
+sys.meta_path.insert(0, Overlay())
+importlib.import_module(package)
 
 def emit(**data):
     print(json.dumps(data), flush=True)
@@ -264,6 +282,7 @@ def _module_name(package: str, rel: str) -> str:
 
 
 def _import_step(report: _Report, changed: list[str], root: Path) -> None:
+    committed = report.committed
     package = report.staged.name
     modules = [(rel, _module_name(package, rel)) for rel in changed]
     models = {rel: o.ref for rel, o in report.origins.items() if o.ref and rel in changed}
@@ -276,7 +295,7 @@ def _import_step(report: _Report, changed: list[str], root: Path) -> None:
     plan = json.dumps({"modules": modules, "models": models})
     try:
         result = subprocess.run(
-            [sys.executable, "-c", _HARNESS, str(report.staged), plan],
+            [sys.executable, "-c", _HARNESS, str(report.staged), str(committed), plan],
             cwd=report.staged.parent,
             env=env,
             capture_output=True,
@@ -356,13 +375,20 @@ def _mypy_step(report: _Report, changed: list[str], root: Path) -> None:
         report.add(changed[0], None, f"mypy could not check the generated code: {output[-300:]}")
 
 
-def verify(root: Path, staged: Path, changed: Iterable[str], origins: dict[str, Origin]) -> None:
-    """Check the ``changed`` files (relative to the ``staged`` package folder); raises
+def verify(
+    root: Path,
+    staged: Path,
+    changed: Iterable[str],
+    origins: dict[str, Origin],
+    committed: Path,
+) -> None:
+    """Check the ``changed`` files (relative to the ``staged`` package folder, which holds the
+    rendered files only: the ``committed`` package supplies the others); raises
     :class:`SpecErrors` naming spec file, pointer and rule for each failure found."""
     python = sorted(rel for rel in changed if rel.endswith(".py"))
     if not python:
         return
-    report = _Report(staged, origins)
+    report = _Report(staged, committed, origins)
     _compile_step(report, python)
     report.raise_if_any()
     for step in (_ruff_step, _import_step, _mypy_step):
