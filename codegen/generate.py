@@ -406,6 +406,8 @@ class Rendered:
     files: dict[str, str]
     origins: dict[str, Origin]
     warnings: list[SpecWarning]
+    stale: list[str]
+    """Files of the committed package that no spec makes any more (to be removed)."""
 
 
 def render_files(
@@ -456,7 +458,20 @@ def render_files(
     owners: dict[str, list[SpecEntry | ModelSpec]] = {}
     for entry in known:
         owners.setdefault(module_name(entry.owner), []).append(entry)
-    touched = {module_name(s.owner) for s in to_render} if only is not None else set(owners)
+    committed = owned_files(paths.package)
+    if only is None:
+        touched = set(owners)
+        stale = []  # known once every file is rendered
+    else:
+        # Modules whose spec is gone go too, and their owners' __init__ changes with them:
+        # add-model leaves the package as a full generate would.
+        expected = {model_file(e) for e in known} | {owner_file(e.owner) for e in known}
+        expected.add(REGISTRY_FILE)
+        stale = sorted(
+            rel for rel in committed if rel.startswith("models/") and rel not in expected
+        )
+        touched = {module_name(s.owner) for s in to_render}
+        touched |= {rel.split("/")[1] for rel in stale if rel.count("/") == 2}
     init = env.get_template("package_init.py.jinja")
     for owner_mod, members in sorted(owners.items()):
         if owner_mod not in touched:
@@ -476,7 +491,8 @@ def render_files(
     origins[REGISTRY_FILE] = Origin(paths.specs / "models")
     if only is None:
         files.update(_render_api(root, env, init))
-    return Rendered(files, origins, warnings)
+        stale = sorted(set(committed) - set(files))
+    return Rendered(files, origins, warnings, stale)
 
 
 def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str, str]:
@@ -639,10 +655,11 @@ def write(
     """Regenerate generated/replicate_typed; returns the files rendered.
 
     Everything is rendered into a staging folder first; the new and changed modules are
-    verified there, the committed package supplying the unchanged ones (:mod:`codegen.verify`: compile, ruff, import, mypy --strict) and only
-    then copied over the committed ones, so a failure leaves the package as it was. With
-    ``only`` (refs, as ``add-model`` passes) just those models' modules, the registry and their
-    owners' ``__init__`` are regenerated: the cost does not grow with the package.
+    verified there (:mod:`codegen.verify`: compile, ruff, import, mypy --strict; the committed
+    package supplies the unchanged ones) and only then copied over the committed ones, so a
+    failure leaves the package as it was. With ``only`` (refs, as ``add-model`` passes) just
+    those models' modules, the registry and the ``__init__`` of their owners are regenerated
+    (and modules whose spec is gone removed): the cost does not grow with the package.
     """
     package = Paths(root).package
     rendered = render_files(root, only=only, index=index)
@@ -652,7 +669,7 @@ def write(
         staged = Path(tmp) / PACKAGE  # the rendered files; the committed package the rest
         _stage(staged, rendered.files, root)
         changed = [rel for rel in sorted(rendered.files) if not _same(staged / rel, package / rel)]
-        stale = sorted(set(owned_files(package)) - set(rendered.files)) if only is None else []
+        stale = rendered.stale
         _siblings(staged, package, changed, stale)
         verify(root, staged, changed, rendered.origins, package)
         for rel in stale:

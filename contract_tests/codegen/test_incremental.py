@@ -8,6 +8,7 @@ stays byte-exact and a full ``generate`` is still there.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,23 @@ def test_full_generate_is_still_available(tmp_path: Path, monkeypatch: pytest.Mo
     assert sorted(calls["models"]) == sorted(s.ref for s in load_model_specs(gen.Paths(root).specs))
     assert calls["api"] == ["api"]
     assert written == gen.owned_files(gen.Paths(root).package)
+
+
+def test_add_model_removes_modules_whose_spec_is_gone(tmp_path: Path) -> None:
+    """add-model leaves the package as a full generate would: `make check` stays clean."""
+    root = copy_repo(tmp_path / "repo")
+    shutil.rmtree(root / "specs" / "models" / "cjwbw")  # rembg's spec removed by hand
+    shutil.rmtree(root / "specs" / "models" / "lucataco" / "animate-diff")
+    version = load(CORPUS / "lucataco__video-merge.version.json")
+    data = adder.spec_from_version(
+        {"id": None, "openapi_schema": version["openapi_schema"]},
+        "acme/video-merge",
+        provenance="p",
+        source="v.json",
+    )
+    adder.add_model(root, data)
+    package = gen.Paths(root).package
+    assert not (package / "models" / "cjwbw").exists()
+    assert not (package / "models" / "lucataco" / "animate_diff.py").exists()
+    assert "animate_diff" not in (package / "models" / "lucataco" / "__init__.py").read_text()
+    assert gen.diff(root) == []

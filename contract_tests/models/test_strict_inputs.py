@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from codegen.schema_checks import validator_for
 from contract_tests.models._generated import cog_spec, generated_module
+from replicate_typed.batch import run_many
 from replicate_typed.client._client import AsyncClient, Client
 from replicate_typed.models import registry
 from replicate_typed.models.stability_ai import sdxl
@@ -231,7 +232,8 @@ def test_explicit_none_is_not_sent_by_a_batch(respx_mock: respx.MockRouter) -> N
     respx_mock.get(f"{BASE}/v1/predictions").respond(200, json={"results": [], "next": None})
     respx_mock.get(f"{BASE}/v1/predictions/{PID}").respond(200, json=_created())
     with Client(api_token=TOKEN, base_url=BASE) as client:
-        report = client.run_many(
+        report = run_many(
+            client,
             [{"prompt": "from a JSONL line", "seed": None}],
             model="stability-ai/sdxl",
             download=False,
