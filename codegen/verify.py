@@ -281,12 +281,20 @@ def _module_name(package: str, rel: str) -> str:
     return ".".join([package, *parts])
 
 
+def _seconds(text: str | None, default: float) -> float:
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 def _import_step(report: _Report, changed: list[str], root: Path) -> None:
     committed = report.committed
     package = report.staged.name
     modules = [(rel, _module_name(package, rel)) for rel in changed]
     models = {rel: o.ref for rel, o in report.origins.items() if o.ref and rel in changed}
-    timeout = float(os.environ.get("CODEGEN_IMPORT_TIMEOUT", DEFAULT_IMPORT_TIMEOUT))
+    timeout = _seconds(os.environ.get("CODEGEN_IMPORT_TIMEOUT"), DEFAULT_IMPORT_TIMEOUT)
     env = {
         **os.environ,
         "PYTHONPATH": _python_path(root, package),
