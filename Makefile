@@ -91,7 +91,8 @@ bench-codegen: setup
 # Fault soak (README, "Reliability"): 2,000 predictions through the async client and through the
 # batch runner against the mock (own process) with 429/5xx/resets/slow answers, then SIGKILL +
 # resume rounds of the batch CLI; exits non-zero on any duplicate create or lost prediction.
-# A few minutes. Extra flags: SOAK_ARGS (e.g. --n 500).
+# A few minutes. Prints its seed first (random unless given); SOAK_ARGS='--seed N' replays a run.
+# Extra flags: SOAK_ARGS (e.g. --n 500).
 soak: setup
 	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
