@@ -902,12 +902,21 @@ class _Runner:
     # --- download
 
     async def _download(self, item: BatchItem, entry: JournalEntry) -> None:
-        from replicate_typed.client.downloads import DownloadHTTPError, adownload, file_urls
+        from replicate_typed.client.downloads import (
+            DownloadHTTPError,
+            adownload,
+            file_urls,
+            output_dir,
+        )
 
         assert self.out_dir is not None and self._downloads is not None
         pid = entry.prediction_id
         assert pid is not None
-        folder = self.out_dir / pid
+        try:
+            # the id came from a server (or a journal): never a folder outside out_dir
+            folder = output_dir(self.out_dir, pid)
+        except errors.DownloadError as exc:
+            return self._download_failed(item, pid, exc)
         output = entry.output
         refreshed = False
         if output is None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import SecretStr, ValidationError
 
 from replicate_typed.client.errors import WebhookVerificationError
+from replicate_typed.client.validation import UnsafeValueError, check_id
 
 if TYPE_CHECKING:
     from replicate_typed.types.api import Prediction
@@ -226,7 +227,7 @@ def verify(
 
     raw = verify_signature(body, headers, secret, tolerance=tolerance, now=now)
     try:
-        return Prediction.model_validate_json(raw)
+        prediction = Prediction.model_validate_json(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['msg']}"
@@ -235,3 +236,8 @@ def verify(
         raise WebhookRejected(
             "invalid_body", f"webhook body is not a prediction ({problems})"
         ) from None
+    try:  # its id may end up in a URL or a folder name: the same rule as every id received
+        check_id(prediction.id, "id")
+    except UnsafeValueError as exc:
+        raise WebhookRejected("invalid_body", f"webhook body refused: {exc}") from None
+    return prediction
