@@ -29,7 +29,7 @@ import httpx
 from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
 
 from replicate_typed.client.errors import StreamError
-from replicate_typed.client.validation import UnsafeValueError, check_header_value
+from replicate_typed.client.validation import UnsafeValueError, check_header_value, origin_of
 
 __all__ = [
     "EVENT_TYPES",
@@ -138,6 +138,10 @@ class _StreamState:
         max_reconnects: int,
         reconnect_delay: float,
     ) -> None:
+        if origin_of(url) is None:  # relative, another scheme, user info, unparsable
+            raise StreamError(
+                f"stream URL {ascii(_display(url))} is not an http(s) URL with a host"
+            )
         self.url = url
         self.base_headers = dict(headers)
         self.max_reconnects = max_reconnects

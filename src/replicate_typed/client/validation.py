@@ -151,7 +151,7 @@ def origin_of(url: str | httpx.URL) -> Origin | None:
     scheme = parsed.scheme
     if scheme not in _DEFAULT_PORTS or not parsed.host or parsed.userinfo:
         return None
-    host = parsed.raw_host.decode("ascii", "replace").lower().rstrip(".")
+    host = parsed.raw_host.decode("ascii", "replace").lower()  # exact: no trailing-dot folding
     if not host or any(c in host for c in "\\/@?#% "):
         return None
     return Origin(scheme, host, parsed.port or _DEFAULT_PORTS[scheme])
