@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup prism generate check lint typecheck imports test demo bench bench-codegen bench-client bench-concurrency drift soak clean
+.PHONY: setup prism generate check lint typecheck imports test demo bench bench-codegen bench-client bench-concurrency bench-downloads drift soak clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -101,8 +101,13 @@ soak: setup
 bench-concurrency: setup
 	$(PY) -m benchmarks.concurrency $(BENCH_CONCURRENCY_ARGS)
 
+# Download memory under compression bombs (README, "Files, streaming, downloads, webhooks"):
+# peak RSS of httpx's own decoding vs download()'s bounded decoding, 1 GiB bombs, max_bytes 10 MiB.
+bench-downloads: setup
+	$(PY) -m benchmarks.downloads
+
 # Every benchmark, one after the other (not part of make test).
-bench: bench-client bench-codegen bench-concurrency
+bench: bench-client bench-codegen bench-concurrency bench-downloads
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis out .bench node_modules
