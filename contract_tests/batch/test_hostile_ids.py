@@ -42,7 +42,7 @@ async def test_a_create_answered_with_an_escaping_id_writes_nothing(
         )
     (result,) = report.results
     assert not result.ok and result.prediction_id is None
-    assert "not a valid id" in (result.error or "")
+    assert "not a prediction id" in (result.error or "")
     assert report.unresolved == 1  # it may exist: left in the journal, not created again
     assert listing.called and not fetch.called
     assert {p.relative_to(out) for p in files_under(tmp_path / "sandbox") if p != out} <= {
@@ -70,6 +70,6 @@ async def test_an_escaping_id_in_the_journal_is_refused_at_download(
     (result,) = report.results
     assert not result.ok
     assert "refusing to save outputs" in (result.error or "")
-    assert "'../../escaped' is not a valid id" in (result.error or "")
+    assert "'../../escaped' is not a prediction id" in (result.error or "")
     assert not fetch.called
     assert all(out in p.parents for p in files_under(tmp_path / "sandbox") if p != out)

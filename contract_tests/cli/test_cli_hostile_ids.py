@@ -29,7 +29,7 @@ def test_run_out_refuses_an_escaping_prediction_id(
     )
     fetch = respx_mock.get(FILE_URL).respond(200, content=b"png")
     result = invoke(CliRunner(), ["run", SDXL, "--prompt", "x", "--out", str(out), *FAST])
-    assert_one_line_error(result, 1, "is not a valid id")
+    assert_one_line_error(result, 1, "is not a prediction id")
     assert files_under(tmp_path) == set()
     assert not fetch.called
 
@@ -43,6 +43,6 @@ def test_download_out_refuses_an_escaping_prediction_id(
     )
     fetch = respx_mock.get(FILE_URL).respond(200, content=b"png")
     result = invoke(CliRunner(), ["download", PID, "--out", str(out)])
-    assert_one_line_error(result, 1, "'../../escaped' is not a valid id")
+    assert_one_line_error(result, 1, "'../../escaped' is not a prediction id")
     assert files_under(tmp_path) == set()
     assert not fetch.called

@@ -56,7 +56,7 @@ def test_a_create_answered_with_an_unsafe_id_is_refused_and_may_exist(
     error = caught.value
     assert error.prediction_may_exist is True
     assert error.prediction_id is None  # never handed on for use in a URL or path
-    assert f"id: {ascii(hostile)} is not a valid id" in str(error)
+    assert f"id: {ascii(hostile)} is not a prediction id" in str(error)
     assert "\x00" not in str(error)
 
 
@@ -64,9 +64,11 @@ async def test_async_create_and_get_refuse_unsafe_ids(respx_mock: respx.MockRout
     respx_mock.post(f"{BASE}/v1/models/o/m/predictions").respond(201, json=prediction(".."))
     respx_mock.get(f"{BASE}/v1/predictions/abc").respond(200, json=prediction("../x"))
     async with AsyncClient(api_token=TOKEN, base_url=BASE, max_retries=0) as c:
-        with pytest.raises(errors.APIResponseValidationError, match="not a valid id"):
+        with pytest.raises(errors.APIResponseValidationError, match="not a prediction id"):
             await c.models.predictions.create("o/m", input={})
-        with pytest.raises(errors.APIResponseValidationError, match="not a valid id") as caught:
+        with pytest.raises(
+            errors.APIResponseValidationError, match="not a prediction id"
+        ) as caught:
             await c.predictions.get("abc")
     assert caught.value.prediction_may_exist is False
 
@@ -113,4 +115,4 @@ def test_a_webhook_carrying_an_unsafe_id_is_refused() -> None:
     body = httpx.Response(200, json=prediction("../../escaped", "succeeded")).content
     with pytest.raises(WebhookRejected) as caught:
         verify(body, signed_headers(secret, body), secret)
-    assert caught.value.reason == "invalid_body" and "not a valid id" in str(caught.value)
+    assert caught.value.reason == "invalid_body" and "not a prediction id" in str(caught.value)

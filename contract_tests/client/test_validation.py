@@ -9,12 +9,13 @@ to no origin but the trusted ones, and no header value is sent that could split 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from replicate_typed.client import _requests as rq
@@ -94,7 +95,7 @@ def test_hostile_ids_are_refused_naming_field_value_and_rule(value: str) -> None
     with pytest.raises(UnsafeValueError) as caught:
         check_id(value, "prediction id")
     message = str(caught.value)
-    assert message.startswith("prediction id: ") and "is not a valid id" in message
+    assert message.startswith("prediction id: ") and "is not a prediction id" in message
     assert "\x00" not in message and "\n" not in message  # shown escaped
 
 
@@ -118,22 +119,24 @@ def test_property_an_accepted_id_is_one_url_segment_and_one_file_name(value: str
 
 
 @given(hostile_id)
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_property_nothing_escapes_the_output_folder(tmp_path: Path, value: str) -> None:
-    sandbox = tmp_path / "sandbox"
-    out = sandbox / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    before = set(sandbox.rglob("*"))
-    try:
-        folder = confined_dir(out, value)
-    except UnsafeValueError as exc:
-        assert exc.field == "prediction id"
-        return
-    assert folder.resolve().parent == out.resolve()
-    folder.mkdir(exist_ok=True)
-    (folder / "output.json").write_text("{}")
-    created = set(sandbox.rglob("*")) - before
-    assert created and all(out.resolve() in p.resolve().parents for p in created)
+@settings(max_examples=150)
+def test_property_nothing_escapes_the_output_folder(value: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:  # a fresh sandbox for every example
+        sandbox = Path(tmp)
+        out = sandbox / "out"
+        out.mkdir()
+        try:
+            folder = confined_dir(out, value)
+        except UnsafeValueError as exc:
+            assert exc.field == "prediction id"
+            assert set(sandbox.rglob("*")) == {out}
+            return
+        assert folder.resolve().parent == out.resolve()
+        folder.mkdir()
+        (folder / "output.json").write_text("{}")
+        created = set(sandbox.rglob("*")) - {out}
+        assert created == {folder, folder / "output.json"}
+        assert all(out.resolve() in p.resolve().parents for p in created)
 
 
 def test_a_symlink_inside_the_output_folder_pointing_out_is_refused(tmp_path: Path) -> None:
@@ -148,7 +151,7 @@ def test_a_symlink_inside_the_output_folder_pointing_out_is_refused(tmp_path: Pa
 
 def test_ids_sent_by_the_caller_use_the_same_rule() -> None:
     for value in ("..", "a/b", "con", "x" * 201):
-        with pytest.raises(errors.InputError, match="id: .* is not a valid id"):
+        with pytest.raises(errors.InputError, match="id: .* is not a prediction id"):
             rq.get_prediction(value)
     assert rq.get_prediction("abc").url == "/v1/predictions/abc"
 

@@ -95,17 +95,18 @@ def id_problem(value: object) -> str | None:
     if not _ID_CHARS.fullmatch(value):
         return "holds a character other than letters, digits, '.', '_', '~' and '-'"
     if value.startswith("."):
-        return "starts with '.' (a relative or hidden path)"
+        return "starts with '.' (not '.', '..' or a hidden name)"
     if value.split(".", 1)[0].lower() in _WINDOWS_DEVICES:
         return "is a device name on Windows"
     return None
 
 
-def check_id(value: object, field: str = "id") -> str:
-    """``value`` if it is a safe id (see the module docstring), else :class:`UnsafeValueError`."""
+def check_id(value: object, field: str = "id", what: str = "prediction id") -> str:
+    """``value`` if it is a safe id (see the module docstring), else :class:`UnsafeValueError`
+    (``'..' is not a prediction id: it starts with '.' ...``)."""
     problem = id_problem(value)
     if problem is not None:
-        raise UnsafeValueError(field, value, f"is not a valid id: it {problem}")
+        raise UnsafeValueError(field, value, f"is not a {what}: it {problem}")
     assert isinstance(value, str)
     return value
 
