@@ -183,7 +183,7 @@ if _decoding.available()["zstd"]:
     piece=st.integers(1, 70_000),
 )
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 def test_property_every_encoding_and_chunking_decodes_exactly(
     tmp_path: Path, data: bytes, stack: list[str], piece: int

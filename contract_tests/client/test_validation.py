@@ -105,7 +105,7 @@ def test_safe_ids_pass(value: str) -> None:
 
 
 @given(hostile_id)
-@settings(max_examples=250)
+@settings(max_examples=150)
 def test_property_an_accepted_id_is_one_url_segment_and_one_file_name(value: str) -> None:
     try:
         check_id(value)
@@ -319,7 +319,7 @@ header_text = st.one_of(
 
 
 @given(header_text)
-@settings(max_examples=250)
+@settings(max_examples=150)
 def test_property_an_accepted_header_value_is_sent_exactly(value: str) -> None:
     sendable = all(c == "\t" or 0x20 <= ord(c) <= 0x7E for c in value)
     try:
