@@ -268,13 +268,17 @@ def base_input(module: Any) -> dict[str, Any] | None:
     return base if check_valid(module, base) is None else None
 
 
-def agreement(module: Any) -> tuple[Counter[tuple[str, bool]], list[str]]:
-    """Mutation outcomes of one model: (kind, agreed) counts and the disagreements."""
+def agreement(
+    module: Any, base: dict[str, Any] | None = None
+) -> tuple[Counter[tuple[str, bool]], list[str]]:
+    """Mutation outcomes of one model: (kind, agreed) counts and the disagreements. ``base`` is
+    the valid input every mutation starts from (default: the sampled minimal input)."""
     counts: Counter[tuple[str, bool]] = Counter()
     problems: list[str] = []
-    base = base_input(module)
+    base = base if base is not None else base_input(module)
     if base is None:
-        return counts, ["no valid base input"]
+        sample = minimal_input(module.INPUT_SCHEMA)
+        return counts, [f"no valid base input: {check_valid(module, sample)}"]
     for mutation in mutations(module.INPUT_SCHEMA, base):
         outcome = check_mutation(module, base, mutation)
         if outcome == "n/a":
