@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup lock prism generate check lint typecheck imports test test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-import bench-footprint drift soak clean
+.PHONY: setup lock prism generate check lint typecheck imports test test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-downloads bench-import bench-footprint drift soak clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -120,7 +120,8 @@ bench-codegen: setup
 # Fault soak (README, "Reliability"): 2,000 predictions through the async client and through the
 # batch runner against the mock (own process) with 429/5xx/resets/slow answers, then SIGKILL +
 # resume rounds of the batch CLI; exits non-zero on any duplicate create or lost prediction.
-# A few minutes. Extra flags: SOAK_ARGS (e.g. --n 500).
+# A few minutes. Prints its seed first (random unless given); SOAK_ARGS='--seed N' replays a run.
+# Extra flags: SOAK_ARGS (e.g. --n 500).
 soak: setup
 	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
@@ -129,8 +130,13 @@ soak: setup
 bench-concurrency: setup
 	$(PY) -m benchmarks.concurrency $(BENCH_CONCURRENCY_ARGS)
 
+# Download memory under compression bombs (README, "Files, streaming, downloads, webhooks"):
+# peak RSS of httpx's own decoding vs download()'s bounded decoding, 1 GiB bombs, max_bytes 10 MiB.
+bench-downloads: setup
+	$(PY) -m benchmarks.downloads
+
 # Every benchmark, one after the other (not part of make test).
-bench: bench-import bench-client bench-codegen bench-concurrency
+bench: bench-import bench-client bench-codegen bench-concurrency bench-downloads
 
 # Import time of `import replicate_typed` + Client() vs the official client (README, "Install").
 bench-import: setup

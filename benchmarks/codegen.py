@@ -7,7 +7,11 @@ Measures, on this machine and in this process:
    owner/name (``bench000/...``), written as spec files and compiled like the real thing
    (load + validate + normalise + datamodel-code-generator + Jinja + one ruff pass);
 3. the baseline: the ``datamodel-codegen`` CLI run once per model with the same options. A sample
-   of models is timed and the per-model mean is extrapolated to 500 models (labelled as such).
+   of models is timed and the per-model mean is extrapolated to 500 models (labelled as such);
+4. ``add-model`` of one more model (incremental: that module, the registry and its owner's
+   ``__init__``, verified by compile/ruff/import/mypy before writing) into a package of the 11
+   router models and into one of 500: the median of ``--add-repeat`` runs each, after one
+   warm-up run (mypy's cache), and the ratio 500/11 (target <= 1.5).
 
 Results print as a table with the ratio CLI-per-model / ours and are saved to
 ``.bench/codegen.json``. Options: ``--models N`` (default 500), ``--cli-sample N`` (default 10),
@@ -133,6 +137,37 @@ def make_corpus_repo(count: int, work: Path) -> tuple[Path, list[dict[str, Any]]
     return root, written
 
 
+def _copy_full_repo(dest: Path) -> Path:
+    """specs/, generated/, src/ and pyproject.toml: a package add-model can add to."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for folder in ("specs", "generated", "src"):
+        shutil.copytree(ROOT / folder, dest / folder, ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    return dest
+
+
+def bench_add_model(root: Path, repeat: int, tag: str) -> dict[str, Any]:
+    """add-model of a corpus version under fresh names: one warm-up, then ``repeat`` timed."""
+    source = CORPUS / "lucataco__video-merge.version.json"
+    version = {"id": None, "openapi_schema": json.loads(source.read_text())["openapi_schema"]}
+    times = []
+    for index in range(repeat + 1):
+        data = adder.spec_from_version(
+            version, f"benchadd-{tag}/video-merge-{index}", provenance="bench", source="bench"
+        )
+        start = time.perf_counter()
+        result = adder.add_model(root, data)
+        elapsed = time.perf_counter() - start
+        assert len(result.generated) == 3, result.generated
+        if index:
+            times.append(elapsed)
+    return {
+        "models_before": len(load_model_specs(gen.Paths(root).specs)) - repeat - 1,
+        "runs_s": times,
+        "median_s": statistics.median(times),
+    }
+
+
 def bench_cli(specs: list[dict[str, Any]], sample: int, work: Path) -> dict[str, Any]:
     """datamodel-codegen CLI once per model (same options, the same normalised document)."""
     folder = work / "cli"
@@ -178,6 +213,7 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=500)
     parser.add_argument("--cli-sample", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--add-repeat", type=int, default=3)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-codegen-") as tmp:
@@ -198,6 +234,10 @@ def main() -> None:
             {"model": s.ref, "openapi_schema": s.openapi_schema}
             for s in load_model_specs(ROOT / "specs")
         ]
+        add_11 = bench_add_model(_copy_full_repo(work / "add11"), args.add_repeat, "a")
+        shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
+        gen.build(root, gen.Paths(root).package)  # the package of 500 to add to (unverified)
+        add_500 = bench_add_model(root, args.add_repeat, "b")
         (work / "r").mkdir()
         cli_router = bench_cli(router_specs, len(router_specs), work / "r")
         (work / "c").mkdir()
@@ -218,6 +258,9 @@ def main() -> None:
         "cli_router_11_measured_s": cli_11,
         "cli_sample": cli_corpus,
         "cli_500_extrapolated_s": cli_500,
+        "add_model_11": add_11,
+        "add_model_500": add_500,
+        "add_model_ratio": add_500["median_s"] / add_11["median_s"],
         "ratio_11": cli_11 / router["median_s"],
         "ratio_500": cli_500 / many["total_s"],
     }
@@ -259,6 +302,12 @@ def main() -> None:
         f"{cli_500 / serial['total_s']:.1f}x (one process), "
         f"{cli_500 / forced['2']['total_s']:.1f}x (two processes); "
         "target >= 10x and 500 models < 30 s"
+    )
+    print(
+        f"  add-model, incremental (median of {args.add_repeat} after a warm-up; verified): "
+        f"{add_11['models_before']} models {add_11['median_s']:.2f} s, "
+        f"{add_500['models_before']} models {add_500['median_s']:.2f} s, ratio "
+        f"{result['add_model_ratio']:.2f}x (target <= 1.5x)"
     )
     print(f"  saved {out / 'codegen.json'}")
 

@@ -20,7 +20,9 @@ count of creates per input fingerprint), lost (inputs without a prediction id pl
 predictions whose id the user never got), failures without a prediction id. Targets: 0
 duplicates, 0 lost, every failure names its prediction id.
 
-Usage: ``python -m benchmarks.soak [--n 2000] [--concurrency 64] [--kill-n 300] [--kills 4]``.
+Usage: ``python -m benchmarks.soak [--n 2000] [--concurrency 64] [--kill-n 300] [--kills 4]
+[--seed N]``. The seed (random unless given) is printed first: ``--seed N`` replays the same
+fault draws and kill points.
 """
 
 from __future__ import annotations
@@ -400,9 +402,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--kill-n", type=int, default=300, help="inputs of the kill phase")
     parser.add_argument("--kills", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the fault draws and kill points (default: a random one, printed)",
+    )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1, 2**31)
+    print(f"soak seed: {args.seed} (replay: make soak SOAK_ARGS='--seed {args.seed}')", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         root = Path(tmp)
@@ -438,7 +448,10 @@ def main() -> None:
         for name in ("duplicate creates", "lost", "failures without id")
         if row[name]
     ]
-    verdict(missed, "0 duplicate creates, 0 lost, every failure names its prediction id")
+    verdict(
+        missed,
+        f"0 duplicate creates, 0 lost, every failure names its prediction id (seed {args.seed})",
+    )
 
 
 if __name__ == "__main__":

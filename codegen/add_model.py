@@ -16,14 +16,15 @@ from urllib.parse import urlsplit, urlunsplit
 import jsonschema
 
 from . import generate as gen
-from .errors import SpecError, SpecErrors
+from .errors import SpecError, SpecErrors, SpecWarning
 from .naming import find_collisions
 from .normalize import normalise
+from .schema_checks import validator_for
 from .spec import (
     MODEL_REF,
     VERSION_ID,
     dump_spec,
-    load_model_specs,
+    index_model_specs,
     read_json,
     spec_path,
     validate_spec_data,
@@ -110,7 +111,7 @@ def _valid_examples(
     examples: list[dict[str, Any]], data: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], list[str]]:
     input_schema = normalise(data["openapi_schema"]).input_schema
-    validator = jsonschema.Draft202012Validator(input_schema)
+    validator = validator_for(input_schema)
     kept: list[dict[str, Any]] = []
     dropped: list[str] = []
     for index, example in enumerate(examples):
@@ -130,19 +131,38 @@ def add_model(
     data: dict[str, Any],
     *,
     regenerate: bool = True,
-    build: Callable[[Path], list[str]] = gen.write,
+    build: Callable[[Path], list[str]] | None = None,
+    warnings: list[SpecWarning] | None = None,
 ) -> AddResult:
     """Write ``data`` as ``specs/models/<ref>/spec.json`` and regenerate the package.
 
-    Examples of an existing spec that still validate are kept. When regeneration fails the previous
-    spec (or its absence) is restored, so a bad version never leaves the repository broken.
+    Only this model's module, the registry and its owner's ``__init__`` are regenerated (the
+    other specs are read as an index): the cost does not grow with the package. Examples of an
+    existing spec that still validate are kept. When regeneration fails (a spec error or
+    generated code that does not pass verification) the previous spec (or its absence) is
+    restored and the package is untouched, so a bad version never leaves the repository broken.
     """
     project = gen.Paths(root)
     specs_dir = project.specs
     ref = data["model"]
     target = spec_path(specs_dir, ref)
     previous = target.read_text(encoding="utf-8") if target.exists() else None
-    existing_refs = sorted({s.ref for s in load_model_specs(specs_dir)} - {ref})
+    others = [e for e in index_model_specs(specs_dir) if e.ref != ref]
+    version = data.get("version")
+    same_version = [e for e in others if version and e.version == version]
+    if same_version:
+        raise SpecErrors(
+            [
+                SpecError(
+                    target,
+                    "/version",
+                    f"duplicate version id {version}: already the version of {e.ref!r} in "
+                    f"{e.path} (the registry maps a version to one model)",
+                )
+                for e in same_version
+            ]
+        )
+    existing_refs = sorted({e.ref for e in others})
     before = find_collisions(existing_refs)
     after = find_collisions([*existing_refs, ref])
     clashes = [
@@ -174,7 +194,10 @@ def add_model(
     if not regenerate:
         return result
     try:
-        result.generated = build(root)
+        if build is not None:
+            result.generated = build(root)
+        else:
+            result.generated = gen.write(root, only=[ref], warnings=warnings, index=others)
     except BaseException:
         if previous is None:
             target.unlink()

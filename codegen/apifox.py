@@ -40,6 +40,7 @@ import jsonschema
 
 from .errors import SpecError, pointer
 from .normalize import normalise
+from .schema_checks import validator_for
 from .spec import MODEL_REF, VERSION_ID, read_json, spec_path, validate_spec_data
 
 TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
@@ -622,7 +623,7 @@ def invalid_examples(
 ) -> list[Difference]:
     """A difference per request example that ``schema`` (normalised Input) rejects."""
     diffs = []
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = validator_for(schema)  # patterns on the Rust engine
     for index, example in enumerate(examples):
         error = jsonschema.exceptions.best_match(validator.iter_errors(example))
         if error is not None:

@@ -20,7 +20,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from . import generate as gen
-from .errors import SpecError, SpecErrors
+from .errors import SpecError, SpecErrors, SpecWarning
 
 app = typer.Typer(
     add_completion=False,
@@ -65,12 +65,18 @@ def _rel(path: Path, root: Path) -> str:
 
 @app.command()
 def generate(root: Annotated[Path | None, ROOT_OPTION] = None) -> None:
-    """Regenerate the configured package from the specs (only its own folders are touched)."""
+    """Regenerate the configured package from the specs (only its own folders are touched); new
+    and changed modules are verified (compile, ruff, import, mypy --strict) before any file is
+    replaced."""
     root = project_root(root)
+    warnings: list[SpecWarning] = []
     try:
-        written = gen.write(root)
+        written = gen.write(root, warnings=warnings)
     except (SpecError, SpecErrors) as exc:
         fail(exc)
+    finally:
+        for warning in warnings:
+            typer.echo(str(warning), err=True)
     typer.echo(f"generated {len(written)} files into {_outputs(root)}")
 
 
@@ -137,6 +143,7 @@ def add_model(
     from . import add_model as adder
 
     root = project_root(root)
+    warnings: list[SpecWarning] = []
     try:
         if (from_file is None) == (from_api is None):
             raise SpecError("add-model", "", "give exactly one of --from-file or --from-api")
@@ -169,9 +176,12 @@ def add_model(
             provenance=provenance,
             source=source,
         )
-        result = adder.add_model(root, data, regenerate=not no_generate)
+        result = adder.add_model(root, data, regenerate=not no_generate, warnings=warnings)
     except (SpecError, SpecErrors) as exc:
         fail(exc)
+    finally:
+        for warning in warnings:
+            typer.echo(str(warning), err=True)
     spec = result.data
     how = (
         f"by version {spec['version']}"

@@ -18,6 +18,18 @@ class SpecError(Exception):
         return f"{self.file}: at {self.pointer or '/'}: {self.rule}"
 
 
+@dataclass(frozen=True)
+class SpecWarning:
+    """Something odd in a spec that the generator handles on purpose (and says so)."""
+
+    file: Path | str
+    pointer: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"warning: {self.file}: at {self.pointer or '/'}: {self.rule}"
+
+
 class SpecErrors(Exception):
     """Several spec errors found in one run (all are reported, not just the first)."""
 

@@ -20,8 +20,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,21 @@ import jsonschema
 
 from . import config
 from .api_types import normalise_api
-from .errors import SpecError, SpecErrors, pointer
+from .errors import SpecError, SpecErrors, SpecWarning, pointer
 from .naming import find_collisions, module_name
 from .normalize import normalise
 from .pymodels import ModelCode, api_code, model_code
-from .spec import ModelSpec, load_model_specs, read_json, spec_path
+from .schema_checks import check_schemas, validator_for
+from .spec import (
+    ModelSpec,
+    SpecEntry,
+    index_model_specs,
+    load_model_spec,
+    load_model_specs,
+    read_json,
+    spec_path,
+)
+from .verify import Origin, verify
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The generated code is formatted with these settings, not the project's own ruff configuration,
@@ -152,8 +163,9 @@ def _example_args(spec: ModelSpec, input_schema: dict[str, Any]) -> str:
 
 
 def _check_examples(spec: ModelSpec, input_schema: dict[str, Any]) -> None:
-    """Every example of a spec must be an input the model accepts."""
-    validator = jsonschema.Draft202012Validator(input_schema)
+    """Every example of a spec must be an input the model accepts (patterns matched in linear
+    time by pydantic-core's engine, never a backtracking one)."""
+    validator = validator_for(input_schema)
     for index, example in enumerate(spec.examples):
         error = jsonschema.exceptions.best_match(validator.iter_errors(example["input"]))
         if error is not None:
@@ -171,7 +183,7 @@ def _check_defaults(spec: ModelSpec, input_schema: dict[str, Any]) -> None:
         if not isinstance(prop, dict) or prop.get("default") is None:
             continue
         schema = {k: v for k, v in prop.items() if k != "default"}
-        validator = jsonschema.Draft202012Validator({**schema, "$defs": defs})
+        validator = validator_for({**schema, "$defs": defs})
         error = jsonschema.exceptions.best_match(validator.iter_errors(prop["default"]))
         if error is not None:
             raise SpecError(
@@ -191,17 +203,25 @@ def _check_defaults(spec: ModelSpec, input_schema: dict[str, Any]) -> None:
             )
 
 
-def module_of(spec: ModelSpec, package: str = "replicate_typed.models") -> str:
+def module_of(spec: SpecEntry | ModelSpec, package: str = "replicate_typed.models") -> str:
     return f"{package}.{module_name(spec.owner)}.{module_name(spec.name)}"
 
 
 def render_model(
-    env: jinja2.Environment, spec: ModelSpec, settings: Path, project: config.Project | None = None
+    env: jinja2.Environment,
+    spec: ModelSpec,
+    settings: Path,
+    warnings: list[SpecWarning] | None = None,
+    project: config.Project | None = None,
 ) -> str:
+    """The model module of ``spec`` (before ruff). Raises :class:`SpecError`/:class:`SpecErrors`
+    for a schema it cannot turn into working code; odd schemas it handles on purpose add to
+    ``warnings``."""
     project = project or Paths(settings)
+    found = check_schemas(spec.path, spec.schemas)
     try:
         norm = normalise(spec.openapi_schema)
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
         raise SpecError(
             spec.path,
             "/openapi_schema/components/schemas",
@@ -219,6 +239,8 @@ def render_model(
         raise SpecError(
             spec.path, "/openapi_schema", f"cannot generate models: {type(exc).__name__}: {exc}"
         ) from None
+    if warnings is not None:
+        warnings.extend(found)
     return env.get_template("model_module.py.jinja").render(
         source=project.rel(spec_path(project.specs, spec.ref)),
         spec=spec,
@@ -257,9 +279,40 @@ def _check_schema(spec: ModelSpec, root_name: str, schema: dict[str, Any]) -> No
     )
 
 
-def _collision_errors(specs: list[ModelSpec], package: str) -> list[SpecError]:
-    """One error per spec whose Python module another spec would also need."""
+def _spec_set_errors(
+    specs: Sequence[SpecEntry | ModelSpec], package: str = "replicate_typed.models"
+) -> list[SpecError]:
+    """Errors of the set of specs: two specs for one model, one version id in two specs (the
+    registry would map it to one of them only), two specs needing one Python module. Each
+    error names the other file."""
     errors: list[SpecError] = []
+    by_ref: dict[str, list[SpecEntry | ModelSpec]] = {}
+    by_version: dict[str, list[SpecEntry | ModelSpec]] = {}
+    for spec in specs:
+        by_ref.setdefault(spec.ref, []).append(spec)
+        if spec.version:
+            by_version.setdefault(spec.version, []).append(spec)
+    for group in by_ref.values():
+        for spec in group if len(group) > 1 else ():
+            others = "; ".join(f"{o.ref!r} in {o.path}" for o in group if o is not spec)
+            errors.append(
+                SpecError(
+                    spec.path,
+                    "/model",
+                    f"duplicate model: {spec.ref!r} is also specified by {others}",
+                )
+            )
+    for version, group in by_version.items():
+        for spec in group if len(group) > 1 else ():
+            others = "; ".join(f"{o.ref!r} in {o.path}" for o in group if o is not spec)
+            errors.append(
+                SpecError(
+                    spec.path,
+                    "/version",
+                    f"duplicate version id {version}: also the version of {others} (the "
+                    "registry maps a version to one model)",
+                )
+            )
     for module, clashing in find_collisions([s.ref for s in specs]).items():
         owners = "." not in module  # owner spellings that share one package folder
         for spec in specs:
@@ -267,12 +320,18 @@ def _collision_errors(specs: list[ModelSpec], package: str) -> list[SpecError]:
             if mine not in clashing:
                 continue
             others = ", ".join(repr(c) for c in clashing if c != mine)
+            files = ", ".join(
+                str(o.path)
+                for o in specs
+                if o is not spec and (o.owner if owners else o.ref) in clashing
+            )
             what = f"owner {mine!r} and owner {others}" if owners else f"{mine!r} and {others}"
             errors.append(
                 SpecError(
                     spec.path,
                     "/model",
-                    f"name collision: {what} would share the Python module {package}.{module}",
+                    f"name collision: {what} would share the Python module "
+                    f"{package}.{module} (see {files})",
                 )
             )
     return errors
@@ -283,7 +342,9 @@ def _collision_errors(specs: list[ModelSpec], package: str) -> list[SpecError]:
 # copy-on-write costs). CODEGEN_WORKERS=N forces N processes; the output is identical either way.
 PARALLEL_FROM = 48
 
-_Rendered = tuple[str | None, tuple[Path | str, str, str] | None]
+_Problem = tuple[Path | str, str, str]
+# (module text or None, errors, warnings), as data: exceptions of dataclasses do not pickle
+_Rendered = tuple[str | None, list[_Problem], list[_Problem]]
 
 
 def _render_chunk(job: tuple[list[ModelSpec], config.Project]) -> list[_Rendered]:
@@ -291,10 +352,13 @@ def _render_chunk(job: tuple[list[ModelSpec], config.Project]) -> list[_Rendered
     env = _env()
     out: list[_Rendered] = []
     for spec in specs:
+        found: list[SpecWarning] = []
         try:
-            out.append((render_model(env, spec, project.root, project), None))
-        except SpecError as exc:  # sent back as data: exceptions of dataclasses do not pickle
-            out.append((None, (exc.file, exc.pointer, exc.rule)))
+            text = render_model(env, spec, project.root, found, project)
+            out.append((text, [], [(w.file, w.pointer, w.rule) for w in found]))
+        except (SpecError, SpecErrors) as exc:
+            problems = [(e.file, e.pointer, e.rule) for e in iter_errors(exc)]
+            out.append((None, problems, []))
     return out
 
 
@@ -320,56 +384,145 @@ def _render_models(specs: list[ModelSpec], project: config.Project) -> list[_Ren
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = list(pool.map(_render_chunk, [(chunk, project) for chunk in chunks]))
-    ordered: list[_Rendered] = [(None, None)] * len(specs)
+    ordered: list[_Rendered] = [(None, [], [])] * len(specs)
     for index, chunk_results in enumerate(results):
         ordered[index::workers] = chunk_results
     return ordered
 
 
-def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str, str]:
-    """Every generated file, relative to the project root -> its text (before ruff)."""
+def model_file(
+    spec: SpecEntry | ModelSpec, models: str = "generated/replicate_typed/models"
+) -> str:
+    """The module of a model, relative to the project root (``models``: the package folder)."""
+    return f"{models}/{module_name(spec.owner)}/{module_name(spec.name)}.py"
+
+
+def owner_file(owner: str, models: str = "generated/replicate_typed/models") -> str:
+    return f"{models}/{module_name(owner)}/__init__.py"
+
+
+def registry_file(models: str = "generated/replicate_typed/models") -> str:
+    return f"{models}/__init__.py"
+
+
+@dataclass
+class Rendered:
+    """Files of the package (path relative to the project root -> text before ruff) and what
+    each was made from."""
+
+    files: dict[str, str]
+    origins: dict[str, Origin]
+    warnings: list[SpecWarning]
+    stale: list[str]
+    """Files of the committed package that no spec makes any more (to be removed)."""
+
+
+def render_files(
+    root: Path,
+    specs: list[ModelSpec] | None = None,
+    *,
+    only: Collection[str] | None = None,
+    index: Sequence[SpecEntry] | None = None,
+) -> Rendered:
+    """Render the package; with ``only`` (refs), just those models' modules and the small shared
+    files (registry, their owners' ``__init__``), the other specs read as an index only (or
+    taken from ``index``, when the caller has read it)."""
     paths = Paths(root)
-    if specs is None:
-        specs = load_model_specs(paths.specs)
+    known: list[SpecEntry | ModelSpec]
+    if only is None:
+        if specs is None:
+            specs = load_model_specs(paths.specs)
+        known = list(specs)
+        to_render = specs
+    else:
+        wanted = set(only)
+        entries = [e for e in index or index_model_specs(paths.specs) if e.ref not in wanted]
+        to_render = [
+            load_model_spec(spec_path(paths.specs, ref), paths.specs / "models")
+            for ref in sorted(wanted)
+        ]
+        known = sorted([*entries, *to_render], key=lambda s: s.ref)
     models = paths.rel(paths.package)
-    collision_errors = _collision_errors(specs, paths.module)
-    if collision_errors:
-        raise SpecErrors(collision_errors)
+    set_errors = _spec_set_errors(known, paths.module)
+    if set_errors:
+        raise SpecErrors(set_errors)
     env = _env()
     files: dict[str, str] = {}
-    owners: dict[str, list[tuple[ModelSpec, str]]] = {}
+    origins: dict[str, Origin] = {}
     errors: list[SpecError] = []
-    for spec, (text, error) in zip(specs, _render_models(specs, paths), strict=True):
-        owner_mod, name_mod = module_name(spec.owner), module_name(spec.name)
-        owners.setdefault(owner_mod, []).append((spec, name_mod))
+    warnings: list[SpecWarning] = []
+    for spec, (text, problems, notes) in zip(
+        to_render, _render_models(to_render, paths), strict=True
+    ):
+        rel = model_file(spec, models)
         if text is not None:
-            files[f"{models}/{owner_mod}/{name_mod}.py"] = text
-        if error is not None:
-            errors.append(SpecError(*error))
+            files[rel] = text
+            origins[rel] = Origin(spec.path, spec.schemas, spec.ref, spec.examples)
+        errors += [SpecError(*p) for p in problems]
+        warnings += [SpecWarning(*n) for n in notes]
     if errors:
         raise SpecErrors(errors)
 
+    owners: dict[str, list[SpecEntry | ModelSpec]] = {}
+    for entry in known:
+        owners.setdefault(module_name(entry.owner), []).append(entry)
+    committed = owned_files(paths)
+    registry = registry_file(models)
+    if only is None:
+        touched = set(owners)
+        stale = []  # known once every file is rendered
+    else:
+        # Modules whose spec is gone go too, and their owners' __init__ changes with them:
+        # add-model leaves the package as a full generate would.
+        expected = {model_file(e, models) for e in known}
+        expected |= {owner_file(e.owner, models) for e in known}
+        expected.add(registry)
+        stale = sorted(
+            rel for rel in committed if rel.startswith(f"{models}/") and rel not in expected
+        )
+        touched = {module_name(s.owner) for s in to_render}
+        inner = [rel[len(models) + 1 :] for rel in stale]
+        touched |= {sub.split("/")[0] for sub in inner if sub.count("/") == 1}
     init = env.get_template("package_init.py.jinja")
     specs_models = f"{paths.rel(paths.specs)}/models"
     for owner_mod, members in sorted(owners.items()):
+        if owner_mod not in touched:
+            continue
         # lazy: looking one model up imports that model's module, not its owner's other models
-        names = [name_mod for _, name_mod in sorted(members, key=lambda m: m[1])]
-        files[f"{models}/{owner_mod}/__init__.py"] = init.render(
+        names = sorted(module_name(m.name) for m in members)
+        rel = owner_file(members[0].owner, models)
+        files[rel] = init.render(
             source=specs_models,
-            docstring=f"Models of {members[0][0].owner}.",
+            docstring=f"Models of {members[0].owner}.",
             type_imports=[f"from . import {', '.join(names)}"],
             lazy={name: name for name in names},
             exports=names,
         )
-    files[f"{models}/__init__.py"] = env.get_template("registry.py.jinja").render(
+        origins[rel] = Origin(members[0].path)
+    files[registry] = env.get_template("registry.py.jinja").render(
         source=specs_models,
         package=paths.module,
-        models=[(s, module_of(s, paths.module)) for s in specs],
+        models=[(s, module_of(s, paths.module)) for s in known],
     )
-    if paths.api_types is None:  # a user's project: the API types come with the runtime
-        return files
-    types = paths.rel(paths.api_types)
+    origins[registry] = Origin(paths.specs / "models")
+    if only is None:
+        files.update(_render_api(paths, env, init))
+        stale = sorted(set(committed) - set(files))
+    return Rendered(files, origins, warnings, stale)
 
+
+def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str, str]:
+    """Every generated file, relative to the project root -> its text (before ruff)."""
+    return render_files(root, specs).files
+
+
+def _render_api(
+    paths: config.Project, env: jinja2.Environment, init: jinja2.Template
+) -> dict[str, str]:
+    if paths.api_types is None:  # a user's project: the API types come with the runtime
+        return {}
+    root = paths.root
+    types = paths.rel(paths.api_types)
     api_file = paths.api_document
     api_raw = read_json(api_file)
     try:
@@ -388,6 +541,7 @@ def render_package(root: Path, specs: list[ModelSpec] | None = None) -> dict[str
         for name, schema in api_doc["components"]["schemas"].items()
         if "enum" in schema and "properties" not in schema
     }
+    files: dict[str, str] = {}
     api_source = paths.rel(api_file)
     files[f"{types}/operations.py"] = env.get_template("operations.py.jinja").render(
         source=api_source, operations=operation_rows(api_file, api_raw)
@@ -461,26 +615,37 @@ def operation_rows(api_file: Path, doc: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _ruff(folder: Path, root: Path) -> None:
+def _ruff(folder: Path | list[Path], root: Path) -> None:
+    """ruff's fixes and formatter with the generator's settings (:data:`RUFF_CONFIG`), on a
+    folder or a list of files (the same bytes per file either way). A file ruff cannot parse is
+    left as it is: the verification reports it."""
+    targets = [str(p) for p in folder] if isinstance(folder, list) else [str(folder)]
+    if not targets:
+        return
     for args in (["check", "--fix-only", "--quiet", "--exit-zero"], ["format", "--quiet"]):
         subprocess.run(
             # no cache: it would go next to the settings file, inside the installed package
             [sys.executable, "-m", "ruff", *args, "--no-cache", "--config", str(RUFF_CONFIG)]
-            + [str(folder)],
-            check=True,
+            + targets,
+            check=False,
             cwd=root,
+            capture_output=True,
         )
+
+
+def _stage(target: Path, files: dict[str, str], root: Path) -> None:
+    for rel, text in files.items():
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="\n")
+    _ruff([target / rel for rel in sorted(files) if rel.endswith(".py")], root)
 
 
 def build(root: Path, target: Path, specs: list[ModelSpec] | None = None) -> list[str]:
     """Write the generated files into ``target`` (laid out as in the project, relative to its
     root); returns their relative paths."""
     files = render_package(root, specs)
-    for rel, text in files.items():
-        path = target / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="\n")
-    _ruff(target, root)
+    _stage(target, files, root)
     return sorted(files)
 
 
@@ -521,28 +686,114 @@ def _check_owned(project: config.Project, files: list[str]) -> None:
         raise SpecErrors(foreign)
 
 
-def write(root: Path) -> list[str]:
-    """Regenerate the project's output folders in place; returns the written paths."""
+def module_root(project: config.Project) -> Path:
+    """The folder the generated package is imported from (``generated`` for
+    ``generated/replicate_typed/models`` as ``replicate_typed.models``): staging and
+    verification lay files out by import name under it."""
+    parts = project.module.split(".")
+    folder = project.package
+    if folder.parts[-len(parts) :] != tuple(parts):
+        raise SpecError(
+            project.root / "pyproject.toml",
+            "/tool/replicate-typed/module",
+            f"import name {project.module!r} does not match the package folder "
+            f"{project.rel(folder)!r} (the generated modules import each other by that name)",
+        )
+    return folder.parents[len(parts) - 1]
+
+
+def _same(a: Path, b: Path) -> bool:
+    return b.is_file() and filecmp.cmp(a, b, shallow=False)
+
+
+def write(
+    root: Path | None,
+    *,
+    only: Collection[str] | None = None,
+    warnings: list[SpecWarning] | None = None,
+    index: Sequence[SpecEntry] | None = None,
+) -> list[str]:
+    """Regenerate the project's output folders; returns the files rendered (relative to the
+    project root).
+
+    Everything is rendered into a staging folder first; the new and changed modules are
+    verified there (:mod:`.verify`: compile, ruff, import, mypy --strict; the committed
+    package supplies the unchanged ones) and only then copied over the committed ones, so a
+    failure leaves the package as it was. With ``only`` (refs, as ``add-model`` passes) just
+    those models' modules, the registry and the ``__init__`` of their owners are regenerated
+    (and modules whose spec is gone removed): the cost does not grow with the package. A file
+    in the output folders the generator did not write stops the run instead of being deleted.
+    """
     project = Paths(root)
-    existing = owned_files(project)
-    _check_owned(project, existing)
+    _check_owned(project, owned_files(project))
+    base = module_root(project)
+    if project.api_types is not None and project.api_types.parent != project.package.parent:
+        raise SpecError(
+            project.root / "pyproject.toml",
+            "/tool/replicate-typed/api-types",
+            "api-types must be a sibling folder of package",
+        )
+    rendered = render_files(project.root, only=only, index=index)
+    if warnings is not None:
+        warnings.extend(rendered.warnings)
+
+    def by_module(rel: str) -> str:
+        return (project.root / rel).relative_to(base).as_posix()
+
     with tempfile.TemporaryDirectory(prefix="codegen-") as tmp:
-        staged = Path(tmp)
-        written = build(project.root, staged)
-        for rel in existing:
+        staged = Path(tmp)  # the rendered files by import name; the committed package the rest
+        _stage(staged, {by_module(r): t for r, t in rendered.files.items()}, project.root)
+        changed = [
+            rel
+            for rel in sorted(rendered.files)
+            if not _same(staged / by_module(rel), project.root / rel)
+        ]
+        stale = rendered.stale
+        changed_m = [by_module(rel) for rel in changed]
+        _siblings(staged, base, changed_m, [by_module(rel) for rel in stale])
+        verify(
+            project,
+            staged,
+            changed_m,
+            {by_module(rel): origin for rel, origin in rendered.origins.items()},
+            base,
+            {by_module(rel): rel for rel in rendered.files},
+        )
+        for rel in stale:
             (project.root / rel).unlink()
-        for folder in project.outputs:
-            for child in sorted(folder.iterdir()) if folder.exists() else []:
-                if child.is_dir():
-                    shutil.rmtree(child)
-        for rel in written:
+        for rel in changed:
             dest = project.root / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(staged / rel, dest)
-    return written
+            shutil.copyfile(staged / by_module(rel), dest.with_name(dest.name + ".tmp"))
+            os.replace(dest.with_name(dest.name + ".tmp"), dest)
+        for folder in sorted({(project.root / rel).parent for rel in stale}, reverse=True):
+            while (
+                folder not in project.outputs
+                and project.root in folder.parents
+                and folder.exists()
+                and not _has_files(folder)
+            ):
+                shutil.rmtree(folder)
+                folder = folder.parent
+    return sorted(rendered.files)
 
 
-def diff(root: Path) -> list[str]:
+def _siblings(staged: Path, package: Path, changed: list[str], stale: list[str]) -> None:
+    """Copy into the staging folder the committed modules next to each changed one (an owner's
+    other models): a type checker looks for a package's modules in the package's folder."""
+    for folder in sorted({Path(rel).parent for rel in changed}):
+        source = package / folder
+        for path in sorted(source.glob("*.py")) if source.is_dir() else []:
+            rel = (folder / path.name).as_posix()
+            if not (staged / rel).exists() and rel not in stale:
+                shutil.copyfile(path, staged / rel)
+
+
+def _has_files(folder: Path) -> bool:
+    return any(p.is_file() and "__pycache__" not in p.parts for p in folder.rglob("*"))
+
+
+def diff(root: Path | None) -> list[str]:
     """Generate into a temporary folder and list files that differ from the project's generated
     package (golden record)."""
     project = Paths(root)

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 REF_PREFIX = "#/components/schemas/"
 DEF_PREFIX = "#/$defs/"
 LIB_TYPES = "replicate_typed.core.types"
@@ -78,6 +80,8 @@ def _reachable(root: Any, defs: dict[str, Any]) -> list[str]:
 
 
 def _self_contained(root: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """``root`` with the sibling schemas it uses under ``$defs``. A root that refers to itself
+    (a recursive Input) is one of them: its refs stay ``#/$defs/<name>``."""
     schema = copy.deepcopy(root)
     used = _reachable(root, defs)
     if used:
@@ -165,26 +169,119 @@ def _enum_within_bounds(node: dict[str, Any]) -> dict[str, Any]:
         or all(_BOUNDS[k](v, b) for k, b in bounds.items())
     ]
     if not kept:
-        return node  # nothing satisfies both: left as published
+        return node  # nothing satisfies both: a spec error (codegen.schema_checks)
     return {**{k: v for k, v in node.items() if k not in bounds}, "enum": kept}
 
 
-def _annotate(node: Any, uri_type: str) -> Any:
-    if isinstance(node, list):
-        return [_annotate(item, uri_type) for item in node]
+_JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+
+
+def _enum_of_its_type(node: dict[str, Any]) -> dict[str, Any]:
+    """The enum/const values the declared type admits, integral floats as ints (``2.0`` is the
+    JSON value 2, and a Literal cannot hold a float). Values of another type can never be sent:
+    they are left out (codegen.schema_checks warns about them)."""
+    if "enum" not in node and "const" not in node:
+        return node
+    types = node.get("type")
+    type_list = [types] if isinstance(types, str) else types if isinstance(types, list) else None
+    checker = Draft202012Validator.TYPE_CHECKER
+
+    known = [t for t in type_list or () if t in _JSON_TYPES]
+
+    def fits(value: Any) -> bool:
+        return not known or any(checker.is_type(value, t) for t in known)
+
+    def exact(value: Any) -> Any:
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+    out = dict(node)
+    if isinstance(node.get("enum"), list):
+        kept = [exact(v) for v in node["enum"] if fits(v)]
+        if kept:
+            out["enum"] = kept
+    if "const" in node and fits(node["const"]):
+        out["const"] = exact(node["const"])
+    return out
+
+
+# Python's splitlines() breaks lines at these, tokenizers and linters do not: in a docstring
+# they would leave trailing whitespace or odd line structure.
+_ODD_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def docstring_text(text: str) -> str:
+    """A description as it can sit in a docstring: line breaks normalised, control characters
+    and tabs replaced, no trailing whitespace on any line (ruff's W291/W293)."""
+    text = _ODD_BREAKS.sub("\n", text.replace("\r\n", "\n"))
+    text = _CONTROL.sub(" ", text).expandtabs(4)
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+
+
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_ONE = ("items", "additionalItems", "additionalProperties", "not", "contains")
+
+
+def _map_schemas(node: Any, fn: Any) -> Any:
+    """Apply ``fn`` to every schema object in ``node``, children first; values that are not
+    schemas (``default``, ``enum``, ``examples`` ...) are kept as they are."""
     if not isinstance(node, dict):
         return node
-    out = {k: _annotate(v, uri_type) for k, v in node.items()}
-    out = _merge_optional(out)
-    out = _enum_within_bounds(out)
-    if "default" in out and out["default"] is None and not _accepts_null(out):
-        # Older Cog writes `"default": null` on a non-nullable field: it means "optional, no
-        # default". Typed as `X | None = None`; INPUT_SCHEMA keeps the published text.
-        del out["default"]
-    custom = custom_string_type(out, uri_type)
-    if custom is not None:
-        out["customTypePath"] = custom
-    return out
+    out = dict(node)
+    for key in _SCHEMA_MAPS:
+        if isinstance(out.get(key), dict):
+            out[key] = {k: _map_schemas(v, fn) for k, v in out[key].items()}
+    for key in _SCHEMA_LISTS:
+        if isinstance(out.get(key), list):
+            out[key] = [_map_schemas(v, fn) for v in out[key]]
+    for key in _SCHEMA_ONE:
+        if isinstance(out.get(key), dict):
+            out[key] = _map_schemas(out[key], fn)
+        elif key == "items" and isinstance(out.get(key), list):
+            out[key] = [_map_schemas(v, fn) for v in out[key]]
+    result: dict[str, Any] = fn(out)
+    return result
+
+
+INPUT_OBJECT_BASE = "replicate_typed.core.model.InputObject"
+
+
+def _annotate(node: Any, uri_type: str) -> Any:
+    input_side = uri_type == "FileInput"
+
+    def one(out: dict[str, Any]) -> dict[str, Any]:
+        out = _merge_optional(out)
+        out = _enum_of_its_type(out)
+        out = _enum_within_bounds(out)
+        if isinstance(out.get("description"), str):
+            out["description"] = docstring_text(out["description"])
+            if not out["description"]:
+                del out["description"]
+        if "default" in out and out["default"] is None and not _accepts_null(out):
+            # Older Cog writes `"default": null` on a non-nullable field: it means "optional, no
+            # default". Typed as `X | None = None`; INPUT_SCHEMA keeps the published text.
+            del out["default"]
+        custom = custom_string_type(out, uri_type)
+        if custom is not None:
+            out["customTypePath"] = custom
+            if _accepts_null(out) and isinstance(out.get("type"), list):
+                # A custom type replaces the whole annotation: null is kept as its own branch
+                # (a required nullable secret is `Secret | None`, not `Secret`).
+                keep = ("title", "description", "default", "x-order")
+                inner = {k: v for k, v in out.items() if k not in keep}
+                inner["type"] = "string"
+                out = {"anyOf": [inner, {"type": "null"}], **{k: out[k] for k in keep if k in out}}
+        elif input_side and "format" in out:
+            # JSON Schema does not assert formats: a date-time, uuid or email input is any
+            # string, as the schema says (datamodel-code-generator would make it a datetime,
+            # UUID ... that a strict Input refuses as text).
+            del out["format"]
+        if input_side and (out.get("type") == "object" or "properties" in out):
+            out["customBasePath"] = INPUT_OBJECT_BASE
+        return out
+
+    return _map_schemas(node, one)
 
 
 def _class_key(name: str) -> str:
@@ -273,25 +370,50 @@ def _tolerant_objects(node: Any) -> Any:
     return out
 
 
+def _input_copy_name(name: str, taken: set[str]) -> str:
+    new, suffix = f"{name}Input", 1
+    while new in taken:
+        suffix += 1
+        new = f"{name}Input{suffix}"
+    return new
+
+
 def normalise(openapi_schema: dict[str, Any]) -> NormalisedModel:
     """Normalise a model version's ``openapi_schema`` (OpenAPI 3.0 flavoured, Cog-made)."""
     defs = _rewrite(openapi_schema["components"]["schemas"])
     input_root, output_root = defs["Input"], defs["Output"]
-    others = {k: v for k, v in defs.items() if k not in ("Input", "Output")}
-    input_schema = _self_contained(input_root, others)
-    output_schema = _self_contained(output_root, others)
+    input_schema = _self_contained(input_root, defs)
+    output_schema = _self_contained(output_root, defs)
 
-    names = _codegen_names(list(defs))
+    input_used = [n for n in _reachable(input_root, defs) if n != "Input"]
+    output_used = [n for n in _reachable(output_root, defs) if n != "Output"]
+    # A sibling schema both sides use gets its own input-side copy when the two sides type it
+    # differently (FileInput vs FileOutput, strict input objects vs tolerant output objects).
+    output_side = {n: _tolerant_objects(_annotate(defs[n], "FileOutput")) for n in output_used}
+    input_side = {n: _annotate(defs[n], "FileInput") for n in input_used}
+    copies: dict[str, str] = {}
+    taken = set(defs)
+    for name in input_used:
+        if name in output_side and output_side[name] != input_side[name]:
+            copies[name] = _input_copy_name(name, taken)
+            taken.add(copies[name])
+    names = _codegen_names([*defs, *copies.values()])
+    out_names = {n: names[n] for n in defs}
+    in_names = {**out_names, **{n: names[c] for n, c in copies.items()}}
+
     doc_defs: dict[str, Any] = {}
     # Output first, so the generated module defines the output type before Input uses it.
-    doc_defs["Output"] = _tolerant_objects(_annotate(output_root, "FileOutput"))
-    for name in _reachable(output_root, others):
-        doc_defs[names[name]] = _tolerant_objects(_annotate(others[name], "FileOutput"))
+    doc_defs["Output"] = _rename_refs(
+        _tolerant_objects(_annotate(output_root, "FileOutput")), out_names
+    )
+    for name in output_used:
+        doc_defs[out_names[name]] = _rename_refs(output_side[name], out_names)
     # The Input itself rejects unknown fields (the client never sends what the model ignores).
-    doc_defs["Input"] = {**_annotate(input_root, "FileInput"), "additionalProperties": False}
-    for name in _reachable(input_root, others):
-        doc_defs.setdefault(names[name], _annotate(others[name], "FileInput"))
-    doc_defs = _rename_refs(doc_defs, names)
+    annotated_input = {**_annotate(input_root, "FileInput"), "additionalProperties": False}
+    annotated_input.pop("customBasePath", None)  # its base is ModelInput (see pymodels)
+    doc_defs["Input"] = _rename_refs(annotated_input, in_names)
+    for name in input_used:
+        doc_defs.setdefault(in_names[name], _rename_refs(input_side[name], in_names))
     return NormalisedModel(
         input_schema=input_schema,
         output_schema=output_schema,

@@ -114,17 +114,39 @@ def model_code(
     else:
         output_value = _output_value(body)
     rest, input_class = _take_input_class(body)
+    rest, rebuilds = _take_rebuilds(rest)
     input_class = input_class.replace(
         "class Input(BaseModel):", "class Input(ModelInput[OutputValue]):", 1
     )
     alias = f'OutputValue: TypeAlias = {output_value}\n"""What ``Client.run`` returns for this model."""'
     # Input comes last: its base names OutputValue, which may name any class defined above.
+    # The model_rebuild() calls of recursive classes follow it (they may name Input).
     body = (
         f"{rest.rstrip()}\n\n\n{alias}\n\n\n{input_class}\n"
         if rest.strip()
         else (f"{alias}\n\n\n{input_class}\n")
     )
+    if rebuilds:
+        body += "\n\n" + "\n".join(rebuilds) + "\n"
     return ModelCode(imports=imports, body=body, output_value=output_value)
+
+
+def _take_rebuilds(body: str) -> tuple[str, list[str]]:
+    """Split off the top-level ``X.model_rebuild()`` statements (recursive models)."""
+    lines = body.splitlines()
+    rebuilds: list[str] = []
+    drop: set[int] = set()
+    for node in ast.parse(body).body:
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr == "model_rebuild"
+        ):
+            end = node.end_lineno or node.lineno
+            rebuilds.append("\n".join(lines[node.lineno - 1 : end]))
+            drop.update(range(node.lineno - 1, end))
+    return "\n".join(x for i, x in enumerate(lines) if i not in drop), rebuilds
 
 
 def _take_input_class(body: str) -> tuple[str, str]:

@@ -95,17 +95,56 @@ class ModelSpec:
         return result
 
 
-def read_json(path: Path) -> Any:
+# Deeper JSON than any real spec (Cog's are about 10 levels): a spec nested more deeply is
+# refused before any recursive step (normalisation, validation, code generation) walks it.
+MAX_DEPTH = 64
+
+
+def read_json(path: Path, *, depth_check: bool = True) -> Any:
+    """A JSON file's value; unreadable, undecodable, invalid or absurdly deep files are spec
+    errors (never an internal error)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise SpecError(path, "", f"cannot read file: {exc.strerror}") from None
     try:
-        return json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError(
+            path,
+            "",
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} (line {line})",
+        ) from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError(
             path, "", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise SpecError(path, "", f"JSON nested more than {MAX_DEPTH} levels deep") from None
+    if depth_check:
+        check_depth(path, data)
+    return data
+
+
+def check_depth(path: Path | str, data: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse JSON nested more than ``limit`` levels deep, naming where (iteratively: no
+    recursion, whatever the depth)."""
+    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
+    while stack:
+        node, where = stack.pop()
+        if len(where) > limit:
+            raise SpecError(
+                path,
+                pointer(where[: limit + 1]),
+                f"nested more than {limit} levels deep (a spec is about 10): refused",
+            )
+        if isinstance(node, dict):
+            stack.extend((value, [*where, key]) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, [*where, index]) for index, value in enumerate(node))
 
 
 def _check_refs(path: Path, schemas: dict[str, Any]) -> None:
@@ -149,6 +188,7 @@ def _message(error: jsonschema.ValidationError) -> str:
 
 def validate_spec_data(path: Path, data: Any, expected_ref: str | None = None) -> ModelSpec:
     """Check a parsed spec against the format and its own consistency rules."""
+    check_depth(path, data)
     validator = jsonschema.Draft202012Validator(SPEC_FORMAT)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
@@ -207,6 +247,58 @@ def load_model_specs(specs_dir: Path) -> list[ModelSpec]:
     if errors:
         raise SpecErrors(errors)
     return sorted(specs, key=lambda s: s.ref)
+
+
+@dataclass(frozen=True)
+class SpecEntry:
+    """What the registry needs of a spec (``add-model`` reads the others' specs this far only)."""
+
+    ref: str
+    call: str
+    version: str | None
+    path: Path
+
+    @property
+    def owner(self) -> str:
+        return self.ref.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.ref.split("/", 1)[1]
+
+
+def index_model_specs(specs_dir: Path) -> list[SpecEntry]:
+    """model, call and version of every spec, each checked (a cheap read: no schema work)."""
+    root = specs_dir / "models"
+    entries: list[SpecEntry] = []
+    errors: list[SpecError] = []
+    for path in sorted(root.glob(f"*/*/{SPEC_FILE}")):
+        try:
+            data = read_json(path, depth_check=False)  # only top-level keys are read here
+            expected = "/".join(path.parent.relative_to(root).parts)
+            if not isinstance(data, dict):
+                raise SpecError(path, "", "a spec is a JSON object")
+            ref, call, version = data.get("model"), data.get("call"), data.get("version")
+            if ref != expected or not isinstance(ref, str) or not MODEL_REF.match(ref):
+                raise SpecError(
+                    path, "/model", f"model {ref!r} does not match the spec's folder {expected!r}"
+                )
+            if call not in ("version", "path"):
+                raise SpecError(path, "/call", f"{call!r} is not one of 'version', 'path'")
+            if version is not None and (
+                not isinstance(version, str) or not VERSION_ID.match(version)
+            ):
+                raise SpecError(
+                    path,
+                    "/version",
+                    f"{version!r} is not a 64-character lowercase hex version id (or null)",
+                )
+            entries.append(SpecEntry(ref, call, version, path))
+        except SpecError as exc:
+            errors.append(exc)
+    if errors:
+        raise SpecErrors(errors)
+    return sorted(entries, key=lambda e: e.ref)
 
 
 def spec_path(specs_dir: Path, ref: str) -> Path:

@@ -12,6 +12,7 @@ import jsonschema
 from .. import generate as gen
 from ..api_spec import dumps as dump_api
 from ..normalize import normalise
+from ..schema_checks import validator_for
 from ..spec import dump_spec, read_json, spec_path, validate_spec_data
 from .report import DriftReport, ModelReport
 from .sources import VersionRecord
@@ -39,7 +40,7 @@ def _fitting_examples(ref: str, data: dict[str, Any]) -> tuple[list[Any], list[s
     """The spec's examples the new input schema accepts, and a warning per example it rejects
     (the generator refuses a spec whose examples are not valid inputs)."""
     schema = normalise(data["openapi_schema"]).input_schema
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = validator_for(schema)  # patterns on the Rust engine
     kept, warnings = [], []
     for index, example in enumerate(data.get("examples", [])):
         error = jsonschema.exceptions.best_match(validator.iter_errors(example.get("input", {})))

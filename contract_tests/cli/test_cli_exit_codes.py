@@ -164,7 +164,7 @@ SERVER = [
     ServerCase("list 500", ["--max-retries", "0", "list"], "GET", "/v1/predictions", _problem(500, "Boom"), 1, ["500"]),
     ServerCase("get 401", ["get", PID], "GET", f"/v1/predictions/{PID}", _problem(401, "Unauthenticated"), 1, ["authentication failed"]),
     ServerCase("download unfinished", ["download", PID], "GET", f"/v1/predictions/{PID}", httpx.Response(200, json=prediction("processing")), 1, [PID, "still processing"]),
-    ServerCase("download: the server's id is a path step", ["download", PID], "GET", f"/v1/predictions/{PID}", httpx.Response(200, json=prediction("succeeded", id="..", output=[FILE_URL])), 1, ["'..'", "output folder", "nothing was saved"]),
+    ServerCase("download: the server's id is a path step", ["download", PID], "GET", f"/v1/predictions/{PID}", httpx.Response(200, json=prediction("succeeded", id="..", output=[FILE_URL])), 1, ["'..'", "not a prediction id", "output folder"]),
     ServerCase("run failed", ["run", SDXL, "--wait", "5"], "POST", "/v1/predictions", httpx.Response(201, json=prediction("failed", error="OOM")), 1, [PID, "failed", "OOM"]),
     ServerCase("get interrupted", ["get", PID], "GET", f"/v1/predictions/{PID}", KeyboardInterrupt(), 130, ["interrupted"]),
 ]  # fmt: skip

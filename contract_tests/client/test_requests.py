@@ -138,8 +138,12 @@ def test_next_page_stays_on_the_base(base: str) -> None:
     assert upstream.url == f"{base}/v1/predictions?cursor=abc"
     other = rq.next_page("https://evil.example/steal/v1/predictions?cursor=abc", base)
     assert other.url == f"{base}/v1/predictions?cursor=abc"  # the token never leaves the base
-    with pytest.raises(errors.APIResponseValidationError, match="not an API URL"):
+    with pytest.raises(errors.APIResponseValidationError, match="does not point at"):
         rq.next_page("https://evil.example/other", base)
+    # only the list endpoint: a link elsewhere on the API (the webhook secret ...) is refused
+    for path in ("/v1/webhooks/default/secret", "/v1/predictions/x/cancel", "/v1/predictions/../x"):
+        with pytest.raises(errors.APIResponseValidationError, match="does not point at"):
+            rq.next_page(f"{base}{path}?cursor=abc", base)
 
 
 def test_list_filters() -> None:

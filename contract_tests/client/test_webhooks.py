@@ -107,8 +107,12 @@ def test_multiple_signatures_one_valid() -> None:
     headers = delivery()
     good = headers["webhook-signature"]
     bogus = "v1," + base64.b64encode(b"x" * 32).decode()
-    headers["webhook-signature"] = f"{bogus} v2,{good[3:]} {good}  {bogus}"
+    headers["webhook-signature"] = f"{bogus} v2,{good[3:]} {good} {bogus}"
     assert verify(BODY, headers, SECRET, now=NOW).id == PREDICTION["id"]
+    # entries are separated by single spaces; a malformed one refuses the header
+    for malformed in (f"{good}  {bogus}", f" {good}", f"{good} v1,not-base64", f"{good} x"):
+        headers["webhook-signature"] = malformed
+        assert reason_of(BODY, headers) == "malformed_header"
     # a correct digest under another version tag does not count
     headers["webhook-signature"] = f"{bogus} v2,{good[3:]}"
     assert reason_of(BODY, headers) == "no_matching_signature"
@@ -221,7 +225,7 @@ def test_signed_headers_defaults() -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(
-    body=st.binary(max_size=200),
+    body=st.text(max_size=200).map(str.encode),
     msg_id=st.from_regex(r"msg_[A-Za-z0-9]{1,20}", fullmatch=True),
     key=st.binary(min_size=1, max_size=64),
 )

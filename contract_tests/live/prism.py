@@ -72,11 +72,23 @@ def server_base_path(document: dict[str, Any]) -> str:
     return urlsplit(url).path.rstrip("/")
 
 
+# Replicate's prediction and file ids are lowercase base32 ("cneqzikepnug6xezperrr4z55o"); the
+# document types them as bare strings, so Prism's dynamic mode would invent ids such as
+# "esse aute dolore", which the client refuses by design (ids end up in URLs and folder names:
+# client/validation.py). The document Prism serves says what real ids look like.
+ID_PATTERN = "^[a-z0-9]{26}$"
+ID_SCHEMAS = ("schemas_prediction_response", "schemas_file_response")
+
+
 def prism_document(document: dict[str, Any]) -> dict[str, Any]:
-    """The same document with the server's base path folded into every path (see module doc)."""
+    """The same document with the server's base path folded into every path (see module doc)
+    and the format of prediction and file ids (:data:`ID_PATTERN`) stated."""
     derived = copy.deepcopy(document)
     base = server_base_path(document)
     derived["paths"] = {base + path: item for path, item in document["paths"].items()}
+    for name in ID_SCHEMAS:
+        id_schema = derived["components"]["schemas"][name]["properties"]["id"]
+        id_schema.setdefault("pattern", ID_PATTERN)
     return derived
 
 

@@ -12,7 +12,13 @@ import httpx
 import pytest
 
 from contract_tests.live.conftest import PRISM, PRISM_TOKEN, LiveTarget, PrismPair
-from contract_tests.live.prism import load_upstream, prism_document, server_base_path
+from contract_tests.live.prism import (
+    ID_PATTERN,
+    ID_SCHEMAS,
+    load_upstream,
+    prism_document,
+    server_base_path,
+)
 from contract_tests.live.transport import RecordingTransport
 from replicate_typed.models.stability_ai import sdxl
 
@@ -20,12 +26,15 @@ prism_targets = pytest.mark.parametrize("target", PRISM, indirect=True)
 AUTH = {"Authorization": f"Bearer {PRISM_TOKEN}"}
 
 
-def test_document_copy_only_prefixes_paths_with_the_server_base_path() -> None:
+def test_document_copy_only_prefixes_paths_and_states_the_id_format() -> None:
     upstream = load_upstream()
     derived = prism_document(upstream)
     assert server_base_path(upstream) == "/v1"
     assert list(derived["paths"]) == ["/v1" + path for path in upstream["paths"]]
     assert list(derived["paths"].values()) == list(upstream["paths"].values())
+    schemas = derived["components"]["schemas"]
+    for name in ID_SCHEMAS:  # the one addition: what real ids look like
+        assert schemas[name]["properties"]["id"].pop("pattern") == ID_PATTERN
     rest = {k: v for k, v in derived.items() if k != "paths"}
     assert rest == {k: v for k, v in upstream.items() if k != "paths"}
 

@@ -50,13 +50,16 @@ def sample_value(prop: Any, defs: dict[str, Any]) -> Any:
             return SAMPLE_URL
         return "x" * max(1, int(prop.get("minLength", 1)))
     if kind in ("integer", "number"):
-        low = prop.get("minimum", prop.get("exclusiveMinimum", 0))
-        high = prop.get("maximum", prop.get("exclusiveMaximum", low + 100))
-        step = prop.get("multipleOf", 1)
-        value = math.ceil(low / step) * step
+        high = prop.get("maximum", prop.get("exclusiveMaximum"))
+        low = prop.get("minimum", prop.get("exclusiveMinimum"))
+        if low is None:
+            low = high - 100 if high is not None else 0
+        step = prop.get("multipleOf", 1 if kind == "integer" else None)
+        value = low if step is None else math.ceil(low / step) * step
         if "exclusiveMinimum" in prop and value <= prop["exclusiveMinimum"]:
-            value += step
-        value = min(value, high) if value <= high else value
+            value += step or 1
+        if high is not None and value > high:
+            value = high if step is None else math.floor(high / step) * step
         return int(value) if kind == "integer" else float(value)
     if kind == "boolean":
         return False

@@ -141,6 +141,8 @@ def rule_cases(schema: dict[str, Any]) -> list[tuple[str, str, Any, set[str]]]:
                 bad = math.ceil(low / step) * step + step / 2
                 if kind == "integer" and bad != int(bad):
                     bad = math.ceil(low / step) * step + 1 if step > 1 else None
+                elif kind == "integer":
+                    bad = int(bad)  # an integer field takes an int (Inputs are strict)
                 if bad is not None and bad <= prop.get("maximum", math.inf):
                     cases.append((name, "multipleOf", bad, {"multiple_of"}))
         if kind == "string" and "maxLength" in prop:

@@ -711,7 +711,6 @@ class _Runner:
             raise _Unresolved(f"not attempted: {self.abort}")
         await self.creates.acquire()
         _, sent_at = self.journal.mark_creating(item.key)
-        asked = time.monotonic()
         try:
             typed = await self.client.create(item.input, **dict(self.options.create_options))
         except errors.RateLimitError as exc:
@@ -726,7 +725,7 @@ class _Runner:
             raise _Rejected(f"line {item.line}: {_short(exc)}") from None
         except errors.APIStatusError as exc:
             if exc.prediction_may_exist:
-                return await self._unknown(item, exc, sent_at, asked)
+                return await self._unknown(item, exc, sent_at)
             if exc.status_code in (400, 404, 409, 413, 422):
                 self.journal.mark_not_created(item.key, _short(exc), final=True)
                 raise _Rejected(f"line {item.line}: {_short(exc)}") from None
@@ -735,7 +734,7 @@ class _Runner:
             return None
         except errors.APIConnectionError as exc:
             if exc.sent or exc.prediction_may_exist:
-                return await self._unknown(item, exc, sent_at, asked)
+                return await self._unknown(item, exc, sent_at)
             self.journal.mark_not_created(item.key, _short(exc))
             await asyncio.sleep(self.options.error_backoff)
             return None
@@ -749,7 +748,7 @@ class _Runner:
                 self._created(item, exc.prediction_id)
                 return await self._get(item, exc.prediction_id)
             # e.g. a 201 whose body is not JSON: the prediction may exist, its id is unknown
-            return await self._unknown(item, exc, sent_at, asked)
+            return await self._unknown(item, exc, sent_at)
         self._created(item, typed.id)
         return typed.raw
 
@@ -760,15 +759,17 @@ class _Runner:
         self._emit("created", result)
 
     async def _unknown(
-        self, item: BatchItem, exc: BaseException, sent_at: float, asked: float
+        self, item: BatchItem, exc: BaseException, sent_at: float
     ) -> Prediction | None:
         self.journal.note_unknown(item.key, f"outcome unknown: {_short(exc)}")
         logger.info("batch: line %d: create outcome unknown, reconciling", item.line)
         if self.reconciler.no_list is None:  # no grace period for a listing that cannot happen
             await asyncio.sleep(self.options.reconcile_delay)
-        pid = await self._reconcile(
-            item, sent_at, asked=asked + self.options.reconcile_delay, cause=exc
-        )
+        # Only a listing that starts now can answer for this create: one started earlier (by
+        # another worker) may predate the moment the create reached the server -- the client
+        # may have waited out a 429 and sent it again, or the request may have been slow --
+        # and not holding it proves nothing (the soak race: a duplicate create and an orphan).
+        pid = await self._reconcile(item, sent_at, asked=time.monotonic(), cause=exc)
         if pid is None:
             return None
         return await self._get(item, pid)
@@ -901,12 +902,21 @@ class _Runner:
     # --- download
 
     async def _download(self, item: BatchItem, entry: JournalEntry) -> None:
-        from replicate_typed.client.downloads import DownloadHTTPError, adownload, file_urls
+        from replicate_typed.client.downloads import (
+            DownloadHTTPError,
+            adownload,
+            file_urls,
+            output_dir,
+        )
 
         assert self.out_dir is not None and self._downloads is not None
         pid = entry.prediction_id
         assert pid is not None
-        folder = self.out_dir / pid
+        try:
+            # the id came from a server (or a journal): never a folder outside out_dir
+            folder = output_dir(self.out_dir, pid)
+        except errors.DownloadError as exc:
+            return self._download_failed(item, pid, exc)
         output = entry.output
         refreshed = False
         if output is None:

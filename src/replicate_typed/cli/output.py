@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from replicate_typed.cli.context import stdout
+from replicate_typed.cli.errors import EXIT_FAILURE, CliError
 from replicate_typed.cli.validate import check_server_id
 
 if TYPE_CHECKING:
@@ -102,8 +103,16 @@ def print_rows(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def output_dir(out: Path, prediction_id: Any) -> Path:
-    """``out/<prediction id>``; an id the server sent that is not one safe segment is refused."""
-    return out / check_server_id(prediction_id)
+    """``out/<prediction id>``; an id the server sent that is not one safe segment, or a folder
+    that resolves outside ``out`` (a symbolic link), is refused (client.validation's rule)."""
+    from replicate_typed.client import downloads
+    from replicate_typed.client.errors import DownloadError
+
+    safe_id = check_server_id(prediction_id)
+    try:
+        return downloads.output_dir(out, safe_id)
+    except DownloadError as exc:
+        raise CliError(str(exc), exit_code=EXIT_FAILURE) from None
 
 
 def save_outputs(

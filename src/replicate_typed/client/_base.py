@@ -22,7 +22,7 @@ import httpx
 from pydantic_core import ValidationError
 
 from replicate_typed.client import _requests as rq
-from replicate_typed.client import errors
+from replicate_typed.client import errors, validation
 from replicate_typed.client._logging import logger, redact_headers, register_secret
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy, was_sent
@@ -350,17 +350,10 @@ class Core:
         )
 
     def trusts(self, url: str) -> bool:
-        """May the token go to ``url``? Only to the base URL's origin, and from the official API
-        to its own ``https://*.replicate.com`` hosts (its stream host)."""
-        if rq.same_origin(url, self.base_url):
-            return True
-        parts, base = urlsplit(url), urlsplit(self.base_url)
-        host = parts.hostname or ""
-        return (
-            base.hostname == "api.replicate.com"
-            and parts.scheme == "https"
-            and host.endswith(".replicate.com")
-        )
+        """May the token go to ``url``? Only to the exact scheme, host and port of a trusted
+        origin: the base URL's, and from the official API its stream host
+        ``https://stream.replicate.com`` (:mod:`.validation`)."""
+        return validation.token_allowed(url, validation.trusted_origins(self.base_url))
 
     def stream_headers(self, url: str) -> dict[str, str]:
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}

@@ -37,6 +37,7 @@ import pydantic_core
 from pydantic_core import ValidationError
 
 from replicate_typed.client import errors
+from replicate_typed.client import validation as safe
 from replicate_typed.client._logging import redact
 from replicate_typed.client.polling import prefer_header, validate_wait, wait_read_timeout
 from replicate_typed.client.retries import RequestKind, retry_after_hint
@@ -99,9 +100,9 @@ WEBHOOK_EVENTS = ("start", "output", "logs", "completed")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _MODEL_REF = re.compile(rf"^{_SLUG}/{_SLUG}$")
-_ID = re.compile(r"^[A-Za-z0-9._~-]+$")
 _CANCEL_AFTER = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"  # one path segment of a safe value (no dot segment)
 _DOT_SEGMENTS = frozenset({".", ".."})
 
 T = TypeVar("T", bound="BaseModel")
@@ -161,8 +162,11 @@ def resolve_api_token(api_token: str | None) -> str | None:
     token = api_token if api_token is not None else os.environ.get("REPLICATE_API_TOKEN")
     if token is not None:
         token = token.strip()
-        if any(c in token for c in "\r\n") or not token.isprintable():
-            raise errors.InputError("api_token: contains control characters (value not shown)")
+        try:
+            safe.check_header_value(token, "api_token")
+        except safe.UnsafeValueError as exc:
+            # the rule, never the value
+            raise errors.InputError(f"api_token: {exc.rule} (value not shown)") from None
     return token or None
 
 
@@ -178,11 +182,6 @@ def auth_headers(api_token: str | None) -> dict[str, str]:
     if api_token:
         headers["Authorization"] = f"Bearer {api_token}"
     return headers
-
-
-def same_origin(url: str, base_url: str) -> bool:
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
 
 # --- validation (before anything is sent) -----------------------------------------------------
@@ -214,27 +213,20 @@ def validate_model_ref(model: str) -> tuple[str, str]:
 
 
 def validate_prediction_id(prediction_id: str) -> str:
-    """Letters, digits, ``-_.~``; not ``.`` or ``..`` (a path would resolve them away)."""
-    if (
-        not isinstance(prediction_id, str)
-        or not _ID.match(prediction_id)
-        or prediction_id in _DOT_SEGMENTS
-    ):
-        raise errors.InputError(
-            f"id: {prediction_id!r} is not a prediction id (letters, digits, '-', '_', '.', '~'; "
-            "not '.' or '..')"
-        )
-    return prediction_id
+    """An id the caller gives, checked by the rule of :mod:`.validation` (as ids received):
+    letters, digits, ``-_.~``, not starting with ``.`` (so never ``.``/``..``), at most 200."""
+    try:
+        return safe.check_id(prediction_id, "id")
+    except safe.UnsafeValueError as exc:
+        raise errors.InputError(str(exc)) from None
 
 
 def validate_file_id(file_id: str) -> str:
     """A file id goes into a URL path as a prediction id does: the same rule."""
-    if not isinstance(file_id, str) or not _ID.match(file_id) or file_id in _DOT_SEGMENTS:
-        raise errors.InputError(
-            f"file_id: {file_id!r} is not a file id (letters, digits, '-', '_', '.', '~'; "
-            "not '.' or '..')"
-        )
-    return file_id
+    try:
+        return safe.check_id(file_id, "file_id", "file id")
+    except safe.UnsafeValueError as exc:
+        raise errors.InputError(str(exc)) from None
 
 
 def validate_cancel_after(cancel_after: str | None) -> str | None:
@@ -477,17 +469,17 @@ def next_page(next_url: str, base_url: str, op: Operation = ops.PREDICTIONS_LIST
     A router may hand out ``next`` links on the upstream host (``https://api.replicate.com/...``);
     the token is only ever sent to the configured base, so such a link is re-rooted on it.
     """
-    url = next_url
-    if not url.startswith(base_url + "/"):
-        parts = urlsplit(next_url)
-        at = parts.path.find(API_PREFIX + "/")
-        if at < 0:
-            raise errors.APIResponseValidationError(
-                f"{op.id}: next page link {next_url[:SNIPPET_CHARS]!r} is not an API URL",
-                status_code=200,
-                snippet=next_url[:SNIPPET_CHARS],
-            )
-        url = base_url + parts.path[at:] + (f"?{parts.query}" if parts.query else "")
+    # only the query of the link is kept: the base and the operation's own path are ours
+    parts = _PLACEHOLDER.split(op.path)  # the parameter names at odd places
+    path = "".join(_SEGMENT if i % 2 else re.escape(part) for i, part in enumerate(parts))
+    try:
+        url = safe.rebase_api_url(next_url, base_url, re.compile(re.escape(API_PREFIX) + path))
+    except safe.UnsafeValueError as exc:
+        raise errors.APIResponseValidationError(
+            f"{op.id}: page link refused: {exc}",
+            status_code=200,
+            snippet=safe.shown(next_url, SNIPPET_CHARS),
+        ) from None
     return RequestSpec(op.method, url, op.retry, op.id)
 
 
@@ -738,10 +730,11 @@ def parse_response(
         undecodable.attach_prediction_id(prediction_id)
         raise
     try:
-        return cls.model_validate(data)
+        parsed = cls.model_validate(data)
     except ValidationError as exc:
         found_id = data.get("id") if isinstance(data, dict) else None
-        pid = prediction_id or (found_id if isinstance(found_id, str) else None)
+        # an id from the server is handed on only when it passes the id rule
+        pid = prediction_id or (found_id if safe.id_problem(found_id) is None else None)
         error = errors.APIResponseValidationError(
             f"{operation}: HTTP {response.status_code} answer is not a {cls.__name__}: "
             f"{_summarise(exc)}; body: {snippet_of(response.content)!r}",
@@ -752,6 +745,42 @@ def parse_response(
         )
         error.attach_prediction_id(pid)
         raise error from None
+    check_received_ids(parsed, response, operation=operation)
+    return parsed
+
+
+# --- ids received (strict about content: they end up in URL paths and file names) ------------
+
+
+def check_received_ids(parsed: BaseModel, response: httpx.Response, *, operation: str) -> None:
+    """Refuse an answer whose prediction or file id breaks the id rule (:mod:`.validation`).
+
+    The id is never attached to the error (it must not reach a path or URL); the message shows
+    it escaped. A create answered with such an id says the prediction may exist.
+    """
+    from replicate_typed.types.api import File, FilePage, Prediction, PredictionPage
+
+    found: list[tuple[str, object]] = []
+    what = "file id" if isinstance(parsed, (File, FilePage)) else "prediction id"
+    if isinstance(parsed, (Prediction, File)):
+        found.append(("id", parsed.id))
+    elif isinstance(parsed, (PredictionPage, FilePage)):
+        results: list[Any] = list(parsed.results or [])
+        found.extend((f"results.{i}.id", item.id) for i, item in enumerate(results))
+    for field_name, value in found:
+        try:
+            safe.check_id(value, field_name, what)
+        except safe.UnsafeValueError as exc:
+            error = errors.APIResponseValidationError(
+                f"{operation}: HTTP {response.status_code} answer refused: {exc}; it is not used "
+                "in any URL or output folder",
+                status_code=response.status_code,
+                request=response.request if _has_request(response) else None,
+                snippet=snippet_of(response.content),
+            )
+            if operation.endswith("predictions.create") and isinstance(parsed, Prediction):
+                error.prediction_may_exist = True
+            raise error from None
 
 
 def parse_prediction(

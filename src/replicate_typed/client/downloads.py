@@ -3,7 +3,14 @@
 - Only ``http``, ``https`` and ``data`` URLs; ``data:`` URIs are decoded locally.
 - Streamed to a temporary file in the target directory, then renamed into place: a failed
   download never leaves a partial file behind.
-- ``max_bytes`` is enforced from ``Content-Length`` up front and again while streaming.
+- ``max_bytes`` is enforced from ``Content-Length`` up front and again while streaming, on the
+  bytes received and on the bytes written: the body is read raw and decoded here with bounded
+  output (:mod:`._decoding`), so a compression bomb costs constant memory whatever its
+  ``Content-Encoding`` (gzip, deflate, br, zstd).
+- Redirects are followed by hand (at most 10): each target is checked like the first URL
+  (``http``/``https`` with a host; never from https down to http), and credentials given in
+  ``headers`` do not follow a redirect to another origin. Every failure is a
+  :class:`~replicate_typed.client.errors.DownloadError`.
 - Files named after the URL get a sanitised name (no path traversal, no separators, no hidden
   or empty names, length-limited, a sensible extension).
 - Downloading again is idempotent. ``if_exists`` says what happens when the name is taken:
@@ -40,6 +47,7 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 import httpx
 from pydantic import BaseModel
 
+from replicate_typed.client import _decoding, validation
 from replicate_typed.client.errors import DownloadError, InputError
 from replicate_typed.core.types import ALLOWED_URL_SCHEMES, FileOutput
 from replicate_typed.predictions import TypedPrediction
@@ -55,6 +63,7 @@ __all__ = [
     "download",
     "download_all",
     "file_urls",
+    "output_dir",
     "safe_filename",
 ]
 
@@ -278,7 +287,7 @@ def _parse_data_uri(url: str, max_bytes: int) -> tuple[str, bytes]:
 
 def _check_response(response: httpx.Response, url: str, max_bytes: int) -> str | None:
     """Raise for an error status or a too-large Content-Length; return the MIME type."""
-    if response.status_code >= 400:
+    if not 200 <= response.status_code < 300:
         hint = (
             "the link may have expired (output files are deleted about an hour after the "
             "prediction); fetch the prediction again for fresh URLs"
@@ -389,17 +398,143 @@ def _save_bytes(
     return _done(path, outcome, taken, on_file)
 
 
+_MAX_REDIRECTS = 10
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def _check_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The caller's headers, each name and value checked by the header rule (values are never
+    shown: they may be credentials)."""
+    if headers is None:
+        return None
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        try:
+            validation.check_header_name(name, "headers")
+            validation.check_header_value(value, f"headers[{name!r}]")
+        except validation.UnsafeValueError as exc:
+            where = exc.field if exc.field == "headers" else f"headers[{name!r}]"
+            what = f"{validation.shown(name)} " if exc.field == "headers" else ""
+            raise DownloadError(f"refusing to download: {where}: {what}{exc.rule}") from None
+        checked[name] = value
+    return checked
+
+
 def _request(
     http: httpx.Client | httpx.AsyncClient, url: str, headers: Mapping[str, str] | None
 ) -> httpx.Request:
     request = http.build_request("GET", url, headers=headers)
     if not headers or not any(k.lower() == "authorization" for k in headers):
         request.headers.pop("authorization", None)  # never leak the API token to a file host
+    if not headers or not any(k.lower() == "accept-encoding" for k in headers):
+        # only encodings decoded with bounded output (see _decoding)
+        request.headers["accept-encoding"] = _decoding.accept_encoding()
     return request
 
 
-def _wrap(exc: httpx.HTTPError, url: str) -> DownloadError:
+def _redirect(
+    response: httpx.Response, url: str, headers: dict[str, str] | None
+) -> tuple[str, dict[str, str] | None]:
+    """Where a redirect leads, checked like the first URL (http/https with a host, never from
+    https down to http); credentials the caller gave do not follow it to another origin."""
+    location = response.headers.get("location")
+    if not location:
+        raise DownloadError(
+            f"download of {_display(url)}: HTTP {response.status_code} redirect without Location"
+        )
+    try:
+        target = str(httpx.URL(url).join(location))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise DownloadError(
+            f"download of {_display(url)}: redirect refused: invalid URL {_display(location)!r}"
+        ) from None
+    parts = urlsplit(target)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.netloc:
+        raise DownloadError(
+            f"download of {_display(url)}: redirect to {_display(target)!r} refused "
+            "(only http and https URLs with a host are followed)"
+        )
+    if scheme == "http" and urlsplit(url).scheme.lower() == "https":
+        raise DownloadError(
+            f"download of {_display(url)}: redirect from https down to {_display(target)!r} refused"
+        )
+    if headers and validation.origin_of(target) != validation.origin_of(url):
+        headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIALS}
+    return target, headers
+
+
+def _redirect_failure(exc: Exception, url: str) -> DownloadError | None:
+    """httpx builds a redirect's request even when not following it, and fails on a Location
+    it cannot parse (``data:``, ``javascript:``, a broken URL) before we can check it."""
+    if isinstance(exc, httpx.InvalidURL) or "location" in str(exc).lower():
+        return DownloadError(
+            f"download of {_display(url)}: redirect refused: its Location is not an http(s) URL "
+            f"with a host ({type(exc).__name__}: {exc})"
+        )
+    return None
+
+
+class _Transfer:
+    """One download after its last redirect: response checks, the target name, bounded decoding
+    of the raw bytes, ``max_bytes`` on both the raw and the decoded bytes, the temporary file."""
+
+    def __init__(
+        self,
+        url: str,
+        first_url: str,
+        dest: Path | str,
+        filename: str | None,
+        max_bytes: int,
+        response: httpx.Response,
+    ) -> None:
+        self.url = url
+        self.max_bytes = max_bytes
+        self.raw = 0
+        self.response = response
+        mime = _check_response(response, url, max_bytes)
+        # named after the URL the caller gave, not where a redirect led
+        self.target = _resolve_target(dest, first_url, filename, mime)
+        self.sink: _Sink | None = None
+        self.decoders: list[_decoding.Decoder] = []
+
+    def open(self) -> None:
+        self.decoders = _decoding.decoders_for(self.response.headers.get("content-encoding"))
+        self.sink = _Sink(self.target.parent, self.max_bytes, self.url)
+
+    def feed(self, chunk: bytes) -> None:
+        assert self.sink is not None
+        self.raw += len(chunk)
+        if self.raw > self.max_bytes:
+            raise DownloadTooLargeError(
+                f"download of {_display(self.url)} exceeded max_bytes={self.max_bytes} "
+                "(bytes received)",
+                max_bytes=self.max_bytes,
+            )
+        for piece in _decoding.run(self.decoders, chunk):
+            self.sink.write(piece)
+
+    def finish(self, mode: IfExists, taken: set[Path]) -> tuple[Path, Outcome]:
+        assert self.sink is not None
+        for piece in _decoding.finish(self.decoders):
+            self.sink.write(piece)
+        return self.sink.commit(self.target, mode, taken)
+
+    def abort(self) -> None:
+        if self.sink is not None:
+            self.sink.abort()
+
+
+def _wrap(exc: Exception, url: str) -> DownloadError:
+    if isinstance(exc, _decoding.DecodeError):
+        return DownloadError(f"download of {_display(url)} failed: {exc}")
     return DownloadError(f"download of {_display(url)} failed: {type(exc).__name__}: {exc}")
+
+
+# every failure of a transfer becomes a DownloadError (httpx.InvalidURL and StreamError are
+# not httpx.HTTPError)
+_FAILURES = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, _decoding.DecodeError)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,27 +589,39 @@ def _download(
     if _scheme(url) == "data":
         data_mime, data = _parse_data_uri(url, max_bytes)
         return _save_bytes(data, url, data_mime, dest, filename, mode, max_bytes, taken, on_file)
+    current, sent = url, _check_headers(headers)
     client = http if http is not None else httpx.Client(timeout=_TIMEOUT)
     try:
-        response = client.send(_request(client, url, headers), stream=True, follow_redirects=True)
-        try:
-            mime = _check_response(response, url, max_bytes)
-            target = _resolve_target(dest, url, filename, mime)
-            if _skip(target, mode, taken):
-                return _done(target, "skipped", taken, on_file)  # the body is never read
-            sink = _Sink(target.parent, max_bytes, url)
+        for _ in range(_MAX_REDIRECTS + 1):
+            request = _request(client, current, sent)
             try:
-                for chunk in response.iter_bytes(_CHUNK):
-                    sink.write(chunk)
-                path, outcome = sink.commit(target, mode, taken)
-            except BaseException:
-                sink.abort()
-                raise
-            return _done(path, outcome, taken, on_file)
-        finally:
-            response.close()
-    except httpx.HTTPError as exc:
-        raise _wrap(exc, url) from exc
+                response = client.send(request, stream=True, follow_redirects=False)
+            except (httpx.InvalidURL, httpx.RemoteProtocolError) as exc:
+                failure = _redirect_failure(exc, current)
+                if failure is None:
+                    raise
+                raise failure from exc
+            try:
+                if response.status_code in _REDIRECTS:
+                    current, sent = _redirect(response, current, sent)
+                    continue
+                transfer = _Transfer(current, url, dest, filename, max_bytes, response)
+                if _skip(transfer.target, mode, taken):
+                    return _done(transfer.target, "skipped", taken, on_file)  # body never read
+                try:
+                    transfer.open()
+                    for chunk in response.iter_raw(_CHUNK):
+                        transfer.feed(chunk)
+                    path, outcome = transfer.finish(mode, taken)
+                except BaseException:
+                    transfer.abort()
+                    raise
+                return _done(path, outcome, taken, on_file)
+            finally:
+                response.close()
+        raise DownloadError(f"download of {_display(url)}: more than {_MAX_REDIRECTS} redirects")
+    except _FAILURES as exc:
+        raise _wrap(exc, current) from exc
     finally:
         if http is None:
             client.close()
@@ -521,29 +668,39 @@ async def _adownload(
     if _scheme(url) == "data":
         data_mime, data = _parse_data_uri(url, max_bytes)
         return _save_bytes(data, url, data_mime, dest, filename, mode, max_bytes, taken, on_file)
+    current, sent = url, _check_headers(headers)
     client = http if http is not None else httpx.AsyncClient(timeout=_TIMEOUT)
     try:
-        response = await client.send(
-            _request(client, url, headers), stream=True, follow_redirects=True
-        )
-        try:
-            mime = _check_response(response, url, max_bytes)
-            target = _resolve_target(dest, url, filename, mime)
-            if _skip(target, mode, taken):
-                return _done(target, "skipped", taken, on_file)  # the body is never read
-            sink = _Sink(target.parent, max_bytes, url)
+        for _ in range(_MAX_REDIRECTS + 1):
+            request = _request(client, current, sent)
             try:
-                async for chunk in response.aiter_bytes(_CHUNK):
-                    sink.write(chunk)
-                path, outcome = sink.commit(target, mode, taken)
-            except BaseException:
-                sink.abort()
-                raise
-            return _done(path, outcome, taken, on_file)
-        finally:
-            await response.aclose()
-    except httpx.HTTPError as exc:
-        raise _wrap(exc, url) from exc
+                response = await client.send(request, stream=True, follow_redirects=False)
+            except (httpx.InvalidURL, httpx.RemoteProtocolError) as exc:
+                failure = _redirect_failure(exc, current)
+                if failure is None:
+                    raise
+                raise failure from exc
+            try:
+                if response.status_code in _REDIRECTS:
+                    current, sent = _redirect(response, current, sent)
+                    continue
+                transfer = _Transfer(current, url, dest, filename, max_bytes, response)
+                if _skip(transfer.target, mode, taken):
+                    return _done(transfer.target, "skipped", taken, on_file)  # body never read
+                try:
+                    transfer.open()
+                    async for chunk in response.aiter_raw(_CHUNK):
+                        transfer.feed(chunk)
+                    path, outcome = transfer.finish(mode, taken)
+                except BaseException:
+                    transfer.abort()
+                    raise
+                return _done(path, outcome, taken, on_file)
+            finally:
+                await response.aclose()
+        raise DownloadError(f"download of {_display(url)}: more than {_MAX_REDIRECTS} redirects")
+    except _FAILURES as exc:
+        raise _wrap(exc, current) from exc
     finally:
         if http is None:
             await client.aclose()
@@ -588,6 +745,18 @@ def file_urls(value: Any) -> list[str]:
 
     walk(value)
     return found
+
+
+def output_dir(root: Path | str, prediction_id: str) -> Path:
+    """``root/<prediction id>``, the folder of one prediction's outputs (CLI, batch runner):
+    refused with a :class:`DownloadError` unless the id is a safe id and the folder, resolved,
+    lies inside ``root`` (see :mod:`replicate_typed.client.validation`)."""
+    try:
+        return validation.confined_dir(root, prediction_id, "prediction id")
+    except validation.UnsafeValueError as exc:
+        raise DownloadError(
+            f"refusing to save outputs under {str(root)!r}: {exc}; nothing was written"
+        ) from None
 
 
 def _prepare_dir(dest_dir: Path | str) -> Path:

@@ -29,6 +29,7 @@ import httpx
 from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
 
 from replicate_typed.client.errors import StreamError
+from replicate_typed.client.validation import UnsafeValueError, check_header_value, origin_of
 
 __all__ = [
     "EVENT_TYPES",
@@ -114,6 +115,14 @@ class StreamFailedError(StreamError):
         """The output received before the failure."""
 
 
+def header_safe(value: str) -> bool:
+    try:
+        check_header_value(value, "Last-Event-ID")
+    except UnsafeValueError:
+        return False
+    return True
+
+
 def _display(url: str) -> str:
     # Never show query strings (they may carry signatures).
     return url.split("?", 1)[0][:200]
@@ -129,6 +138,10 @@ class _StreamState:
         max_reconnects: int,
         reconnect_delay: float,
     ) -> None:
+        if origin_of(url) is None:  # relative, another scheme, user info, unparsable
+            raise StreamError(
+                f"stream URL {ascii(_display(url))} is not an http(s) URL with a host"
+            )
         self.url = url
         self.base_headers = dict(headers)
         self.max_reconnects = max_reconnects
@@ -191,7 +204,8 @@ class _StreamState:
             if key in self.seen:
                 return None  # a server that ignored Last-Event-ID replays: never yield twice
             self.seen.add(key)
-            self.last_event_id = sse.id
+            if header_safe(sse.id):  # a server value sent back as a header: only if it can be
+                self.last_event_id = sse.id
         if sse.event not in EVENT_TYPES:
             return None  # keepalives, unnamed or unknown events
         if sse.id:

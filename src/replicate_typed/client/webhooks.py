@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import SecretStr, ValidationError
 
 from replicate_typed.client.errors import WebhookVerificationError
+from replicate_typed.client.validation import UnsafeValueError, check_id
 
 if TYPE_CHECKING:
     from replicate_typed.types.api import Prediction
@@ -56,8 +57,10 @@ Reason = Literal[
     "invalid_body",
 ]
 
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
-_MAX_ID = 256
+# canonical decimal seconds: what the sender signed is exactly what the header says
+_TIMESTAMP = re.compile(r"0|[1-9][0-9]{0,11}")
+_MSG_ID = re.compile(r"[\x21-\x7e]{1,256}")  # visible ASCII, no whitespace
+_VERSION = re.compile(r"[A-Za-z0-9]+")
 
 
 class WebhookRejected(WebhookVerificationError):
@@ -76,7 +79,12 @@ def _key(secret: str | SecretStr) -> bytes:
         secret = secret.get_secret_value()
     if not isinstance(secret, str):
         raise WebhookRejected("bad_secret", "webhook secret must be a str like 'whsec_<base64>'")
-    raw = secret.strip()
+    raw = secret
+    if raw != raw.strip():
+        # not stripped silently: the reference decodes such a secret into another key
+        raise WebhookRejected(
+            "bad_secret", "webhook secret has leading or trailing whitespace (value not shown)"
+        )
     if raw.startswith(SECRET_PREFIX):
         raw = raw[len(SECRET_PREFIX) :]
     try:
@@ -125,38 +133,42 @@ def signed_headers(
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
-    value: str | None = None
-    getter = getattr(headers, "get", None)
-    if getter is not None:
-        value = getter(name)  # case-insensitive mappings (httpx, Starlette) find it here
-    if value is None:
-        for key, item in headers.items():
-            if isinstance(key, str) and key.lower() == name:
-                value = item
-                break
-    if value is None or not str(value).strip():
+    """The one value of header ``name`` (any case), exactly as received. A header given twice
+    (two keys differing in case, or a multi-valued mapping) is refused: which one was signed
+    would be a guess."""
+    values = [item for key, item in headers.items() if isinstance(key, str) and key.lower() == name]
+    if not values:
+        getter = getattr(headers, "get", None)
+        found = getter(name) if getter is not None else None  # case-insensitive mappings
+        values = [found] if found is not None else []
+    if len(values) > 1:
+        raise WebhookRejected("malformed_header", f"{name} header given {len(values)} times")
+    if not values or not isinstance(values[0], str) or not values[0]:
         raise WebhookRejected("missing_header", f"missing {name} header")
-    return str(value).strip()
+    return values[0]
 
 
 def _signatures(header: str) -> list[bytes]:
+    """The ``v1`` signatures of a ``webhook-signature`` header: entries separated by single
+    spaces, each ``<version>,<base64>`` (strict base64, padded). One malformed entry refuses
+    the whole header, wherever it is."""
     found: list[bytes] = []
-    well_formed = 0
-    for entry in header.split():
+    for entry in header.split(" "):
         version, sep, encoded = entry.partition(",")
-        if not sep or not version or not encoded:
-            continue
+        if not (sep and _VERSION.fullmatch(version) and encoded):
+            raise WebhookRejected(
+                "malformed_header",
+                f"{HEADER_SIGNATURE} header entry is not '<version>,<base64>' "
+                "(entries are separated by single spaces)",
+            )
         try:
             decoded = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
-            continue
-        well_formed += 1
+            raise WebhookRejected(
+                "malformed_header", f"{HEADER_SIGNATURE} header entry is not valid base64"
+            ) from None
         if version == "v1":
             found.append(decoded)
-    if not well_formed:
-        raise WebhookRejected(
-            "malformed_header", f"{HEADER_SIGNATURE} header has no '<version>,<base64>' entry"
-        )
     return found
 
 
@@ -173,11 +185,15 @@ def verify_signature(
     msg_id = _header(headers, HEADER_ID)
     timestamp_text = _header(headers, HEADER_TIMESTAMP)
     signature_header = _header(headers, HEADER_SIGNATURE)
-    if len(msg_id) > _MAX_ID or any(c.isspace() for c in msg_id):
-        raise WebhookRejected("malformed_header", f"{HEADER_ID} header is malformed")
+    if not _MSG_ID.fullmatch(msg_id):
+        raise WebhookRejected(
+            "malformed_header",
+            f"{HEADER_ID} header is not 1-256 visible ASCII characters without whitespace",
+        )
     if not _TIMESTAMP.fullmatch(timestamp_text):
         raise WebhookRejected(
-            "malformed_header", f"{HEADER_TIMESTAMP} header is not an integer epoch time"
+            "malformed_header",
+            f"{HEADER_TIMESTAMP} header is not an integer epoch time in canonical form",
         )
     timestamp = int(timestamp_text)
     current = time.time() if now is None else now
@@ -194,6 +210,10 @@ def verify_signature(
         )
     candidates = _signatures(signature_header)
     raw = _as_bytes(body)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected("invalid_body", "webhook body is not UTF-8 text") from None
     expected = _mac(key, msg_id, timestamp_text, raw)
     matched = False
     for candidate in candidates:  # check every entry: the time taken does not reveal which matched
@@ -226,7 +246,7 @@ def verify(
 
     raw = verify_signature(body, headers, secret, tolerance=tolerance, now=now)
     try:
-        return Prediction.model_validate_json(raw)
+        prediction = Prediction.model_validate_json(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['msg']}"
@@ -235,3 +255,8 @@ def verify(
         raise WebhookRejected(
             "invalid_body", f"webhook body is not a prediction ({problems})"
         ) from None
+    try:  # its id may end up in a URL or a folder name: the same rule as every id received
+        check_id(prediction.id, "id")
+    except UnsafeValueError as exc:
+        raise WebhookRejected("invalid_body", f"webhook body refused: {exc}") from None
+    return prediction

@@ -12,32 +12,75 @@ from pydantic import (
     SerializationInfo,
     SerializerFunctionWrapHandler,
     TypeAdapter,
+    ValidationInfo,
+    field_validator,
     model_serializer,
 )
+from pydantic_core import PydanticCustomError
 
-__all__ = ["ModelInput", "ModelInfo", "CallBy", "OutputT", "InputT"]
+__all__ = ["ModelInput", "InputObject", "ModelInfo", "CallBy", "OutputT", "InputT"]
 
 OutputT = TypeVar("OutputT")
 InputT = TypeVar("InputT", bound="ModelInput[Any]")
 CallBy = Literal["version", "path"]
 
 
+# Strict: an Input accepts the values the model's JSON Schema accepts and no others -- no
+# "7" -> 7, True -> 1.0 or "true"/1 -> True conversions (an int stays valid for a number, as in
+# JSON Schema). NaN and infinities are refused: JSON cannot carry them.
+_STRICT = ConfigDict(
+    strict=True,
+    allow_inf_nan=False,
+    extra="forbid",
+    validate_assignment=True,
+    validate_default=False,
+    populate_by_name=True,
+    arbitrary_types_allowed=True,
+)
+
+
+class InputObject(BaseModel):
+    """Base of the object classes an ``Input`` nests (sibling schemas and inline objects of the
+    input side): strict like the Input itself; unknown keys are refused unless the schema says
+    ``additionalProperties: true``."""
+
+    model_config = _STRICT
+
+
 class ModelInput(BaseModel, Generic[OutputT]):
-    """Base of every generated ``Input``: unknown fields are rejected, assignments validated.
+    """Base of every generated ``Input``: strict, unknown fields are rejected, assignments
+    validated.
 
     ``OutputT`` is the type :meth:`Client.run` returns for this model, so
     ``client.run(sdxl.Input(prompt=...))`` is typed without naming the model twice.
+
+    Deliberate differences from the published schema: unknown fields are refused (typo
+    protection); a ``format: uri`` input takes what the API fetches (http(s) URLs, ``data:``
+    URIs, local files); ``None`` on an optional field whose schema accepts no null means "not
+    set" and is never sent.
     """
 
-    model_config = ConfigDict(
-        extra="forbid",
-        validate_assignment=True,
-        validate_default=False,
-        populate_by_name=True,
-        arbitrary_types_allowed=True,
-    )
+    model_config = _STRICT
 
     __model_info__: ClassVar[ModelInfo[Any, Any]]
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_json_values(cls, value: Any, info: ValidationInfo) -> Any:
+        """Values compared as JSON Schema compares them: an integral float is the JSON number
+        it equals (``7.0`` is a valid integer; ``1.0`` matches the enum value ``1``, never
+        ``true``), and a boolean where the schema accepts none is refused (pydantic's
+        ``Literal[1, 2]`` would take ``True`` as 1; JSON Schema's enum does not)."""
+        value = _integral_floats_as_ints(value)
+        if info.field_name is not None and _has_bool(value):
+            where = _bool_refused(cls, info.field_name, value)
+            if where is not None:
+                raise PydanticCustomError(
+                    "bool_not_allowed",
+                    "a boolean is not allowed here{where}: the schema accepts no boolean",
+                    {"where": f" (at {where})" if where else ""},
+                )
+        return value
 
     @model_serializer(mode="wrap")
     def _omit_unsendable_none(
@@ -46,16 +89,25 @@ class ModelInput(BaseModel, Generic[OutputT]):
         """Leave out ``None`` where the model's schema does not accept null.
 
         An optional field without a default is typed ``X | None`` (``None`` = "let the model
-        decide"); the published schema accepts no null there, so a dump never carries one.
+        decide"); the published schema accepts no null there, so a dump never carries one --
+        nor does an object the Input nests.
         """
         data = handler(self)
         if isinstance(data, dict):
-            fields = type(self).model_fields
-            for name in _none_means_unset(type(self)):
+            cls = type(self)
+            fields = cls.model_fields
+            for name in _none_means_unset(cls):
                 field = fields[name]
                 key = (field.serialization_alias or field.alias or name) if info.by_alias else name
                 if key in data and data[key] is None:
                     del data[key]
+            if info.by_alias:
+                schema = _input_schema(cls)
+                if schema is not None:
+                    defs = schema.get("$defs", {})
+                    for key, prop in schema.get("properties", {}).items():
+                        if key in data:
+                            data[key] = _drop_unsendable_none(data[key], prop, defs)
         return data
 
     def to_request_input(self) -> dict[str, Any]:
@@ -74,13 +126,20 @@ class ModelInput(BaseModel, Generic[OutputT]):
         they are, so :func:`replicate_typed.client.uploads.prepare_input` can upload large files
         under their own names.
         """
-        fields = type(self).model_fields
+        cls = type(self)
+        fields = cls.model_fields
+        unset_if_none = _none_means_unset(cls)
+        schema = _input_schema(cls) or {}
+        properties, defs = schema.get("properties", {}), schema.get("$defs", {})
         values: dict[str, Any] = {}
         for name in sorted(self.model_fields_set, key=list(fields).index):
             value = getattr(self, name)
-            if isinstance(value, BaseModel):
-                value = value.model_dump(mode="python", by_alias=True, exclude_unset=True)
-            values[fields[name].alias or name] = value
+            if value is None and name in unset_if_none:
+                continue  # None means "not set": the schema accepts no null here
+            key = fields[name].alias or name
+            if isinstance(value, BaseModel) or isinstance(value, list | dict):
+                value = _drop_unsendable_none(_python_dump(value), properties.get(key, {}), defs)
+            values[key] = value
         return values
 
 
@@ -137,6 +196,126 @@ class ModelInfo(Generic[InputT, OutputT]):
 
 _ADAPTERS: dict[int, TypeAdapter[Any]] = {}
 _NONE_MEANS_UNSET: dict[type[Any], frozenset[str]] = {}
+_BOOL_OK: dict[tuple[type[Any], str, bool], bool] = {}
+
+
+def _input_schema(cls: type[ModelInput[Any]]) -> dict[str, Any] | None:
+    info = getattr(cls, "__model_info__", None)
+    return info.input_schema if info is not None else None
+
+
+def _python_dump(value: Any) -> Any:
+    """Nested models as plain data (wire names, only what was set); files and secrets kept."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="python", by_alias=True, exclude_unset=True)
+    if isinstance(value, list):
+        return [_python_dump(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _python_dump(item) for key, item in value.items()}
+    return value
+
+
+def _resolve(schema: Any, defs: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """A schema with its ``$ref`` / ``allOf`` members merged in, and an ``anyOf``/``oneOf`` of
+    one real option plus null reduced to that option (enough to find properties and items)."""
+    if not isinstance(schema, dict) or depth > 32:
+        return {}
+    out = {k: v for k, v in schema.items() if k not in ("$ref", "allOf")}
+    parts: list[Any] = [{"$ref": schema["$ref"]}] if isinstance(schema.get("$ref"), str) else []
+    parts += [p for p in schema.get("allOf", []) if isinstance(p, dict)]
+    for part in parts:
+        ref = part.get("$ref")
+        target = defs.get(ref.rsplit("/", 1)[-1], {}) if isinstance(ref, str) else part
+        out = {**_resolve(target, defs, depth + 1), **out}
+    for key in ("anyOf", "oneOf"):
+        options = [o for o in out.get(key, []) if o != {"type": "null"}]
+        if len(options) == 1:
+            rest = {k: v for k, v in out.items() if k != key}
+            out = {**_resolve(options[0], defs, depth + 1), **rest}
+    return out
+
+
+def _accepts(schema: dict[str, Any], defs: dict[str, Any], value: Any) -> bool:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator({**schema, "$defs": defs}).is_valid(value)
+
+
+def _drop_unsendable_none(value: Any, schema: Any, defs: dict[str, Any], depth: int = 0) -> Any:
+    """``value`` without the ``None`` entries of objects whose property schema accepts no null
+    (None = "not set"), at any depth of nesting."""
+    if depth > 32 or not isinstance(value, dict | list):
+        return value
+    resolved = _resolve(schema, defs)
+    if isinstance(value, dict):
+        properties = resolved.get("properties", {})
+        out = {}
+        for key, item in value.items():
+            prop = properties.get(key)
+            if item is None and isinstance(prop, dict) and not _accepts(prop, defs, None):
+                continue
+            out[key] = _drop_unsendable_none(item, prop or {}, defs, depth + 1)
+        return out
+    items = resolved.get("items", {})
+    return [_drop_unsendable_none(item, items, defs, depth + 1) for item in value]
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, list) and any(isinstance(item, float | list | dict) for item in value):
+        return [_integral_floats_as_ints(item) for item in value]
+    if isinstance(value, dict) and any(isinstance(v, float | list | dict) for v in value.values()):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    return value
+
+
+def _has_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, list):
+        return any(_has_bool(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_bool(item) for item in value.values())
+    return False
+
+
+def _bool_refused(cls: type[ModelInput[Any]], field_name: str, value: Any) -> str | None:
+    """Where in ``value`` a boolean sits that the field's schema refuses ("" = the value
+    itself), or None when every boolean in it is allowed."""
+    schema = _input_schema(cls)
+    if schema is None:
+        return None
+    field = cls.model_fields[field_name]
+    prop = schema.get("properties", {}).get(field.alias or field_name)
+    if not isinstance(prop, dict):
+        return None
+    if isinstance(value, bool):  # the common case (a boolean field): answered once per class
+        key = (cls, field_name, value)
+        if key not in _BOOL_OK:
+            _BOOL_OK[key] = _accepts(prop, schema.get("$defs", {}), value)
+        return None if _BOOL_OK[key] else ""
+    return _find_refused_bool(value, prop, schema.get("$defs", {}), "")
+
+
+def _find_refused_bool(value: Any, schema: Any, defs: dict[str, Any], where: str) -> str | None:
+    if isinstance(value, bool):
+        ok = isinstance(schema, dict) and _accepts(schema, defs, value)
+        return None if ok else where
+    resolved = _resolve(schema, defs)
+    if isinstance(value, list) and isinstance(resolved.get("items"), dict):
+        for index, item in enumerate(value):
+            found = _find_refused_bool(item, resolved["items"], defs, f"{where}/{index}")
+            if found is not None:
+                return found
+    if isinstance(value, dict) and isinstance(resolved.get("properties"), dict):
+        for key, item in value.items():
+            prop = resolved["properties"].get(key)
+            if prop is not None:
+                found = _find_refused_bool(item, prop, defs, f"{where}/{key}")
+                if found is not None:
+                    return found
+    return None
 
 
 def _none_means_unset(cls: type[ModelInput[Any]]) -> frozenset[str]:
