@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup prism generate check lint typecheck imports test demo bench bench-codegen bench-client bench-concurrency bench-downloads drift soak clean
+.PHONY: setup prism generate check lint typecheck imports test test-slow test-all demo bench bench-codegen bench-client bench-concurrency bench-downloads drift soak clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -51,7 +51,16 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy --strict src/replicate_typed generated/replicate_typed codegen scripts
 
+# The fast loop (under 90 s on 2 cores): everything but the end-to-end group marked `slow`
+# (wheel builds, corpus generation, official clients, SIGKILL rounds...), which `test-slow` runs
+# and CI runs too.
 test: setup
+	$(PY) -m pytest -q -n auto -m "not slow"
+
+test-slow: setup
+	$(PY) -m pytest -q -n auto -m slow
+
+test-all: setup
 	$(PY) -m pytest -q -n auto
 
 # The README's first command: the built-in mock server on a free local port (stopped by PID,
