@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup lock prism generate check lint typecheck imports test test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-downloads bench-import bench-footprint drift soak clean
+.PHONY: setup lock prism generate check lint typecheck imports test test-slow test-all test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-downloads bench-import bench-footprint drift soak clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -62,7 +62,17 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy --strict src/replicate_typed generated/replicate_typed codegen scripts
 
+# The fast loop (under 90 s on 2 cores): everything but the end-to-end group marked `slow`
+# (wheel builds, corpus generation, official clients, SIGKILL rounds...), which `test-slow` runs
+# and CI runs too.
+# A -m here replaces pyproject's addopts `-m "not user_project"`, so each says it again.
 test: setup
+	$(PY) -m pytest -q -n auto -m "not slow and not user_project"
+
+test-slow: setup
+	$(PY) -m pytest -q -n auto -m "slow and not user_project"
+
+test-all: setup
 	$(PY) -m pytest -q -n auto
 
 # The floors of pyproject.toml's ranges, proven: a second venv with the lowest versions they allow

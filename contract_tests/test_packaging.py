@@ -10,7 +10,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from contract_tests.conftest import ROOT
+
+# builds the wheel and runs the runtime in subprocesses: `make test-slow` (CI runs it)
+pytestmark = pytest.mark.slow
 
 HALVES = (ROOT / "src" / "replicate_typed", ROOT / "generated" / "replicate_typed")
 CODEGEN = ROOT / "codegen"

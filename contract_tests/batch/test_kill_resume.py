@@ -17,11 +17,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from replicate_typed.batch import Journal
 from replicate_typed.client._client import Client
 from replicate_typed.mock import FaultConfig, MockServer
 
 from .conftest import TOKEN
+
+# SIGKILLs batch CLI processes and resumes them: `make test-slow` (CI runs it)
+pytestmark = pytest.mark.slow
 
 N = 30
 

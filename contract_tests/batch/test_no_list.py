@@ -160,6 +160,7 @@ def test_a_create_answer_with_an_id_is_adopted_whatever_it_lacks(tmp_path: Path)
     assert report.created == 1 and report.unresolved == 0
 
 
+@pytest.mark.slow  # end to end, in subprocesses: `make test-slow`
 def test_cli_reports_the_line_and_the_flag_then_recreates_with_it(
     server: MockServer, mock: MakeMock, tmp_path: Path
 ) -> None:

@@ -172,6 +172,7 @@ def test_create_failing_before_the_server_created_it_is_created_again(
     assert_exactly_once(backend, 3)
 
 
+@pytest.mark.slow  # end to end, in subprocesses: `make test-slow`
 def test_throttled_creates_back_off_and_succeed(
     server: MockServer, mock: MakeMock, tmp_path: Path
 ) -> None:
@@ -184,6 +185,7 @@ def test_throttled_creates_back_off_and_succeed(
     assert_exactly_once(backend, 3)
 
 
+@pytest.mark.slow  # end to end, in subprocesses: `make test-slow`
 def test_random_faults_everywhere_lose_nothing(
     server: MockServer, mock: MakeMock, tmp_path: Path
 ) -> None:

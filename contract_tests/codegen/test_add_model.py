@@ -35,6 +35,7 @@ def _version(id: str | None, source: str = "lucataco__video-merge") -> dict[str,
     return {"id": id, "openapi_schema": data["openapi_schema"]}
 
 
+@pytest.mark.slow  # end to end, in subprocesses: `make test-slow`
 def test_from_file_writes_the_canonical_spec_and_regenerates(repo: Path, tmp_path: Path) -> None:
     version_file = tmp_path / "video-merge.json"
     save(version_file, _version(None))

@@ -246,6 +246,7 @@ def test_import_without_a_published_schema_gives_a_working_model(tmp_path: Path)
     assert module.MODEL.examples[0]["input"]["scheduler"] == "K_EULER"
 
 
+@pytest.mark.slow  # end to end, in subprocesses: `make test-slow`
 def test_cli_out_then_generate(tmp_path: Path) -> None:
     root = copy_repo(tmp_path / "repo", models=False)
     target = root / "specs/models/lucataco/flux-dev-lora/spec.json"

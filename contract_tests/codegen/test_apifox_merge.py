@@ -26,6 +26,9 @@ from codegen.normalize import normalise
 from codegen.spec import dump_spec
 from contract_tests.codegen._repo import APIFOX, ROOT, copy_repo, load, run_codegen, spec_file
 
+# imports and regenerates a repository copy per case: `make test-slow` (CI runs it)
+pytestmark = pytest.mark.slow
+
 PUBLISHED = APIFOX / "published"
 SEED_000 = APIFOX / "000_be7733dff12c2b59.txt"
 SEED_002 = APIFOX / "002_cb794a3482f9bbb9.txt"
@@ -48,6 +51,7 @@ import json, typing
 import replicate_typed
 from replicate_typed.models import registry
 from replicate_typed.models.{owner} import {name} as m
+
 info = registry.get_model({ref!r})
 print(json.dumps({{
     "package": replicate_typed.__path__[-1],

@@ -22,6 +22,9 @@ from codegen.cli import app
 from codegen.naming import module_name
 from contract_tests.codegen._repo import CORPUS, ROOT, copy_repo, corpus_ref, run_codegen
 
+# every corpus schema through add-model, generate, ruff and mypy: `make test-slow` (CI runs it)
+pytestmark = pytest.mark.slow
+
 CORPUS_FILES = sorted(CORPUS.glob("*.version.json"))
 
 # What Client.run returns for the corpus models with notable outputs.

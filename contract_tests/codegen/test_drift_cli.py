@@ -208,6 +208,7 @@ def test_text_report_names_model_path_and_values() -> None:
 # -- --update --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # end to end, in subprocesses: `make test-slow`
 def test_update_rewrites_specs_and_regenerates(tmp_path: Path) -> None:
     clone = tmp_path / "repo"
     shutil.copytree(ROOT / "specs", clone / "specs")

@@ -53,6 +53,7 @@ def test_the_generator_writes_exactly_the_files_under_generated(repo_root: Path)
     assert sorted(gen.render_package(repo_root)) == gen.owned_files(project)
 
 
+@pytest.mark.slow  # end to end, in subprocesses: `make test-slow`
 def test_removed_spec_removes_its_module(repo_root: Path, tmp_path: Path) -> None:
     clone = tmp_path / "repo"
     shutil.copytree(repo_root / "specs", clone / "specs")

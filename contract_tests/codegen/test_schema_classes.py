@@ -490,6 +490,7 @@ def test_any_description_text_keeps_the_module_lint_clean(descriptions: list[str
     load_module(text)
 
 
+@pytest.mark.slow  # end to end, in subprocesses: `make test-slow`
 def test_the_cli_prints_warnings_and_still_succeeds(tmp_path: Path) -> None:
     root = copy_repo(tmp_path / "repo")
     version = tmp_path / "v.json"

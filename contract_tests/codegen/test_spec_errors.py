@@ -163,6 +163,7 @@ def test_generate_reports_the_broken_spec(
     ).read_bytes() == before
 
 
+@pytest.mark.slow  # end to end, in subprocesses: `make test-slow`
 def test_every_command_fails_cleanly_on_a_broken_spec(tmp_path: Path) -> None:
     root = copy_repo(tmp_path / "repo")
     path = _edit(REF, lambda d: d.update(version="not-hex"))(root)

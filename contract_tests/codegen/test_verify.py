@@ -118,6 +118,7 @@ def test_full_generate_verifies_too(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert _snapshot(root) == before
 
 
+@pytest.mark.slow  # end to end, in subprocesses: `make test-slow`
 def test_an_import_that_hangs_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = copy_repo(tmp_path / "repo")
     spec_file(root, REF).write_text(

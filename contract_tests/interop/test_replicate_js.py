@@ -25,6 +25,9 @@ from contract_tests.interop.conftest import (
 )
 from contract_tests.mock.conftest import Receiver
 
+# drives the official JavaScript client under node: `make test-slow` (CI runs it)
+pytestmark = pytest.mark.slow
+
 PREFIXES = ["", "/replicate"]
 
 

@@ -29,6 +29,9 @@ from contract_tests.interop.conftest import (
 )
 from contract_tests.mock.conftest import Receiver
 
+# drives the official Python client: `make test-slow` (CI runs it)
+pytestmark = pytest.mark.slow
+
 VERSION = "1.0.7"
 
 

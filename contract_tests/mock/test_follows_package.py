@@ -10,9 +10,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from contract_tests.codegen._repo import CORPUS, copy_repo, run_codegen
 from replicate_typed.mock import MockBackend
+
+# add-model in a subprocess while a mock server runs: `make test-slow` (CI runs it)
+pytestmark = pytest.mark.slow
 
 TOKEN = "r8_follows_package_0123"
 

@@ -64,6 +64,8 @@ def test_every_mutation_kind_is_exercised() -> None:
         assert total[(kind, False)] == 0, kind
 
 
+# 400 random schemas compiled in-process: `make test-slow` (CI runs it)
+@pytest.mark.slow
 @settings(
     max_examples=15,
     deadline=None,
