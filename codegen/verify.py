@@ -26,6 +26,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -281,7 +282,13 @@ def _runtime_paths(project: Project, package: str = RUNTIME) -> list[str]:
         return [str(root / "src")]
     spec = importlib.util.find_spec(package)
     locations = list(spec.submodule_search_locations or []) if spec else []
-    return [str(Path(loc).parent) for loc in locations[:1]]
+    # an installed wheel: mypy finds it in site-packages itself (and refuses them on its path)
+    installed = {Path(p).resolve() for p in sysconfig.get_paths().values()}
+    return [
+        str(Path(loc).parent)
+        for loc in locations[:1]
+        if Path(loc).parent.resolve() not in installed
+    ]
 
 
 def _python_path(project: Project, committed: Path, staged: Path) -> str:
