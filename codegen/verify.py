@@ -4,14 +4,19 @@
 module must then pass, in order:
 
 1. ``compile`` (syntax; warnings such as invalid escapes are errors);
-2. ``ruff check`` with the project's own rules (no fixing: the ruff pass before has fixed what
-   it can, anything left is a failure);
+2. ``ruff check`` with the generator's rules (``ruff.toml`` next to this file, the same in every
+   project; no fixing: the ruff pass before has fixed what it can, anything left is a failure);
 3. an import in a subprocess with a time limit (``CODEGEN_IMPORT_TIMEOUT``, default 60 s), with
    the staged package standing in for the committed one: every pydantic class complete, every
    default of the schema and every example accepted by the generated ``Input``, the registry
    finding each changed model;
 4. ``mypy --strict`` on the changed modules (imports followed silently, cache in
    ``.mypy_cache/codegen`` or ``CODEGEN_MYPY_CACHE_DIR``).
+
+Files are staged by import name (``replicate_typed/models/...``). In replicate-typed's own
+repository the runtime is ``src/`` and mypy uses its ``pyproject.toml``; in a user's project
+(``[tool.replicate-typed]`` without ``api-types``) it is the installed runtime, and mypy runs with
+pydantic's plugin only, not the user's settings.
 
 A failure is reported as ``spec file: at /json/pointer: rule``, the pointer found from the line
 the tool names (the class and field it belongs to), and nothing is written.
