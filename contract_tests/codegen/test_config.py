@@ -105,6 +105,7 @@ def test_a_foreign_file_in_the_package_stops_the_run_and_nothing_is_deleted(
     assert handwritten.exists()
 
 
+@pytest.mark.slow  # subprocesses: `make test-slow`
 def test_a_users_package_gets_models_and_registry_but_no_api_types(tmp_path: Path) -> None:
     root = project(tmp_path, 'specs = "my_specs"\npackage = "app/gen"')
     version = CORPUS / "xinntao__esrgan.version.json"

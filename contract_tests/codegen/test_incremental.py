@@ -43,6 +43,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     return calls
 
 
+@pytest.mark.slow  # subprocesses: `make test-slow`
 def test_add_model_renders_one_module_and_the_shared_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -69,6 +70,7 @@ def test_add_model_renders_one_module_and_the_shared_files(
     assert gen.diff(root) == []  # make check stays byte-exact
 
 
+@pytest.mark.slow  # subprocesses: `make test-slow`
 def test_updating_a_model_rewrites_only_what_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,6 +100,7 @@ def test_full_generate_is_still_available(tmp_path: Path, monkeypatch: pytest.Mo
     assert written == gen.owned_files(gen.Paths(root))
 
 
+@pytest.mark.slow  # subprocesses: `make test-slow`
 def test_add_model_removes_modules_whose_spec_is_gone(tmp_path: Path) -> None:
     """add-model leaves the package as a full generate would: `make check` stays clean."""
     root = copy_repo(tmp_path / "repo")

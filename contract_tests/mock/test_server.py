@@ -58,6 +58,7 @@ def test_mock_server_options() -> None:
         server.stop()
 
 
+@pytest.mark.slow  # subprocesses: `make test-slow`
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_standalone_process_prints_url_and_stops_on_signal(signum: int) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

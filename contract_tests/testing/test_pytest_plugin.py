@@ -55,12 +55,14 @@ def test_respx_variant_keeps_user_routes(replicate_respx):
 """
 
 
+@pytest.mark.slow  # subprocesses: `make test-slow`
 def test_fixtures_work_in_a_users_project(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=5)
 
 
+@pytest.mark.slow  # subprocesses: `make test-slow`
 def test_the_config_fixture_is_overridable(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """
@@ -90,6 +92,7 @@ def test_failed_outcome(replicate_mock):
     result.assert_outcomes(passed=1)
 
 
+@pytest.mark.slow  # subprocesses: `make test-slow`
 def test_without_the_mock_extra_a_fixture_fails_with_one_line(pytester: pytest.Pytester) -> None:
     """Plugin loading needs nothing; using a fixture without [mock] names the extra."""
     pytester.makeconftest(
