@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import filecmp
 import json
-import keyword
-import math
 import multiprocessing
 import os
 import re
@@ -32,6 +30,7 @@ import jsonschema
 from . import config
 from .api_types import normalise_api
 from .errors import SpecError, SpecErrors, SpecWarning, pointer
+from .examples import example_args
 from .naming import find_collisions, module_name
 from .normalize import normalise
 from .pymodels import ModelCode, api_code, model_code
@@ -72,94 +71,6 @@ def _env() -> jinja2.Environment:
 
 def _compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-
-
-def _docstring_safe(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-
-
-EXAMPLE_URL = "https://example.com/input.png"
-_EXAMPLE_CHARS = 40
-
-
-def _placeholder(prop: Any, defs: dict[str, Any]) -> Any:
-    """A value the property accepts, for a usage example with no recorded value."""
-    if not isinstance(prop, dict):
-        return "..."
-    for part in prop.get("allOf", []):
-        if isinstance(part, dict) and isinstance(part.get("$ref"), str):
-            target = defs.get(part["$ref"].rsplit("/", 1)[-1], {})
-            prop = {**target, **{k: v for k, v in prop.items() if k != "allOf"}}
-    if isinstance(prop.get("$ref"), str):
-        prop = {**defs.get(prop["$ref"].rsplit("/", 1)[-1], {}), **prop}
-    if prop.get("default") is not None:
-        return prop["default"]
-    if prop.get("enum"):
-        return prop["enum"][0]
-    if "const" in prop:
-        return prop["const"]
-    for key in ("anyOf", "oneOf"):
-        branches = [b for b in prop.get(key, []) if isinstance(b, dict) and b.get("type") != "null"]
-        if branches:
-            return _placeholder({**prop, key: None, **branches[0]}, defs)
-    kind = prop.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "null":
-        return None
-    if kind == "string":
-        if prop.get("format") == "uri":
-            return EXAMPLE_URL
-        low = prop.get("minLength", 3)
-        return "a" * (low if isinstance(low, int) and not isinstance(low, bool) else 3)
-    if kind in ("integer", "number"):
-        value = prop.get("minimum", prop.get("maximum", 1))
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            value = 1
-        return math.ceil(value) if kind == "integer" else float(value)
-    if kind == "boolean":
-        return True
-    if kind == "array":
-        return []
-    if kind == "object":
-        return {}
-    return "..."
-
-
-def _shorten(value: Any, prop: Any) -> Any:
-    """Long example strings are cut for the docstring; a cut URL would not be one, so it is swapped."""
-    if not isinstance(value, str) or len(repr(value)) <= _EXAMPLE_CHARS:
-        return value
-    if isinstance(prop, dict) and prop.get("format") == "uri":
-        return EXAMPLE_URL
-    return value[: _EXAMPLE_CHARS - 3] + "..."
-
-
-def example_input(spec: ModelSpec, input_schema: dict[str, Any]) -> dict[str, Any]:
-    """The input of the docstring's usage example: every required field and at most two in all
-    otherwise, from the spec's first example or a placeholder value the schema accepts."""
-    properties = input_schema.get("properties", {})
-    defs = input_schema.get("$defs", {})
-    required = [n for n in input_schema.get("required", []) if n in properties]
-    source = spec.examples[0]["input"] if spec.examples else {}
-    optional = [n for n in properties if n in source and n not in required]
-    names = required + optional[: max(0, 2 - len(required))]
-    return {
-        name: _shorten(
-            source[name] if name in source else _placeholder(properties[name], defs),
-            properties[name],
-        )
-        for name in names
-    }
-
-
-def _example_args(spec: ModelSpec, input_schema: dict[str, Any]) -> str:
-    values = example_input(spec, input_schema)
-    if all(n.isidentifier() and not keyword.iskeyword(n) for n in values):
-        text = ", ".join(f"{name}={value!r}" for name, value in values.items())
-    else:
-        text = f"**{values!r}"
-    return _docstring_safe(text)
 
 
 def _check_examples(spec: ModelSpec, input_schema: dict[str, Any]) -> None:
@@ -246,7 +157,7 @@ def render_model(
         spec=spec,
         module_path=module_of(spec, project.module),
         code=code,
-        example_args=_example_args(spec, norm.input_schema),
+        example_args=example_args(spec, norm.input_schema),
         input_schema_json=_compact_json(norm.input_schema),
         output_schema_json=_compact_json(norm.output_schema),
         examples_json=_compact_json(list(spec.examples)),

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from codegen import examples
 from codegen import generate as gen
 from codegen.errors import SpecError, SpecErrors
 from codegen.spec import validate_spec_data
@@ -37,6 +38,13 @@ def property_schema(draw: st.DrawFn) -> dict[str, Any]:
         prop["minimum"] = draw(numbers)
     if kind in ("integer", "number") and draw(st.booleans()):
         prop["maximum"] = draw(numbers)
+    if kind in ("integer", "number") and draw(st.booleans()):
+        bound = draw(st.sampled_from(["exclusiveMinimum", "exclusiveMaximum", "multipleOf"]))
+        prop[bound] = draw(numbers.filter(lambda n: n > 0) if bound == "multipleOf" else numbers)
+    if kind == "string" and draw(st.booleans()):
+        prop[draw(st.sampled_from(["minLength", "maxLength"]))] = draw(st.integers(0, 60))
+    if kind == "array" and draw(st.booleans()):
+        prop["minItems"] = draw(st.integers(1, 3))
     if kind == "string":
         prop.update(
             draw(
@@ -50,7 +58,8 @@ def property_schema(draw: st.DrawFn) -> dict[str, Any]:
             st.sampled_from([{"type": "string"}, {"type": "string", "format": "uri"}, {}])
         )
     if draw(st.booleans()):
-        prop["enum"] = draw(st.lists(scalars, min_size=1, max_size=4, unique_by=repr))
+        values = st.one_of(scalars, st.text(min_size=41, max_size=60))  # cut in a docstring?
+        prop["enum"] = draw(st.lists(values, min_size=1, max_size=4, unique_by=repr))
     if draw(st.booleans()):
         prop["nullable"] = True
     if draw(st.booleans()):
@@ -118,15 +127,15 @@ def test_random_schemas_generate_or_fail_cleanly(
     sys.modules[name] = module
     exec(compile(text, name, "exec"), module.__dict__)  # the module imports
     schema = module.INPUT_SCHEMA
+    # a module was written, so its docstring's usage example is an input the model accepts
+    example = examples.example_input(spec, schema)
+    assert jsonschema.Draft202012Validator(schema).is_valid(example), example
+    module.Input.model_validate(example)
     base = minimal_input(schema)
     if jsonschema.Draft202012Validator(schema).is_valid(base):
         value = module.Input.model_validate(base)
         sent = value.to_request_input()
         assert jsonschema.Draft202012Validator(schema).is_valid(sent), sent
-        # the docstring's usage example is an input the model accepts
-        example = gen.example_input(spec, schema)
-        assert jsonschema.Draft202012Validator(schema).is_valid(example), example
-        module.Input.model_validate(example)
 
 
 def compiled_model(name: str, props: dict[str, Any]) -> tuple[str, types.ModuleType]:
