@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup lock prism generate check lint typecheck imports test test-slow test-all test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-downloads bench-import bench-footprint drift soak clean
+.PHONY: setup lock prism bytecode generate check lint typecheck imports test test-slow test-all test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-downloads bench-import bench-footprint drift soak clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -25,12 +25,14 @@ node_modules/.installed: package.json package-lock.json
 
 # Development and CI install the exact versions of uv.lock (the package itself asks only for
 # ranges): uv (pinned, also in the dev extra so a sync keeps it) syncs .venv to the lock, with
-# every extra and this checkout installed editable. Then `source .venv/bin/activate`.
+# every extra and this checkout installed editable, compiled to bytecode up front (a machine with
+# PYTHONDONTWRITEBYTECODE=1 would otherwise compile every import again in every test process).
+# Then `source .venv/bin/activate`.
 UV_VERSION := 0.13.9
 $(VENV)/.installed: pyproject.toml setup.py uv.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --quiet --frozen --all-extras
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --quiet --frozen --all-extras --compile-bytecode
 	touch $@
 
 # After changing dependencies in pyproject.toml: re-resolve uv.lock (commit it), then make setup.
@@ -66,14 +68,20 @@ typecheck: setup
 # (wheel builds, corpus generation, official clients, SIGKILL rounds...), which `test-slow` runs
 # and CI runs too.
 # A -m here replaces pyproject's addopts `-m "not user_project"`, so each says it again.
-test: setup
+test: setup bytecode
 	$(PY) -m pytest -q -n auto -m "not slow and not user_project"
 
-test-slow: setup
+test-slow: setup bytecode
 	$(PY) -m pytest -q -n auto -m "slow and not user_project"
 
-test-all: setup
+test-all: setup bytecode
 	$(PY) -m pytest -q -n auto
+
+# The checkout's own modules compiled once (the venv's are at setup): the many subprocesses the
+# tests start (CLI, mock server, codegen's import step) then read bytecode, even where
+# PYTHONDONTWRITEBYTECODE=1 keeps Python from writing it.
+bytecode: setup
+	@$(PY) -m compileall -q -j 0 src generated codegen > /dev/null
 
 # The floors of pyproject.toml's ranges, proven: a second venv with the lowest versions they allow
 # (uv --resolution lowest-direct; the dev tools stay at their pins), checked to really hold each

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -30,9 +32,43 @@ def copy_repo(dest: Path, *, models: bool = True) -> Path:
 
 
 def run_codegen(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, process: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m codegen ARGS`` in a subprocess (as a user runs it)."""
+    """The code generator's command line with ``ARGS``: its exit status, stdout and stderr.
+
+    In this process by default (``codegen.cli.main`` with ``sys.argv``, the working directory,
+    the environment and both streams swapped for the call): the same entry point a user's
+    console script runs, without a fresh interpreter's second of imports. ``process=True`` runs
+    ``python -m codegen ARGS`` in a subprocess instead, as a user does (the end-to-end tests).
+    """
+    if process:
+        return _run_process(args, cwd, env)
+    from codegen import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_argv, saved_cwd, saved_env = sys.argv, os.getcwd(), dict(os.environ)
+    sys.argv = ["replicate-typed-codegen", *args]
+    os.environ.update(env or {})
+    os.environ.pop("CODEGEN_DEBUG", None)
+    code: int = 0
+    try:
+        os.chdir(cwd or ROOT)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli.main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    finally:
+        sys.argv = saved_argv
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def _run_process(
+    args: tuple[str, ...], cwd: Path | None, env: dict[str, str] | None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     full_env.pop("CODEGEN_DEBUG", None)
     return subprocess.run(

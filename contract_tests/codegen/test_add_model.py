@@ -47,6 +47,7 @@ def test_from_file_writes_the_canonical_spec_and_regenerates(repo: Path, tmp_pat
         "acme/video-merge",
         "--root",
         str(repo),
+        process=True,
     )
     assert result.returncode == 0, result.stderr
     assert "added acme/video-merge" in result.stdout and "called by model path" in result.stdout
@@ -61,7 +62,7 @@ def test_from_file_writes_the_canonical_spec_and_regenerates(repo: Path, tmp_pat
     assert (
         '"acme/video-merge"' in (repo / "generated/replicate_typed/models/__init__.py").read_text()
     )
-    check = run_codegen("check", "--root", str(repo))
+    check = run_codegen("check", "--root", str(repo), process=True)
     assert check.returncode == 0, check.stderr
 
 

@@ -250,13 +250,15 @@ def test_import_without_a_published_schema_gives_a_working_model(tmp_path: Path)
 def test_cli_out_then_generate(tmp_path: Path) -> None:
     root = copy_repo(tmp_path / "repo", models=False)
     target = root / "specs/models/lucataco/flux-dev-lora/spec.json"
-    result = run_codegen("import-apifox", str(SEED_004), "--out", str(target), "--root", str(root))
+    result = run_codegen(
+        "import-apifox", str(SEED_004), "--out", str(target), "--root", str(root), process=True
+    )
     assert result.returncode == 0, result.stderr
     assert (
         load(target)["version"]
         == "091495765fa5ef2725a175a57b276ec30dc9d39c22d30410f2ede68a3eab66b3"
     )
-    generated = run_codegen("generate", "--root", str(root))
+    generated = run_codegen("generate", "--root", str(root), process=True)
     assert generated.returncode == 0, generated.stderr
     module = root / "generated/replicate_typed/models/lucataco/flux_dev_lora.py"
     assert "le=100" in module.read_text(encoding="utf-8")

@@ -80,7 +80,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_seed_alone_writes_regenerates_and_reports_what_it_lost(repo: Path) -> None:
-    result = run_codegen("import-apifox", str(SEED_002), "--root", str(repo))
+    result = run_codegen("import-apifox", str(SEED_002), "--root", str(repo), process=True)
     assert result.returncode == 0, result.stderr
     ref = "stability-ai/stable-diffusion-inpainting"
     assert f"added {ref}: specs/models/{ref}/spec.json (1 example(s))" in result.stdout
@@ -104,6 +104,7 @@ def test_seed_and_version_file_give_typed_outputs_and_file_inputs(repo: Path) ->
         str(version_file(ref)),
         "--root",
         str(repo),
+        process=True,
     )
     assert result.returncode == 0, result.stderr
     spec = load(spec_file(repo, ref))
@@ -129,14 +130,16 @@ def test_seed_and_version_file_give_typed_outputs_and_file_inputs(repo: Path) ->
     for name in ("image", "mask"):  # FileInput: a path, bytes, a file or a URL
         assert "pathlib.Path" in module["fields"][name] and "IO[bytes]" in module["fields"][name]
     assert "Literal[" in module["fields"]["scheduler"]  # the published enum
-    check = run_codegen("check", "--root", str(repo))
+    check = run_codegen("check", "--root", str(repo), process=True)
     assert check.returncode == 0, check.stderr
 
 
 def test_version_file_overrides_an_earlier_document_only_import(repo: Path) -> None:
     """The spec a document alone made is no authority: the published version replaces it."""
     ref = "lucataco/flux-dev-lora"
-    first = run_codegen("import-apifox", str(SEED_004), "--no-generate", "--root", str(repo))
+    first = run_codegen(
+        "import-apifox", str(SEED_004), "--no-generate", "--root", str(repo), process=True
+    )
     assert first.returncode == 0, first.stderr
     generated = "generated/replicate_typed/models/lucataco/flux_dev_lora.py"
     assert (repo / generated).read_bytes() == (ROOT / generated).read_bytes()  # --no-generate
@@ -150,6 +153,7 @@ def test_version_file_overrides_an_earlier_document_only_import(repo: Path) -> N
         "--no-generate",
         "--root",
         str(repo),
+        process=True,
     )
     assert merged.returncode == 0, merged.stderr
     assert "updated lucataco/flux-dev-lora" in merged.stdout
@@ -171,6 +175,7 @@ def test_strict_writes_nothing_on_a_conflict(repo: Path) -> None:
         "--strict",
         "--root",
         str(repo),
+        process=True,
     )
     assert result.returncode == 1
     assert "--strict: 2 conflict(s); nothing written" in result.stderr
@@ -178,6 +183,7 @@ def test_strict_writes_nothing_on_a_conflict(repo: Path) -> None:
     lenient = run_codegen(
         "import-apifox", str(SEED_004), "--version-file", str(version_file("lucataco/flux-dev-lora")),
         "--strict", "--no-generate", "--root", str(repo),
+        process=True,
     )  # fmt: skip
     assert lenient.returncode == 0, lenient.stderr  # omissions alone are no conflict
 
@@ -191,12 +197,19 @@ def test_usage_errors_are_clean(repo: Path, tmp_path: Path) -> None:
         "--from-api",
         "--root",
         str(repo),
+        process=True,
     )
     assert both.returncode == 2 and "at most one of --version-file or --from-api" in both.stderr
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"id": "nothex", "openapi_schema": {}}), encoding="utf-8")
     bad = run_codegen(
-        "import-apifox", str(SEED_004), "--version-file", str(other), "--root", str(repo)
+        "import-apifox",
+        str(SEED_004),
+        "--version-file",
+        str(other),
+        "--root",
+        str(repo),
+        process=True,
     )
     assert bad.returncode == 2 and "'nothex' is not 64 lowercase hex" in bad.stderr
     assert "Traceback" not in bad.stderr

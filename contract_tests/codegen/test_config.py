@@ -110,7 +110,13 @@ def test_a_users_package_gets_models_and_registry_but_no_api_types(tmp_path: Pat
     root = project(tmp_path, 'specs = "my_specs"\npackage = "app/gen"')
     version = CORPUS / "xinntao__esrgan.version.json"
     done = run_codegen(
-        "add-model", "--from-file", str(version), "--model", "xinntao/esrgan", cwd=root
+        "add-model",
+        "--from-file",
+        str(version),
+        "--model",
+        "xinntao/esrgan",
+        cwd=root,
+        process=True,
     )
     assert done.returncode == 0, done.stderr
     assert (root / "my_specs" / "models" / "xinntao" / "esrgan" / "spec.json").exists()
@@ -125,4 +131,4 @@ def test_a_users_package_gets_models_and_registry_but_no_api_types(tmp_path: Pat
     assert "from app.gen.xinntao.esrgan import Input" in module
     registry = (root / "app" / "gen" / "__init__.py").read_text(encoding="utf-8")
     assert '"xinntao/esrgan": "app.gen.xinntao.esrgan"' in registry
-    assert run_codegen("check", cwd=root).returncode == 0
+    assert run_codegen("check", cwd=root, process=True).returncode == 0

@@ -497,7 +497,14 @@ def test_the_cli_prints_warnings_and_still_succeeds(tmp_path: Path) -> None:
     data = spec_data({"steps": {"type": "integer", "ge": 1, "description": "Steps "}})
     save(version, {"id": None, "openapi_schema": data["openapi_schema"]})
     result = run_codegen(
-        "add-model", "--from-file", str(version), "--model", "acme/warned", "--root", str(root)
+        "add-model",
+        "--from-file",
+        str(version),
+        "--model",
+        "acme/warned",
+        "--root",
+        str(root),
+        process=True,
     )
     assert result.returncode == 0, result.stderr
     assert re.search(

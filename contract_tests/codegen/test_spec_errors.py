@@ -182,13 +182,17 @@ def test_every_command_fails_cleanly_on_a_broken_spec(tmp_path: Path) -> None:
         ("add-model", "--from-file", str(version_file), "--model", "acme/new", "--root", str(root)),
     ]
     for command in commands:
-        result = run_codegen(*command)
+        result = run_codegen(*command, process=True)
         _assert_clean_failure(result, path, "/version", "is not a 64-character lowercase hex")
     assert not spec_file(root, "acme/new").exists()
     # import-apifox reads the published spec of the model it imports
     _edit("stability-ai/stable-diffusion", lambda d: d.update(call="sideways"))(root)
     result = run_codegen(
-        "import-apifox", str(apifox / "000_be7733dff12c2b59.txt"), "--root", str(root)
+        "import-apifox",
+        str(apifox / "000_be7733dff12c2b59.txt"),
+        "--root",
+        str(root),
+        process=True,
     )
     _assert_clean_failure(
         result, spec_file(root, "stability-ai/stable-diffusion"), "/call", "'sideways'"

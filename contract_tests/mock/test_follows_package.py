@@ -62,6 +62,7 @@ def test_a_model_added_while_the_mock_runs_is_served(tmp_path: Path) -> None:
         added = run_codegen(
             "add-model", "--from-file", str(version), "--model", "openai/gpt-4o",
             "--call", "path", "--root", str(repo),
+            process=True,
         )  # fmt: skip
         assert added.returncode == 0, added.stderr
         time.sleep(0.01)  # a new mtime even on coarse file systems
