@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Write the synchronous client from the asynchronous one (httpcore's ``scripts/unasync.py``, in small).
 
-``src/replicate_typed/client/_async_client.py`` is the one source of both clients. This script
+``src/replicate_typed/client/_async_client.py`` is the one source of both clients, and
+``_async_downloads.py`` of both download loops (:data:`FILES`). This script
 rewrites its text with the regular-expression substitutions in :data:`SUBS` (``async def`` -> ``def``,
 ``await x`` -> ``x``, ``AsyncClient`` -> ``Client``, ``aiter_events`` -> ``iter_events`` ...),
 puts a do-not-edit header on top and passes the result through ruff (the project's own
 configuration: unused imports dropped, imports sorted, formatted), as the code generator does.
 
-    python scripts/unasync.py           # write _sync_client.py        (make generate)
+    python scripts/unasync.py           # write the sync files         (make generate)
     python scripts/unasync.py --check   # exit 1 if it differs, byte for byte (make check)
 
 ``--root`` names another checkout (tests run the check on a copy).
@@ -28,6 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FILES: tuple[tuple[str, str], ...] = (
     ("src/replicate_typed/client/_async_client.py", "src/replicate_typed/client/_sync_client.py"),
+    (
+        "src/replicate_typed/client/_async_downloads.py",
+        "src/replicate_typed/client/_sync_downloads.py",
+    ),
 )
 """(async source, generated sync file), relative to the checkout."""
 
@@ -45,6 +50,8 @@ SUBS: tuple[tuple[str, str], ...] = (
     (r"\baiter_events\b", "iter_events"),
     (r"\baprepare_input\b", "prepare_input"),
     (r"\barun_many\b", "run_many"),
+    (r"\b(_?)adownload", r"\1download"),  # adownload, _adownload, adownload_all
+    (r"\baiter_raw\b", "iter_raw"),
     (r"\bAsync(?=[A-Z])", ""),  # AsyncClient, AsyncIterator, AsyncBaseTransport, AsyncSleep ...
     (r"\bAsynchronous\b", "Synchronous"),
     (r"\basynchronous\b", "synchronous"),
@@ -53,7 +60,8 @@ SUBS: tuple[tuple[str, str], ...] = (
 
 _COMPILED = tuple((re.compile(pattern, re.MULTILINE), repl) for pattern, repl in SUBS)
 _LEFTOVER = re.compile(
-    r"^(async|await|asyncio|anext|aiter|Async[A-Z]\w*|aiter_events|aprepare_input|aclose|arun_many)$"
+    r"^(async|await|asyncio|anext|aiter|Async[A-Z]\w*|aiter_events|aiter_raw|aprepare_input|aclose"
+    r"|arun_many|_?adownload\w*)$"
 )
 
 

@@ -24,7 +24,7 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from replicate_typed.client import _decoding, downloads
+from replicate_typed.client import _decoding, _download_core
 from replicate_typed.client.downloads import DownloadTooLargeError, adownload, download
 from replicate_typed.client.errors import DownloadError
 
@@ -109,13 +109,13 @@ class Counting(httpx.SyncByteStream, httpx.AsyncByteStream):
 def written(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The size of every piece written to a download's file."""
     sizes: list[int] = []
-    original: Callable[[Any, bytes], None] = downloads._Sink.write
+    original: Callable[[Any, bytes], None] = _download_core._Sink.write
 
     def record(self: Any, chunk: bytes) -> None:
         sizes.append(len(chunk))
         original(self, chunk)
 
-    monkeypatch.setattr(downloads._Sink, "write", record)
+    monkeypatch.setattr(_download_core._Sink, "write", record)
     return sizes
 
 
