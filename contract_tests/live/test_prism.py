@@ -23,6 +23,9 @@ from contract_tests.live.transport import RecordingTransport
 from replicate_typed.models.stability_ai import sdxl
 
 prism_targets = pytest.mark.parametrize("target", PRISM, indirect=True)
+# Checks of the harness itself (Prism's quirks, the negative controls proving it notices a bad
+# request), not of the client: in the slow group, which CI runs (`make test-slow`).
+HARNESS = pytest.mark.slow
 AUTH = {"Authorization": f"Bearer {PRISM_TOKEN}"}
 
 
@@ -39,6 +42,7 @@ def test_document_copy_only_prefixes_paths_and_states_the_id_format() -> None:
     assert rest == {k: v for k, v in upstream.items() if k != "paths"}
 
 
+@HARNESS
 def test_prism_ignores_the_server_base_path(prism_pair: PrismPair) -> None:
     """Why the copy exists: Prism routes on the document's paths alone."""
     with httpx.Client(headers=AUTH, timeout=30) as http:
@@ -62,6 +66,7 @@ def post_create(pair: PrismPair, transport: RecordingTransport, body: Any, **hea
     return response.status_code
 
 
+@HARNESS
 def test_negative_control_extra_body_key_is_caught(prism_pair: PrismPair) -> None:
     transport = prism_transport(prism_pair)
     body = {"version": sdxl.MODEL.version, "input": {"prompt": "x"}, "bogus": 1}
@@ -69,12 +74,14 @@ def test_negative_control_extra_body_key_is_caught(prism_pair: PrismPair) -> Non
     assert any("bogus" in problem for problem in transport.problems), transport.problems
 
 
+@HARNESS
 def test_negative_control_missing_input_is_caught(prism_pair: PrismPair) -> None:
     transport = prism_transport(prism_pair)
     assert post_create(prism_pair, transport, {"version": sdxl.MODEL.version}) == 422
     assert any("input" in problem for problem in transport.problems), transport.problems
 
 
+@HARNESS
 def test_prisms_own_prefer_clashes_with_the_api_prefer_header(prism_pair: PrismPair) -> None:
     """``Prefer: code=202`` is Prism's syntax but breaks the document's Prefer pattern; the suite
     therefore asks Prism for a status with ``?__code=`` (test_contract) and never via Prefer."""
@@ -87,6 +94,7 @@ def test_prisms_own_prefer_clashes_with_the_api_prefer_header(prism_pair: PrismP
     assert fine.problems == []
 
 
+@HARNESS
 @pytest.mark.parametrize("value", ["wait=0", "wait=61", "wait=5s", "code=201"])
 def test_transport_flags_a_prefer_value_outside_the_contract(
     prism_pair: PrismPair, value: str

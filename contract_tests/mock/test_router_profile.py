@@ -159,6 +159,7 @@ def test_unknown_profile_is_refused() -> None:
         MockConfig(profile="gateway")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # two server processes: `make test-slow` (test_cli_mock serves one in make test)
 @pytest.mark.parametrize(
     "command",
     [["replicate_typed.mock"], ["replicate_typed.cli", "mock"]],
