@@ -28,6 +28,7 @@ from replicate_typed.client.validation import (
     check_header_value,
     check_id,
     confined_dir,
+    id_problem,
     origin_of,
     rebase_api_url,
     token_allowed,
@@ -102,6 +103,24 @@ def test_hostile_ids_are_refused_naming_field_value_and_rule(value: str) -> None
 @pytest.mark.parametrize("value", SAFE_IDS)
 def test_safe_ids_pass(value: str) -> None:
     assert check_id(value) == value
+
+
+class _Text(str):
+    """A str subclass: :func:`id_problem` takes its rule-by-rule path, not the one-match one."""
+
+
+@given(
+    st.one_of(hostile_id, st.sampled_from(SAFE_IDS), st.sampled_from(["CON.txt", "com1", "Lpt9.a"]))
+)
+@settings(max_examples=300)
+def test_property_the_fast_path_agrees_with_the_rules_one_by_one(value: str) -> None:
+    assert id_problem(value) == id_problem(_Text(value))
+
+
+@given(st.one_of(hostile_id, st.text()))
+@settings(max_examples=300)
+def test_property_path_segments_are_quoted_as_quote_does(value: str) -> None:
+    assert rq._segment(value) == quote(value, safe="")
 
 
 @given(hostile_id)

@@ -284,8 +284,10 @@ def operation_path(operation: Operation, path_params: Mapping[str, str] | None =
     name, an empty value or a dot segment (``.``, ``..``, which URL normalisation would resolve
     into another path) is a programming error here.
     """
-    given = dict(path_params or {})
-    if set(given) != set(operation.path_params):
+    given = path_params or {}
+    if not operation.path_params and not given:
+        return API_PREFIX + operation.path  # the common case: nothing to fill in
+    if len(given) != len(operation.path_params) or set(given) != set(operation.path_params):
         raise ValueError(
             f"{operation.id}: path parameters {sorted(given)} do not match "
             f"{list(operation.path_params)} of {operation.path}"
@@ -295,9 +297,15 @@ def operation_path(operation: Operation, path_params: Mapping[str, str] | None =
             raise ValueError(
                 f"{operation.id}: path parameter {name}={value!r} is empty or a dot segment"
             )
-    return API_PREFIX + _PLACEHOLDER.sub(
-        lambda m: quote(given[m.group(1)], safe=""), operation.path
-    )
+    return API_PREFIX + _PLACEHOLDER.sub(lambda m: _segment(given[m.group(1)]), operation.path)
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
+def _segment(value: str) -> str:
+    """``value`` percent-encoded for one path segment (most ids need no encoding: kept as is)."""
+    return value if _UNRESERVED.fullmatch(value) else quote(value, safe="")
 
 
 def _request(
@@ -760,6 +768,8 @@ def check_received_ids(parsed: BaseModel, response: httpx.Response, *, operation
     """
     from replicate_typed.types.api import File, FilePage, Prediction, PredictionPage
 
+    if type(parsed) is Prediction and safe.id_problem(parsed.id) is None:
+        return  # the common case, answered at once
     found: list[tuple[str, object]] = []
     what = "file id" if isinstance(parsed, (File, FilePage)) else "prediction id"
     if isinstance(parsed, (Prediction, File)):

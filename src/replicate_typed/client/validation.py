@@ -57,6 +57,7 @@ OFFICIAL_API = "https://api.replicate.com"
 OFFICIAL_STREAM = "https://stream.replicate.com"
 
 _ID_CHARS = re.compile(r"[A-Za-z0-9._~-]+")
+_SAFE_ID = re.compile(rf"[A-Za-z0-9_~-][A-Za-z0-9._~-]{{0,{ID_MAX_LENGTH - 1}}}")
 _WINDOWS_DEVICES = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
 )
@@ -86,6 +87,11 @@ def shown(value: object, limit: int = 80) -> str:
 
 def id_problem(value: object) -> str | None:
     """Why ``value`` is not a safe id, or None when it is one."""
+    if type(value) is str and _SAFE_ID.fullmatch(value):
+        # the common case in one match; only a device name is left to rule out
+        stem = value.split(".", 1)[0]
+        if len(stem) not in (3, 4) or stem.lower() not in _WINDOWS_DEVICES:
+            return None
     if not isinstance(value, str):
         return "is not a string"
     if not value:
