@@ -201,6 +201,30 @@ def test_run_interrupted_while_waiting_names_the_running_prediction(
     assert_one_line_error(result, 130, PID, f"cancel {PID}")
 
 
+@pytest.mark.parametrize("interrupt", [True, False], ids=["interrupted", "finished"])
+def test_after_ctrl_c_the_pool_is_left_to_the_exit(
+    respx_mock: respx.MockRouter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupt: bool
+) -> None:
+    """Ctrl-C may land while the interrupted code holds the connection pool's lock; closing the
+    pool then would wait forever (seen once in CI: the process never exited). After an interrupt
+    the CLI exits without closing it; otherwise it closes it."""
+    from replicate_typed.client._client import Client
+
+    closed: list[bool] = []
+    monkeypatch.setattr(Client, "close", lambda self: closed.append(True))
+    respx_mock.post(f"{BASE}/v1/predictions").respond(201, json=prediction("processing"))
+    route = respx_mock.get(f"{BASE}/v1/predictions/{PID}")
+    if interrupt:
+        route.mock(side_effect=_raiser(KeyboardInterrupt()))
+        args = ["run", SDXL, "--out", str(tmp_path), "--poll-interval", "0.05"]
+    else:
+        route.respond(200, json=prediction("succeeded", output=[FILE_URL]))
+        args = ["get", PID]
+    result = invoke(CliRunner(), args)
+    assert result.exit_code == (130 if interrupt else 0), result.output
+    assert closed == ([] if interrupt else [True])
+
+
 def test_input_error_from_the_client_is_bad_input() -> None:
     """The client's InputError means "caught before any request was sent": exit 2."""
     assert exit_code_of(InputError("cancel_after: 'x' is not a duration")) == EXIT_USAGE

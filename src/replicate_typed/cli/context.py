@@ -136,7 +136,13 @@ def make_async_client(cli_state: CliState) -> AsyncClient:
     )
 
 
-def close(client: Any) -> None:
+def close(client: Any, *, interrupted: bool = False) -> None:
+    """Close the client's connection pool -- unless Ctrl-C interrupted the command: the code it
+    interrupted may hold the pool's lock (a KeyboardInterrupt can land between a lock's acquire
+    and the ``with`` that releases it), so closing could wait forever. The process is about to
+    exit; the operating system closes its sockets."""
+    if interrupted:
+        return
     closer = getattr(client, "close", None)
     if callable(closer):
         closer()
@@ -144,9 +150,14 @@ def close(client: Any) -> None:
 
 @contextmanager
 def open_client(ctx: typer.Context) -> Iterator[Client]:
-    """``with open_client(ctx) as client:``: a client for this invocation, closed afterwards."""
+    """``with open_client(ctx) as client:``: a client for this invocation, closed afterwards
+    (not after Ctrl-C: see :func:`close`)."""
     client = make_client(state(ctx))
+    interrupted = False
     try:
         yield client
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
-        close(client)
+        close(client, interrupted=interrupted)

@@ -233,6 +233,7 @@ def run_prediction(
         create_options["cancel_after"] = cancel_after
     started = time.monotonic()
     raw: Prediction | None = None
+    interrupted = False
     try:
         display = make_display(info.ref, err, redact=redactor)
         with display:
@@ -276,6 +277,7 @@ def run_prediction(
         paths = save_outputs(output, output_dir(out, raw.id))
         print_outputs(output, paths, stdout, err)
     except KeyboardInterrupt:
+        interrupted = True
         if raw is not None:
             raise CliError(
                 f"interrupted; prediction {raw.id} keeps running "
@@ -284,4 +286,4 @@ def run_prediction(
             ) from None
         raise
     finally:
-        context.close(client)
+        context.close(client, interrupted=interrupted)
