@@ -7,7 +7,8 @@
 - ``commands/``: one module per command group (``run``, ``predictions``, ``download``,
   ``models``, ``mock``, ``batch``).
 - ``options``: one command-line option per model input, generated at run time from the model's
-  spec; ``progress``: the live status display; ``errors``: one-line errors with the token masked.
+  spec; ``progress``: the live status display; ``errors``: one-line errors with the token masked;
+  ``interrupts``: Ctrl-C always ends the process (a watchdog after the first, at once on the second).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ require("cli", "the replicate-typed command line (replicate_typed.cli)")
 
 def main() -> None:
     """Console-script entry point (``replicate-typed``)."""
+    from replicate_typed.cli import interrupts
     from replicate_typed.cli.app import main as run
 
+    interrupts.install()
     run()

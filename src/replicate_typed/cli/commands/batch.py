@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from replicate_typed.cli import context
+from replicate_typed.cli import context, interrupts
 from replicate_typed.cli.errors import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -262,7 +262,7 @@ def batch_command(
             )
 
     try:
-        with _Display(err, len(items)) as display:
+        with _Display(err, len(items)) as display, interrupts.asyncio_handling():
             report = asyncio.run(main(display))
     except KeyboardInterrupt:
         raise CliError(
