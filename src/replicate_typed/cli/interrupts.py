@@ -3,9 +3,9 @@
 The first SIGINT raises :class:`KeyboardInterrupt` as usual: the command says which prediction
 keeps running and exits 130. It also starts a watchdog: if the process is still alive
 :data:`GRACE_SECONDS` later (cleanup stuck on a lock the interrupted code left held, a socket
-that does not close ...), the watchdog says so on stderr and ends the process with 130. A second
-Ctrl-C ends it at once. ``REPLICATE_TYPED_DEBUG=1`` adds every thread's stack to the watchdog's
-message, to find what was stuck.
+that does not close ...), the watchdog says so on stderr, with every thread's stack (file, line
+and function names only: no values) to report what was stuck, and ends the process with 130. A
+second Ctrl-C ends it at once.
 
 Installed only by the console script (:func:`replicate_typed.cli.main`), never on import: a
 program that runs the Typer app in its own process keeps its own SIGINT handling. Around
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from replicate_typed.cli.errors import EXIT_INTERRUPTED, debug_enabled
+from replicate_typed.cli.errors import EXIT_INTERRUPTED
 
 GRACE_SECONDS = 10.0
 """How long cleanup may take after the first Ctrl-C (the mock server closes its connections,
@@ -36,11 +36,11 @@ _interrupted = threading.Event()
 def _force_exit() -> None:
     try:
         sys.stderr.write(
-            f"replicate-typed: still running {GRACE_SECONDS:g}s after Ctrl-C; exiting now\n"
+            f"replicate-typed: still running {GRACE_SECONDS:g}s after Ctrl-C; exiting now "
+            "(a bug: please report it with the stacks below)\n"
         )
-        if debug_enabled():
-            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         sys.stderr.flush()
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
     finally:
         os._exit(EXIT_INTERRUPTED)
 
