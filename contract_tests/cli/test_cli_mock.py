@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,6 +170,14 @@ def test_interrupt_names_the_running_prediction(tmp_path: Path) -> None:
             first = proc.stderr.readline()  # "stability-ai/sdxl <id>: starting (0.0s)"
             assert ": starting" in first, first
             prediction_id = first.split(":")[0].split()[-1]
+            # Ctrl-C while it waits: once it reads the prediction's stream (or polls it)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                seen = slow.backend.stats()["operations"]
+                if seen.get("predictions.stream") or seen.get("predictions.get"):
+                    break
+                time.sleep(0.02)
+            time.sleep(0.1)
         finally:
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=30)

@@ -23,8 +23,8 @@ STUCK = textwrap.dedent(
     interrupts.install()
     held = threading.Lock()
     held.acquire()
-    print("ready", flush=True)
     try:
+        print("ready", flush=True)  # inside the try: the SIGINT may come at once
         threading.Event().wait()
     finally:
         print("cleaning up", flush=True)
@@ -49,7 +49,7 @@ def test_a_stuck_cleanup_ends_130_after_the_grace() -> None:
     proc = start({"REPLICATE_API_TOKEN": "r8_secret_token_never_shown_0123456789"})
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, (out, err)
     assert "cleaning up" in out
     assert "still running 0.5s after Ctrl-C; exiting now" in err
     # every thread's stack, to report what was stuck: names and lines, never values
@@ -64,7 +64,7 @@ def test_a_second_ctrl_c_exits_at_once() -> None:
     time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, (out, err)
     assert "still running" not in err  # the watchdog did not have to
 
 
