@@ -12,9 +12,10 @@ example it has not validated.
 from __future__ import annotations
 
 import functools
+import itertools
 import keyword
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jsonschema
@@ -127,7 +128,9 @@ def candidates(prop: Any, defs: dict[str, Any], depth: int = 0) -> Iterator[Any]
             count = prop.get("minItems")
             if isinstance(count, int) and not isinstance(count, bool) and 0 < count <= 8:
                 if depth < _DEPTH:
-                    for item in _first(candidates(prop.get("items", {}), defs, depth + 1), 1):
+                    for item in itertools.islice(
+                        candidates(prop.get("items", {}), defs, depth + 1), 1
+                    ):
                         yield [item] * count
         elif kind == "object":
             yield {}
@@ -139,15 +142,6 @@ def candidates(prop: Any, defs: dict[str, Any], depth: int = 0) -> Iterator[Any]
             yield None
     if not kinds:
         yield "..."
-
-
-def _first(values: Iterator[Any], count: int) -> list[Any]:
-    out = []
-    for value in values:
-        out.append(value)
-        if len(out) == count:
-            break
-    return out
 
 
 @functools.cache
@@ -184,19 +178,19 @@ def _files_accept(prop: Any, value: Any, defs: dict[str, Any], depth: int = 0) -
     return True
 
 
-def accepts(prop: Any, value: Any, defs: dict[str, Any]) -> bool:
-    """Whether the field ``prop`` takes ``value``: its JSON Schema, and the file type's rule."""
+def acceptor(prop: Any, defs: dict[str, Any]) -> Callable[[Any], bool]:
+    """Whether the field ``prop`` takes a value: its JSON Schema (one validator, built once),
+    and the file type's rule."""
     schema = prop if isinstance(prop, dict) else {}
-    valid = validator_for({**schema, "$defs": defs}).is_valid(value)
-    return bool(valid) and _files_accept(prop, value, defs)
+    valid = validator_for({**schema, "$defs": defs}).is_valid
+    return lambda value: bool(valid(value)) and _files_accept(prop, value, defs)
 
 
 def placeholder(prop: Any, defs: dict[str, Any]) -> tuple[bool, Any]:
     """``(True, value)`` for the first candidate ``prop`` accepts, or ``(False, None)``."""
-    for tried, value in enumerate(candidates(prop, defs)):
-        if tried >= 200:
-            break
-        if accepts(prop, value, defs):
+    accepts = acceptor(prop, defs)
+    for value in itertools.islice(candidates(prop, defs), 200):
+        if accepts(value):
             return True, value
     return False, None
 
@@ -208,7 +202,7 @@ def shorten(value: Any, prop: Any, defs: dict[str, Any]) -> Any:
         return value
     schema = prop if isinstance(prop, dict) else {}
     short = EXAMPLE_URL if schema.get("format") == "uri" else value[: EXAMPLE_CHARS - 3] + "..."
-    return short if accepts(prop, short, defs) else value
+    return short if acceptor(prop, defs)(short) else value
 
 
 def example_input(spec: ModelSpec, input_schema: dict[str, Any]) -> dict[str, Any]:

@@ -300,12 +300,9 @@ def operation_path(operation: Operation, path_params: Mapping[str, str] | None =
     return API_PREFIX + _PLACEHOLDER.sub(lambda m: _segment(given[m.group(1)]), operation.path)
 
 
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
-
-
 def _segment(value: str) -> str:
     """``value`` percent-encoded for one path segment (most ids need no encoding: kept as is)."""
-    return value if _UNRESERVED.fullmatch(value) else quote(value, safe="")
+    return value if safe.UNRESERVED.fullmatch(value) else quote(value, safe="")
 
 
 def _request(

@@ -56,7 +56,8 @@ HEADER_MAX_LENGTH = 8192
 OFFICIAL_API = "https://api.replicate.com"
 OFFICIAL_STREAM = "https://stream.replicate.com"
 
-_ID_CHARS = re.compile(r"[A-Za-z0-9._~-]+")
+UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
+"""Characters a URL path segment carries as they are (RFC 3986 unreserved)."""
 _SAFE_ID = re.compile(rf"[A-Za-z0-9_~-][A-Za-z0-9._~-]{{0,{ID_MAX_LENGTH - 1}}}")
 _WINDOWS_DEVICES = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
@@ -98,7 +99,7 @@ def id_problem(value: object) -> str | None:
         return "is empty"
     if len(value) > ID_MAX_LENGTH:
         return f"is longer than {ID_MAX_LENGTH} characters"
-    if not _ID_CHARS.fullmatch(value):
+    if not UNRESERVED.fullmatch(value):
         return "holds a character other than letters, digits, '.', '_', '~' and '-'"
     if value.startswith("."):
         return "starts with '.' (not '.', '..' or a hidden name)"
