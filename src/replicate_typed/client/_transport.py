@@ -1,16 +1,21 @@
-"""Gated transports: never more requests inside httpx's connection pool than it has connections.
+"""Gated transports: a fixed number of requests in flight, in small pools that never queue.
 
-httpcore 1.0's pool re-scans every waiting request against every connection each time one
-frees, so its cost per request grows with the number waiting: 1,000 concurrent calls through
-a 100-connection pool spend most of their CPU there (docs/concurrency.md). The client's own
-transport is therefore a gate in front of the pool: a request first takes one of
-``max_connections`` slots (a FIFO wait, O(1) per request, here and not in httpcore), then
-goes to the pool, which then never has more requests than connections; the slot is given back
-when the response is closed (read to the end, or its stream closed).
+httpcore 1.0's pool does work in proportion to its waiting requests times its connections
+each time a request arrives or leaves (and, while connections are idle, to the square of its
+connections), so 1,000 concurrent calls through one 100-connection pool spend most of their
+CPU in it (docs/concurrency.md). The client's own transport therefore:
 
-Event streams (``Accept: text/event-stream``) hold a connection for as long as they are read,
-so they go through a lane of their own (``max_streams`` slots, and with the transport built
-here a pool of their own): a thousand waits reading streams never starve the sends.
+* gates: a request first takes one of ``max_connections`` slots (an ``asyncio.Semaphore`` or
+  ``threading.Semaphore``: a FIFO wait, O(1) per request), so everything beyond the pool's
+  size waits here, cheaply, and never inside httpcore;
+* shards: behind the gate, the connections are split into pools of :data:`SHARD_SIZE`; a
+  request goes to the first pool with a free connection, so no pool ever has a waiter and the
+  work each does per request stays that of ten connections, whatever the total.
+
+The slot (and the pool's connection) is given back when the response is closed: read to the
+end by ``send``, or its stream closed. Event streams (``Accept: text/event-stream``) hold a
+connection for as long as they are read, so they have a lane of their own (``max_streams``
+slots and pools): a thousand waits reading streams never starve the requests.
 
 Time at the gate is pool time: the request's ``pool`` timeout bounds it (``httpx.PoolTimeout``)
 and what is left of it goes on to the pool, so a request's deadline holds whatever it waited on.
@@ -19,16 +24,20 @@ and what is left of it goes on to the pool, so a request's deadline holds whatev
 from __future__ import annotations
 
 import asyncio
+import math
+import ssl
 import threading
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Generic, TypeVar
 
 import httpx
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_STREAMS",
+    "SHARD_SIZE",
     "AsyncGatedTransport",
     "GatedTransport",
     "is_stream",
@@ -38,6 +47,10 @@ DEFAULT_MAX_CONNECTIONS = 100
 """Connections (and gate slots) for requests: httpx's own default pool size."""
 DEFAULT_MAX_STREAMS = 100
 """Connections (and gate slots) for event streams, apart from the requests'."""
+SHARD_SIZE = 10
+"""Connections per pool behind the gate (benchmarks/concurrency.py measured 5-20 alike)."""
+
+T = TypeVar("T", httpx.AsyncBaseTransport, httpx.BaseTransport)
 
 
 def is_stream(request: httpx.Request) -> bool:
@@ -64,17 +77,64 @@ def _spend(request: httpx.Request, pool: float | None, waited: float) -> None:
         request.extensions = {**request.extensions, "timeout": timeout}
 
 
-def _pool_timeout_error(
-    request: httpx.Request, size: int, lane: str, pool: float | None
-) -> httpx.PoolTimeout:
+def _pool_timeout_error(request: httpx.Request, lane: _Lane[T]) -> httpx.PoolTimeout:
+    pool = _pool_timeout(request) or 0
     return httpx.PoolTimeout(
-        f"no {lane} connection free within {pool or 0:g}s (all {size} in use)", request=request
+        f"no {lane.name} connection free within {pool:g}s (all {lane.size} in use)",
+        request=request,
     )
 
 
 def _env_proxies() -> bool:
     """Are proxies configured in the environment (``HTTPS_PROXY``, ``ALL_PROXY`` ...)?"""
     return bool(urllib.request.getproxies())
+
+
+class _Lane(Generic[T]):
+    """``size`` slots over pools of at most :data:`SHARD_SIZE` (made when first needed), or
+    over the one transport given; ``in_use[i]`` counts the open responses of pool ``i``."""
+
+    def __init__(self, name: str, size: int, given: T | None, make: Callable[[int], T]) -> None:
+        if size < 1:
+            option = "max_streams" if name == "stream" else "max_connections"
+            raise ValueError(f"{option} must be at least 1, not {size}")
+        self.name, self.size = name, size
+        if given is not None:
+            self.capacity = [size]
+            self.pools: list[T | None] = [given]
+        else:
+            count = math.ceil(size / SHARD_SIZE)
+            self.capacity = [size // count + (i < size % count) for i in range(count)]
+            self.pools = [None] * count
+        self.in_use = [0] * len(self.pools)
+        self._make: Callable[[int], T] = make
+
+    def take(self) -> tuple[int, T]:
+        """A pool with a free connection (the gate guarantees one): the first, to keep warm
+        connections in use and the pools made few."""
+        for index, used in enumerate(self.in_use):
+            if used < self.capacity[index]:
+                pool = self.pools[index]
+                if pool is None:
+                    pool = self.pools[index] = self._make(self.capacity[index])
+                self.in_use[index] += 1
+                return index, pool
+        raise RuntimeError("gate admitted more requests than its pools hold")  # pragma: no cover
+
+    def made(self) -> list[T]:
+        return [pool for pool in self.pools if pool is not None]
+
+
+def _ssl_factory() -> Callable[[], ssl.SSLContext]:
+    """One TLS context for all of a transport's pools (making one costs milliseconds)."""
+    context: list[ssl.SSLContext] = []
+
+    def get() -> ssl.SSLContext:
+        if not context:
+            context.append(httpx.create_ssl_context(verify=True, trust_env=True))
+        return context[0]
+
+    return get
 
 
 class _AsyncReleasing(httpx.AsyncByteStream):
@@ -97,12 +157,12 @@ class _AsyncReleasing(httpx.AsyncByteStream):
 
 class AsyncGatedTransport(httpx.AsyncBaseTransport):
     """An httpx transport that admits at most ``max_connections`` requests (and apart from
-    them ``max_streams`` event streams) into ``transport`` at once; the rest wait here, in
-    order, within their pool timeout.
+    them ``max_streams`` event streams) at once; the rest wait here, in order, within their
+    pool timeout.
 
-    Without ``transport``: httpx's own transport (``AsyncHTTPTransport``) with a pool of
-    ``max_connections``, and one of ``max_streams`` for the streams. With one: both lanes go
-    to it (size the gate to its pool). To keep the gate with an httpx client of your own::
+    Without ``transport``: httpx's own ``AsyncHTTPTransport``, as pools of :data:`SHARD_SIZE`
+    connections. With one: both lanes go to it (size the gate to its pool). To keep the gate
+    with an httpx client of your own::
 
         http = httpx.AsyncClient(transport=AsyncGatedTransport(max_connections=50))
         client = AsyncClient(http_client=http)
@@ -115,14 +175,18 @@ class AsyncGatedTransport(httpx.AsyncBaseTransport):
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_streams: int = DEFAULT_MAX_STREAMS,
     ) -> None:
-        if max_connections < 1 or max_streams < 1:
-            raise ValueError("max_connections and max_streams must be at least 1")
+        ssl_context = _ssl_factory()
+
+        def make(size: int) -> httpx.AsyncBaseTransport:
+            return httpx.AsyncHTTPTransport(verify=ssl_context(), limits=_limits(size))
+
+        self._lanes = (
+            _Lane("request", max_connections, transport, make),
+            _Lane("stream", max_streams, transport, make),
+        )
+        self._gates = (asyncio.Semaphore(max_connections), asyncio.Semaphore(max_streams))
+        self._given = transport
         self.max_connections, self.max_streams = max_connections, max_streams
-        self._own = transport is None
-        self._transport = transport or httpx.AsyncHTTPTransport(limits=_limits(max_connections))
-        self._stream_transport: httpx.AsyncBaseTransport | None = None if self._own else transport
-        self._sends = asyncio.Semaphore(max_connections)
-        self._streams = asyncio.Semaphore(max_streams)
 
     @classmethod
     def around(cls, transport: httpx.AsyncBaseTransport | None) -> AsyncGatedTransport | None:
@@ -135,13 +199,9 @@ class AsyncGatedTransport(httpx.AsyncBaseTransport):
             return None
         return cls(transport)
 
-    def _lane(self, request: httpx.Request) -> tuple[asyncio.Semaphore, int, str]:
-        if is_stream(request):
-            return self._streams, self.max_streams, "stream"
-        return self._sends, self.max_connections, "request"
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        gate, size, lane = self._lane(request)
+        which = 1 if is_stream(request) else 0
+        lane, gate = self._lanes[which], self._gates[which]
         pool = _pool_timeout(request)
         if gate.locked():
             started = time.monotonic()
@@ -149,35 +209,36 @@ class AsyncGatedTransport(httpx.AsyncBaseTransport):
                 async with asyncio.timeout(pool):
                     await gate.acquire()
             except TimeoutError:
-                raise _pool_timeout_error(request, size, lane, pool) from None
+                raise _pool_timeout_error(request, lane) from None
             _spend(request, pool, time.monotonic() - started)
         else:
             await gate.acquire()
+        index, transport = lane.take()
+
+        def release() -> None:
+            lane.in_use[index] -= 1
+            gate.release()
+
         try:
-            if lane == "stream":
-                transport = self._stream_transport
-                if transport is None:
-                    transport = self._stream_transport = httpx.AsyncHTTPTransport(
-                        limits=_limits(self.max_streams)
-                    )
-            else:
-                transport = self._transport
             response = await transport.handle_async_request(request)
         except BaseException:
-            gate.release()
+            release()
             raise
         assert isinstance(response.stream, httpx.AsyncByteStream)
         return httpx.Response(
             response.status_code,
             headers=response.headers,
-            stream=_AsyncReleasing(response.stream, gate.release),
+            stream=_AsyncReleasing(response.stream, release),
             extensions=response.extensions,
         )
 
     async def aclose(self) -> None:
-        await self._transport.aclose()
-        if self._own and self._stream_transport is not None:
-            await self._stream_transport.aclose()
+        if self._given is not None:
+            await self._given.aclose()
+            return
+        for lane in self._lanes:
+            for pool in lane.made():
+                await pool.aclose()
 
 
 class _Releasing(httpx.SyncByteStream):
@@ -207,15 +268,19 @@ class GatedTransport(httpx.BaseTransport):
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_streams: int = DEFAULT_MAX_STREAMS,
     ) -> None:
-        if max_connections < 1 or max_streams < 1:
-            raise ValueError("max_connections and max_streams must be at least 1")
+        ssl_context = _ssl_factory()
+
+        def make(size: int) -> httpx.BaseTransport:
+            return httpx.HTTPTransport(verify=ssl_context(), limits=_limits(size))
+
+        self._lanes = (
+            _Lane("request", max_connections, transport, make),
+            _Lane("stream", max_streams, transport, make),
+        )
+        self._gates = (threading.Semaphore(max_connections), threading.Semaphore(max_streams))
+        self._lock = threading.Lock()  # over the lanes' pools and counts
+        self._given = transport
         self.max_connections, self.max_streams = max_connections, max_streams
-        self._own = transport is None
-        self._transport = transport or httpx.HTTPTransport(limits=_limits(max_connections))
-        self._stream_transport: httpx.BaseTransport | None = None if self._own else transport
-        self._stream_lock = threading.Lock()
-        self._sends = threading.Semaphore(max_connections)
-        self._streams = threading.Semaphore(max_streams)
 
     @classmethod
     def around(cls, transport: httpx.BaseTransport | None) -> GatedTransport | None:
@@ -226,37 +291,41 @@ class GatedTransport(httpx.BaseTransport):
             return None
         return cls(transport)
 
-    def _stream_pool(self) -> httpx.BaseTransport:
-        with self._stream_lock:
-            if self._stream_transport is None:
-                self._stream_transport = httpx.HTTPTransport(limits=_limits(self.max_streams))
-            return self._stream_transport
-
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        stream = is_stream(request)
-        gate = self._streams if stream else self._sends
+        which = 1 if is_stream(request) else 0
+        lane, gate = self._lanes[which], self._gates[which]
         pool = _pool_timeout(request)
         if not gate.acquire(blocking=False):
             started = time.monotonic()
             if not gate.acquire(timeout=pool):
-                size = self.max_streams if stream else self.max_connections
-                raise _pool_timeout_error(request, size, "stream" if stream else "request", pool)
+                raise _pool_timeout_error(request, lane)
             _spend(request, pool, time.monotonic() - started)
+        with self._lock:
+            index, transport = lane.take()
+
+        def release() -> None:
+            with self._lock:
+                lane.in_use[index] -= 1
+            gate.release()
+
         try:
-            transport = self._stream_pool() if stream else self._transport
             response = transport.handle_request(request)
         except BaseException:
-            gate.release()
+            release()
             raise
         assert isinstance(response.stream, httpx.SyncByteStream)
         return httpx.Response(
             response.status_code,
             headers=response.headers,
-            stream=_Releasing(response.stream, gate.release),
+            stream=_Releasing(response.stream, release),
             extensions=response.extensions,
         )
 
     def close(self) -> None:
-        self._transport.close()
-        if self._own and self._stream_transport is not None:
-            self._stream_transport.close()
+        if self._given is not None:
+            self._given.close()
+            return
+        with self._lock:
+            pools = [pool for lane in self._lanes for pool in lane.made()]
+        for pool in pools:
+            pool.close()
