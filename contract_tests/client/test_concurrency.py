@@ -22,12 +22,15 @@ from packaging.requirements import Requirement
 from replicate_typed import AsyncClient, Client
 from replicate_typed.client._transport import (
     DEFAULT_MAX_CONNECTIONS,
+    SHARD_SIZE,
     AsyncGatedTransport,
     GatedTransport,
+    _Lane,
 )
 from replicate_typed.mock import FakeClock, MockBackend, MockConfig
 from replicate_typed.mock.respx_adapter import side_effect
 from replicate_typed.models.stability_ai import sdxl
+from replicate_typed.testing.pytest_plugin import ReplicateMock
 
 BASE = "https://api.replicate.com"
 TOKEN = "r8_concurrency_test_token"
@@ -251,6 +254,46 @@ def test_the_client_gates_its_own_transport(monkeypatch: pytest.MonkeyPatch) -> 
     assert GatedTransport.around(None) is None
     with pytest.raises(ValueError):
         AsyncGatedTransport(max_connections=0)
+
+
+def test_a_lane_fills_its_pools_in_order_and_never_beyond_their_size() -> None:
+    made: list[int] = []
+
+    def make(size: int) -> httpx.BaseTransport:
+        made.append(size)
+        return httpx.MockTransport(lambda request: httpx.Response(200))
+
+    lane = _Lane("request", 25, None, make)
+    assert lane.capacity == [9, 8, 8] and sum(lane.capacity) == 25
+    assert made == []  # pools are made when first needed
+    taken = [lane.take()[0] for _ in range(25)]
+    assert taken == [0] * 9 + [1] * 8 + [2] * 8
+    assert made == [9, 8, 8] and lane.in_use == lane.capacity
+    lane.in_use[1] -= 1  # a response of pool 1 closed: its connection is the free one
+    assert lane.take()[0] == 1
+    given = _Lane("request", 25, httpx.MockTransport(lambda r: httpx.Response(200)), make)
+    assert given.capacity == [25] and made == [9, 8, 8]  # a given transport is one pool
+
+
+async def test_the_default_transport_over_real_connections(replicate_mock: ReplicateMock) -> None:
+    """The client's own transport against the mock over loopback HTTP: concurrent runs all
+    complete, no pool behind the gate holds more than SHARD_SIZE connections, and every slot
+    and connection is free again afterwards."""
+    n = 150
+    async with replicate_mock.async_client() as client:
+        results = await asyncio.gather(*(client.run(_input(i)) for i in range(n)))
+        gated = client.http._transport
+        assert isinstance(gated, AsyncGatedTransport)
+        lane = gated._lanes[0]
+        pools = lane.made()
+        assert 1 < len(pools) <= DEFAULT_MAX_CONNECTIONS // SHARD_SIZE
+        for pool in pools:
+            assert isinstance(pool, httpx.AsyncHTTPTransport)
+            connections = pool._pool.connections
+            assert 0 < len(connections) <= SHARD_SIZE
+            assert all(c.is_idle() for c in connections)
+        assert lane.in_use == [0] * len(pools)
+    assert len(results) == n and all(len(images) == 1 for images in results)
 
 
 # sniffio: httpcore 1.0 imports it for every lock, event and semaphore it sets up
