@@ -241,6 +241,23 @@ async def test_the_wait_at_the_gate_is_taken_from_the_pool_timeout() -> None:
     assert len(seen) == 1 and seen[0] is not None and seen[0] <= 1.85
 
 
+async def test_a_response_the_transport_read_itself_gives_its_slot_back() -> None:
+    """A transport may read (and close) its response before returning it: its slot is free at
+    once, not left waiting for a close that never comes."""
+
+    class Reads(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = httpx.Response(200, stream=httpx.ByteStream(b"read"))
+            await response.aread()
+            return response
+
+    gated = AsyncGatedTransport(Reads(), max_connections=1)
+    async with httpx.AsyncClient(transport=gated, timeout=httpx.Timeout(5.0, pool=0.05)) as http:
+        for _ in range(3):
+            assert (await http.get("https://h/x")).content == b"read"
+    assert gated._lanes[0].in_use == [0]
+
+
 def test_the_client_gates_its_own_transport(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)

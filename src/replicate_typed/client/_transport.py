@@ -224,13 +224,12 @@ class AsyncGatedTransport(httpx.AsyncBaseTransport):
         except BaseException:
             release()
             raise
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=_AsyncReleasing(response.stream, release),
-            extensions=response.extensions,
-        )
+        if response.is_closed or response.is_stream_consumed:
+            release()  # read and closed by the transport itself: it holds nothing
+        else:
+            assert isinstance(response.stream, httpx.AsyncByteStream)
+            response.stream = _AsyncReleasing(response.stream, release)
+        return response
 
     async def aclose(self) -> None:
         if self._given is not None:
@@ -313,13 +312,12 @@ class GatedTransport(httpx.BaseTransport):
         except BaseException:
             release()
             raise
-        assert isinstance(response.stream, httpx.SyncByteStream)
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=_Releasing(response.stream, release),
-            extensions=response.extensions,
-        )
+        if response.is_closed or response.is_stream_consumed:
+            release()  # read and closed by the transport itself: it holds nothing
+        else:
+            assert isinstance(response.stream, httpx.SyncByteStream)
+            response.stream = _Releasing(response.stream, release)
+        return response
 
     def close(self) -> None:
         if self._given is not None:
