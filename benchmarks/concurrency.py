@@ -10,15 +10,16 @@ The mock server runs in its own process (``python -m replicate_typed.mock``), so
    ``Prefer: wait``, held by the mock for ``--run-s``, then the typed output), about 1,000
    predictions per level (100 at level 10). The client's own pool: 100 connections behind its
    gate (``client/_transport.py``). Printed: CPU ms per prediction and the ratio 1,000/100
-   (target <= 1.5). ``--baseline`` runs the same levels on an httpx client of 100 connections
-   without the gate (what the client did before; ``--baseline-levels``), ratios in the same run.
+   (target <= 1.5). ``--compare`` runs the same levels (``--compare-levels``) on the two
+   alternatives, ratios in the same run: ``plain``, an httpx client of 100 connections (what the
+   client did before), and ``gate-only``, the gate in front of one 100-connection pool.
 2. **Batch runner**: ``--batch-n`` inputs through ``batch.arun_many`` (in-memory journal, no
    downloads, no client-side rate limits) at ``-j`` 8, 64, 256 against a mock whose predictions
    end at once, ``--batch-rounds`` times interleaved; the best creates per minute of each
    (target: ``-j 256`` >= ``-j 8``), CPU ms per input of the client and of the mock.
 
 Usage: ``python -m benchmarks.concurrency [--levels 100,250,500,1000] [--batch-j 8,64,256]
-[--batch-n 1000] [--batch-rounds 3] [--baseline] [--run-s 0.5] [--json]``. The load average is printed with the
+[--batch-n 1000] [--batch-rounds 3] [--compare] [--run-s 0.5] [--json]``. The load average is printed with the
 figures: the machine may be shared.
 """
 
@@ -38,6 +39,7 @@ import httpx
 
 from replicate_typed.batch import arun_many
 from replicate_typed.client._client import AsyncClient
+from replicate_typed.client._transport import AsyncGatedTransport
 from replicate_typed.client.errors import ReplicateError
 from replicate_typed.models.stability_ai import sdxl
 
@@ -81,17 +83,17 @@ def _ints(text: str) -> list[int]:
 
 
 async def waits(
-    base: str, concurrency: int, total: int, timeout: float, gated: bool
+    base: str, concurrency: int, total: int, timeout: float, transport: str
 ) -> dict[str, Any]:
-    """``total`` predictions in rounds of ``concurrency`` at once; CPU and wall per level."""
-    http = (
-        None
-        if gated
-        else httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
-            follow_redirects=False,
-        )
-    )
+    """``total`` predictions in rounds of ``concurrency`` at once; CPU and wall per level.
+    ``transport``: ``gated`` (the client's own), ``gate-only`` or ``plain`` (see the module)."""
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    http = None
+    if transport == "plain":
+        http = httpx.AsyncClient(limits=limits, follow_redirects=False)
+    elif transport == "gate-only":
+        pool = httpx.AsyncHTTPTransport(limits=limits)
+        http = httpx.AsyncClient(transport=AsyncGatedTransport(pool), follow_redirects=False)
     errors: Counter[str] = Counter()
     examples: list[str] = []
     outputs = 0
@@ -135,24 +137,24 @@ def level_total(concurrency: int) -> int:
 
 
 def wait_levels(
-    mock: MockProcess, levels: list[int], timeout: float, gated: bool
+    mock: MockProcess, levels: list[int], timeout: float, transport: str
 ) -> list[dict[str, Any]]:
-    asyncio.run(waits(mock.base, 50, 50, timeout, gated))  # warm-up: imports, first connections
+    asyncio.run(waits(mock.base, 50, 50, timeout, transport))  # warm-up: imports, first connections
     rows = []
     for level in levels:
         before = process_cpu(mock.proc.pid)
-        row = asyncio.run(waits(mock.base, level, level_total(level), timeout, gated))
+        row = asyncio.run(waits(mock.base, level, level_total(level), timeout, transport))
         row["mock_cpu_ms_per_prediction"] = _per_input(
             process_cpu(mock.proc.pid), before, row["predictions"]
         )
         rows.append(row)
-        print(_row_text("gated" if gated else "baseline", rows[-1]), flush=True)
+        print(_row_text(transport, rows[-1]), flush=True)
     return rows
 
 
 def _row_text(label: str, row: dict[str, Any]) -> str:
     return (
-        f"  {label:<8} {row['concurrency']:>5} at once  {row['predictions']:>5} predictions  "
+        f"  {label:<9} {row['concurrency']:>5} at once  {row['predictions']:>5} predictions  "
         f"wall {row['wall_s']:>6.2f} s  cpu {row['cpu_s']:>6.2f} s  "
         f"{row['cpu_ms_per_prediction']:>6.2f} ms/prediction (mock "
         f"{row['mock_cpu_ms_per_prediction']})  errors {row['errors']}  "
@@ -189,8 +191,8 @@ async def batch(base: str, jobs: int, n: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--levels", type=_ints, default=[10, 100, 250, 500, 1000])
-    parser.add_argument("--baseline", action="store_true", help="also without the gate")
-    parser.add_argument("--baseline-levels", type=_ints, default=None)
+    parser.add_argument("--compare", action="store_true", help="also plain and gate-only")
+    parser.add_argument("--compare-levels", type=_ints, default=None)
     parser.add_argument("--batch-j", type=_ints, default=[8, 64, 256])
     parser.add_argument("--batch-n", type=int, default=1000)
     parser.add_argument("--batch-rounds", type=int, default=3)
@@ -205,10 +207,11 @@ def main() -> None:
     print(f"1. concurrent waits (Prefer: wait held {args.run_s} s by the mock)")
     mock = MockProcess(start_s=args.start_s, run_s=args.run_s)
     try:
-        result["waits"] = wait_levels(mock, args.levels, args.timeout, gated=True)
-        if args.baseline:
-            levels = args.baseline_levels or args.levels
-            result["baseline"] = wait_levels(mock, levels, args.timeout, gated=False)
+        result["waits"] = wait_levels(mock, args.levels, args.timeout, "gated")
+        if args.compare:
+            levels = args.compare_levels or args.levels
+            for other in ("gate-only", "plain"):
+                result[other] = wait_levels(mock, levels, args.timeout, other)
     finally:
         mock.stop()
     by_level = {row["concurrency"]: row["cpu_ms_per_prediction"] for row in result["waits"]}
@@ -218,11 +221,11 @@ def main() -> None:
     result["cpu_ratio_1000_over_100"] = ratio
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     print(f"  CPU per prediction 1,000/100: {ratio}  (target <= 1.5)")
-    if "baseline" in result:
-        base = {r["concurrency"]: r["cpu_ms_per_prediction"] for r in result["baseline"]}
-        for level, ms in base.items():
-            if level in by_level and by_level[level] > 0:
-                print(f"  baseline/gated at {level}: {ms / by_level[level]:.2f}x CPU")
+    for other in ("gate-only", "plain"):
+        for row in result.get(other, []):
+            level, ms = row["concurrency"], row["cpu_ms_per_prediction"]
+            if by_level.get(level):
+                print(f"  {other}/gated CPU per prediction at {level}: {ms / by_level[level]:.2f}x")
     print(f"  peak RSS of the client process: {result['peak_rss_mb']} MB")
 
     print(f"2. batch runner (predictions end at once; best of {args.batch_rounds} interleaved)")
@@ -263,7 +266,7 @@ def main() -> None:
         print(json.dumps(result, indent=2))
 
     missed = []
-    errors = sum(row["errors"] for row in result["waits"])
+    errors = sum(row["errors"] for row in result["waits"])  # the client's own transport
     if errors:
         missed.append(f"{errors} errors")
     if any(row["succeeded"] != row["inputs"] for row in rows):
