@@ -92,14 +92,14 @@ package = "myapp/replicate_models"
 pythonpath = ["."]
 """
 
-README = ROOT / "README.md"
+OWN_PROJECT = ROOT / "docs" / "own-project.md"
 
 
 def readme_blocks() -> list[str]:
-    """The ``py`` blocks of the README's "Use it in your own project": myapp/app.py and
+    """The ``py`` blocks of the docs page "Use it in your own project": myapp/app.py and
     tests/test_app.py, used here verbatim."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Use it in your own project") :]
+    text = OWN_PROJECT.read_text(encoding="utf-8")
+    section = text[text.index("# Use it in your own project") :]
     blocks = re.findall(r"^```py\n(.*?)^```", section, re.S | re.M)
     assert blocks[0].startswith("# myapp/app.py") and blocks[1].startswith("# tests/test_app.py")
     return blocks[:2]
