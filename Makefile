@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup lock prism bytecode generate check docs docs-serve charts lint typecheck imports test test-slow test-all test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-downloads bench-import bench-footprint drift soak clean
+.PHONY: setup lock prism browser bytecode generate check docs docs-serve charts lint typecheck imports test test-slow test-all test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-downloads bench-import bench-footprint drift soak clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -56,6 +56,19 @@ check: setup
 # from the nav or an unresolved API reference fails. docs/models/ comes from `make generate`.
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+
+# Headless Chromium (Debian's package) for the site's browser test (contract_tests/test_docs_site.py,
+# marked slow). Installed with apt when missing and running as root (CI: a fresh machine, root);
+# elsewhere a warning says how, and outside CI the test skips saying so.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif [ "$${CI:-}" = true ]; then \
+		echo "error: headless Chromium is required in CI: apt-get install chromium" >&2; exit 1; \
+	else \
+		echo "warning: chromium not found: the docs browser test will be skipped (sudo apt-get install chromium)" >&2; \
+	fi
 
 # The site at http://127.0.0.1:8001 while editing (rebuilds on change).
 docs-serve: setup
@@ -162,8 +175,14 @@ bench-concurrency: setup
 bench-downloads: setup
 	$(PY) -m benchmarks.downloads
 
-# Every benchmark, one after the other (not part of make test).
+# Every benchmark, one after the other (not part of make test), then the charts from their files.
 bench: bench-import bench-client bench-codegen bench-concurrency bench-downloads
+	$(MAKE) --no-print-directory charts
+
+# docs/charts/*.svg from the benchmarks' result files (.bench/client.json, .bench/codegen.json),
+# which are copied next to them (docs/charts/data/) to be committed together.
+charts: setup
+	$(PY) scripts/charts.py --data .bench --out docs/charts
 
 # Import time of `import replicate_typed` + Client() vs the official client (docs/getting-started.md).
 bench-import: setup

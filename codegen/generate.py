@@ -687,7 +687,8 @@ def write(
             ):
                 shutil.rmtree(folder)
                 folder = folder.parent
-    return sorted(rendered.files) + model_docs.write(project, only)
+    model_docs.write(project, only)  # the model reference, when the table names a folder for it
+    return sorted(rendered.files)
 
 
 def _siblings(staged: Path, package: Path, changed: list[str], stale: list[str]) -> None:

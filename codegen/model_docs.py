@@ -84,10 +84,10 @@ def _label(prop: Any, defs: Mapping[str, Any], depth: int, *, output: bool) -> s
             rest = {k: v for k, v in prop.items() if k != key}
             labels = [_label({**rest, **b}, defs, depth + 1, output=output) for b in branches]
             return " | ".join(dict.fromkeys(labels))
-    if "enum" in prop and isinstance(prop["enum"], list):
-        values = ", ".join(json.dumps(v) for v in prop["enum"])
-        return f"Literal[{values}]"
     kind = prop.get("type")
+    if "enum" in prop and isinstance(prop["enum"], list) and not isinstance(kind, str):
+        values = ", ".join(json.dumps(v) for v in prop["enum"])
+        return f"Literal[{values}]"  # choices of no declared type: the values are the type
     if isinstance(kind, list):
         labels = [_label({**prop, "type": k}, defs, depth + 1, output=output) for k in kind]
         return " | ".join(dict.fromkeys(labels))

@@ -101,7 +101,8 @@ def test_ranges_and_labels() -> None:
     )
     assert model_docs.range_text({"maxLength": 10}) == "length ≤ 10"
     defs = {"S": {"enum": ["a", "b"], "type": "string"}}
-    assert model_docs.type_label({"allOf": [{"$ref": "#/$defs/S"}]}, defs) == 'Literal["a", "b"]'
+    assert model_docs.type_label({"allOf": [{"$ref": "#/$defs/S"}]}, defs) == "str"  # + choices
+    assert model_docs.type_label({"enum": [1, "a"]}, {}) == 'Literal[1, "a"]'
     nullable = {"anyOf": [{"type": "integer"}, {"type": "null"}]}
     assert model_docs.type_label(nullable, {}) == "int | None"
     array = {"type": "array", "items": {"type": "string", "format": "uri"}}
