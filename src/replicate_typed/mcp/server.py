@@ -238,29 +238,45 @@ class McpApp:
         async def relay() -> None:
             async with receive:
                 async for report in receive:
-                    await ctx.session.report_progress(report.progress, report.total, report.message)
+                    try:
+                        await ctx.session.report_progress(
+                            report.progress, report.total, report.message
+                        )
+                    except Exception as exc:  # the caller went away: the call goes on
+                        logger.debug("prediction %s: progress not sent: %s", pid, exc)
+
+        outcome: list[Any] = []
+
+        async def follow() -> None:
+            with send:
+                on_update(created.raw)
+                try:
+                    outcome.append(
+                        await client.predictions.wait(
+                            created.raw,
+                            timeout=self.settings.deadline,
+                            cancel_on_timeout=True,
+                            on_update=on_update,
+                        )
+                    )
+                except ReplicateError as exc:
+                    outcome.append(exc)
 
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(relay)
-                with send:
-                    on_update(created.raw)
-                    final = await client.predictions.wait(
-                        created.raw,
-                        timeout=self.settings.deadline,
-                        cancel_on_timeout=True,
-                        on_update=on_update,
-                    )
+                await follow()
         except anyio.get_cancelled_exc_class():
             await self._cancel_quietly(pid, "the tool call was cancelled")
             raise
-        except PredictionTimeoutError as exc:
+        final = outcome[0]
+        if isinstance(final, PredictionTimeoutError):
             return _error(
-                _error_text(exc, pid) + f" (deadline {self.settings.deadline:g} s)",
-                {"id": pid, "status": exc.last_status or "unknown"},
+                _error_text(final, pid) + f" (deadline {self.settings.deadline:g} s)",
+                {"id": pid, "status": final.last_status or "unknown"},
             )
-        except ReplicateError as exc:
-            return _error(_error_text(exc, pid), {"id": pid})
+        if isinstance(final, ReplicateError):
+            return _error(_error_text(final, pid), {"id": pid})
         status = final.status
         if status != "succeeded":
             return _error(
