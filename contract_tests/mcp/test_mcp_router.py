@@ -48,4 +48,12 @@ def test_what_a_router_lacks_is_a_tool_error(router_mcp: tuple[MockServer, McpHa
     _, mcp = router_mcp
     listed = mcp.call("predictions_list", {"limit": 3})
     assert listed.is_error and "404" in text_of(listed)
+    # a built-in model this server does not offer: its schema from the package, no request
+    other = mcp.call("models_get", {"model": "cjwbw/rembg"})
+    assert not other.is_error and other.structured_content["tool"] is None
+    assert (
+        other.structured_content["input_schema"] == registry.get_model("cjwbw/rembg").input_schema
+    )
+    unknown = mcp.call("models_get", {"model": "nobody/nothing"})
+    assert unknown.is_error and "404" in text_of(unknown)
     assert TOKEN not in all_text(listed) and TOKEN not in mcp.stderr()
