@@ -58,7 +58,8 @@ def test_streamable_http(http_server: str, fresh: MockBackend) -> None:
                 )
                 return tools, result
 
-    tools, result = asyncio.run(asyncio.wait_for(session_work(), 60))
-    assert "cjwbw__rembg" in tools and "predictions_get" in tools
-    assert not result.is_error, text_of(result)
-    assert fresh.stats()["creates"] == 1
+    for calls in (1, 2):  # a second session after the first closed: the server goes on
+        tools, result = asyncio.run(asyncio.wait_for(session_work(), 60))
+        assert "cjwbw__rembg" in tools and "predictions_get" in tools
+        assert not result.is_error, text_of(result)
+        assert fresh.stats()["creates"] == calls

@@ -214,3 +214,36 @@ def test_the_token_never_appears(mcp_server: McpHarness, fresh: MockBackend) -> 
     for result in results:
         assert TOKEN not in all_text(result)
     assert TOKEN not in mcp_server.stderr()
+
+
+def test_cancelled_while_its_create_is_in_flight(
+    mcp_server: McpHarness, mock_server: MockServer
+) -> None:
+    from replicate_typed.mock.config import FaultConfig
+
+    from .conftest import backend
+
+    slow = backend(default_timing=(0.0, 60.0), faults=FaultConfig(slow_seconds=1.5))
+    slow.inject("predictions.create", "slow")
+    old = mock_server.swap(slow)
+    try:
+
+        async def call_then_cancel(session: Any) -> None:
+            task = asyncio.ensure_future(session.call_tool("stability-ai__sdxl", {"prompt": "x"}))
+            for _ in range(400):  # the mock has created it; its answer is 1.5 s away
+                if slow.stats()["creates"]:
+                    break
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        mcp_server.run(call_then_cancel)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not slow.stats()["statuses"].get("canceled"):
+            time.sleep(0.05)
+        stats = slow.stats()
+        assert stats["creates"] == 1 and stats["statuses"] == {"canceled": 1}, stats
+    finally:
+        mock_server.swap(old)
+        slow.close()

@@ -131,6 +131,14 @@ def prediction_summary(prediction: Any) -> dict[str, Any]:
         "deadline",
     )
     summary = {key: data[key] for key in keep if key in data}
+    if "output" in summary:
+        size = len(json.dumps(summary["output"]))
+        if size > _MAX_TEXT:
+            urls = [url for url in file_urls(summary["output"]) if not url.startswith("data:")]
+            summary["output"] = {
+                "omitted": f"{size} characters of JSON (larger than {_MAX_TEXT})",
+                "files": urls,
+            }
     logs = summary.get("logs")
     if isinstance(logs, str) and len(logs) > 4000:
         summary["logs"] = "..." + logs[-4000:]

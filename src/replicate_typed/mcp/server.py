@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import anyio
+import anyio.lowlevel
 import jsonschema
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
@@ -222,11 +223,19 @@ class McpApp:
         except ValidationError as exc:
             return _error(describe_validation(exc, info.ref))
         client = self.client
-        try:
-            created = await client.create(model_input)
-        except ReplicateError as exc:
-            return _error(_error_text(exc, None))
+        # shielded: a call cancelled while its create is in flight still learns the id (the
+        # create is bounded by the client's timeouts), so the prediction can be canceled
+        with anyio.CancelScope(shield=True):
+            try:
+                created = await client.create(model_input)
+            except ReplicateError as exc:
+                return _error(_error_text(exc, None))
         pid = created.id
+        try:
+            await anyio.lowlevel.checkpoint()
+        except anyio.get_cancelled_exc_class():
+            await self._cancel_quietly(pid, "the tool call was cancelled as it was created")
+            raise
         tracker = ProgressTracker()
         send, receive = anyio.create_memory_object_stream[Progress](math.inf)
 
