@@ -16,8 +16,8 @@ from .harness import McpHarness
 TOKEN = "r8_mcpTestToken_Q7xZ0w9Kk3"
 """The token the mock accepts; a distinctive string no result, log or error may contain."""
 
-QUICK = (0.0, 0.5)
-"""Seconds starting, seconds processing: long enough for a few progress lines."""
+QUICK = (0.0, 0.2)
+"""Seconds starting, seconds processing."""
 
 
 def backend(**fields: Any) -> MockBackend:
@@ -46,6 +46,31 @@ def fresh(mock_server: MockServer) -> Iterator[MockBackend]:
     finally:
         mock_server.swap(old)
         new.close()
+
+
+class _Swaps(list[MockBackend]):
+    """Each backend appended is served from then on."""
+
+    def __init__(self, server: MockServer) -> None:
+        super().__init__()
+        self.server = server
+
+    def append(self, item: MockBackend) -> None:
+        super().append(item)
+        self.server.swap(item)
+
+
+@pytest.fixture
+def swapped(mock_server: MockServer) -> Iterator[list[MockBackend]]:
+    """Serve another backend for one test: append it to the list."""
+    old = mock_server.backend
+    swaps = _Swaps(mock_server)
+    try:
+        yield swaps
+    finally:
+        mock_server.swap(old)
+        for item in swaps:
+            item.close()
 
 
 def env_for(base_url: str, token: str = TOKEN) -> dict[str, str]:

@@ -3,7 +3,6 @@ anything is served)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,31 +13,6 @@ from replicate_typed.mock import MockBackend, MockServer
 
 from .conftest import TOKEN, all_text, backend, env_for, text_of
 from .harness import McpHarness
-
-
-class _Swaps(list[MockBackend]):
-    """Each backend appended is served from then on."""
-
-    def __init__(self, server: MockServer) -> None:
-        super().__init__()
-        self.server = server
-
-    def append(self, item: MockBackend) -> None:
-        super().append(item)
-        self.server.swap(item)
-
-
-@pytest.fixture
-def swapped(mock_server: MockServer) -> Iterator[list[MockBackend]]:
-    """Serve another backend for one test: append it to the list."""
-    old = mock_server.backend
-    swaps = _Swaps(mock_server)
-    try:
-        yield swaps
-    finally:
-        mock_server.swap(old)
-        for item in swaps:
-            item.close()
 
 
 def test_the_deadline_cancels_the_prediction(mock_server: MockServer, tmp_path: Path) -> None:

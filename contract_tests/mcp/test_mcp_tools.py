@@ -14,7 +14,7 @@ from replicate_typed.mcp.names import TOOL_NAME, tool_name
 from replicate_typed.mock import MockBackend, MockServer
 from replicate_typed.models import registry
 
-from .conftest import TOKEN, all_text, sample_input, text_of
+from .conftest import TOKEN, all_text, backend, sample_input, text_of
 from .harness import McpHarness
 
 GENERIC = {"predictions_get", "predictions_list", "predictions_cancel", "models_get"}
@@ -120,7 +120,10 @@ def test_a_local_path_is_not_a_file_input(mcp_server: McpHarness, fresh: MockBac
     assert fresh.stats()["creates"] == 0 and fresh.stats()["uploads"] == 0
 
 
-def test_progress_notifications_follow_the_logs(mcp_server: McpHarness, fresh: MockBackend) -> None:
+def test_progress_notifications_follow_the_logs(
+    mcp_server: McpHarness, swapped: list[MockBackend]
+) -> None:
+    swapped.append(backend(default_timing=(0.0, 0.8)))  # time for several lines of logs
     seen: list[tuple[float, float | None, str | None]] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
