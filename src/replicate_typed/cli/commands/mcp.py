@@ -34,13 +34,14 @@ def run_mcp(
         ),
     ] = None,
     host: Annotated[
-        str, typer.Option("--host", help="Interface for --http (keep it local).")
+        str, typer.Option("--host", metavar="HOST", help="Interface for --http (keep it local).")
     ] = "127.0.0.1",
     models: Annotated[
         list[str] | None,
         typer.Option(
             "--models",
             "-m",
+            metavar="OWNER/NAME",
             help="Offer only these models (owner/name; repeat, or separate with commas).",
         ),
     ] = None,
@@ -48,8 +49,9 @@ def run_mcp(
         Path | None,
         typer.Option(
             "--project",
+            metavar="DIR",
             help="A project whose pyproject.toml names its generated models in "
-            "[tool.replicate-typed] (default: the current folder, when it does).",
+            "\\[tool.replicate-typed] (default: the current folder, when it does).",
             file_okay=False,
             exists=True,
         ),
@@ -65,17 +67,25 @@ def run_mcp(
         float,
         typer.Option(
             "--deadline",
+            metavar="SECONDS",
             min=1.0,
             help="Seconds one model call may wait for its prediction; then it is canceled.",
         ),
     ] = 1800.0,
     inline_images: Annotated[
         int,
-        typer.Option("--inline-images", min=0, max=16, help="Images returned inline per call."),
+        typer.Option(
+            "--inline-images", metavar="N", min=0, max=16, help="Images returned inline per call."
+        ),
     ] = 4,
     inline_max_bytes: Annotated[
         int,
-        typer.Option("--inline-max-bytes", min=1024, help="Largest image returned inline (bytes)."),
+        typer.Option(
+            "--inline-max-bytes",
+            metavar="BYTES",
+            min=1024,
+            help="Largest image returned inline (bytes).",
+        ),
     ] = 1024 * 1024,
 ) -> None:
     """Serve every generated model as an MCP tool (stdio by default)."""
@@ -107,6 +117,14 @@ def run_mcp(
         print(f"replicate-typed mcp: {len(catalog)} models on stdio", file=sys.stderr, flush=True)
         serve_stdio(catalog, lambda: client, settings)
         return
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: --host {host}: the MCP endpoint has no authentication; anyone who can "
+            "reach it runs models on your token",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def ready(url: str) -> None:
         print(f"MCP server listening on {url} ({len(catalog)} models)", flush=True)
