@@ -121,6 +121,14 @@ def _error_text(exc: BaseException, prediction_id: str | None) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
+async def _report(ctx: ServerRequestContext[Any, Any], pid: str, report: Progress) -> None:
+    """One ``notifications/progress`` (a no-op when the caller gave no ``progressToken``)."""
+    try:
+        await ctx.session.report_progress(report.progress, report.total, report.message)
+    except Exception as exc:  # the caller went away: the call goes on
+        logger.debug("prediction %s: progress not sent: %s", pid, exc)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, indent=1, sort_keys=True, default=str)
 
@@ -247,12 +255,7 @@ class McpApp:
         async def relay() -> None:
             async with receive:
                 async for report in receive:
-                    try:
-                        await ctx.session.report_progress(
-                            report.progress, report.total, report.message
-                        )
-                    except Exception as exc:  # the caller went away: the call goes on
-                        logger.debug("prediction %s: progress not sent: %s", pid, exc)
+                    await _report(ctx, pid, report)
 
         outcome: list[Any] = []
 
@@ -311,7 +314,7 @@ class McpApp:
             )
         last = tracker.finish(status)
         if last is not None:
-            await ctx.session.report_progress(last.progress, last.total, last.message)
+            await _report(ctx, pid, last)
         blocks = await output_content(final.output, info, self.settings.inline)
         head = types.TextContent(text=f"prediction {pid} of {info.ref} succeeded")
         return types.CallToolResult(content=[head, *blocks], structured_content=structured)
