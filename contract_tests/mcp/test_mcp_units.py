@@ -118,3 +118,29 @@ def test_project_table(tmp_path: Path) -> None:
 def test_the_repository_itself_serves_the_built_in_models() -> None:
     root = Path(__file__).resolve().parents[2]
     assert [m.ref for m in load_catalog(project=root, builtin=False)] == sorted(registry)
+
+
+async def test_output_content_for_text_json_and_data_uris() -> None:
+    import base64
+    from types import SimpleNamespace
+
+    from replicate_typed.mcp.results import InlineLimits, output_content
+
+    joined = SimpleNamespace(output_concatenate=True)
+    plain = SimpleNamespace(output_concatenate=False)
+    limits = InlineLimits()
+    (text,) = await output_content(["Hel", "lo"], joined, limits)  # type: ignore[arg-type]
+    assert text.type == "text" and text.text == "Hello"
+    (data,) = await output_content({"score": 0.5}, plain, limits)  # type: ignore[arg-type]
+    assert data.type == "text" and '"score": 0.5' in data.text
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    uri = "data:image/png;base64," + base64.b64encode(png).decode()
+    (image,) = await output_content(uri, plain, limits)  # type: ignore[arg-type]
+    assert image.type == "image" and base64.b64decode(image.data) == png
+    big = await output_content(uri, plain, InlineLimits(max_image_bytes=8))  # type: ignore[arg-type]
+    assert [b.type for b in big] == ["text"] and "not shown inline" in big[0].text
+    none = await output_content(uri, plain, InlineLimits(max_images=0))  # type: ignore[arg-type]
+    assert [b.type for b in none] == ["text"]
+    fake = "data:image/png;base64," + base64.b64encode(b"<html>").decode()
+    (note,) = await output_content(fake, plain, limits)  # type: ignore[arg-type]
+    assert note.type == "text"  # not an image by its bytes: not inlined

@@ -100,7 +100,7 @@ async def output_content(
             blocks.append(
                 types.TextContent(
                     text=f"{name}: a data: URI of {len(url)} characters ({mime or 'unknown type'}), "
-                    "too large to show inline; it is in structuredContent.output"
+                    "not shown inline; it is in structuredContent.output"
                 )
             )
     if not urls:
