@@ -59,7 +59,7 @@ def project_module(project: Path) -> tuple[str, Path] | None:
 
 def _registry(module: str, folder: Path | None) -> Registry:
     if folder is not None and str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+        sys.path.append(str(folder))  # last: a project file never shadows an installed module
     try:
         found = importlib.import_module(module).registry
     except (ImportError, AttributeError) as exc:
