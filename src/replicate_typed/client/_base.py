@@ -476,6 +476,10 @@ def plain_json(values: dict[str, Any]) -> bool:
 
 
 def typed_output(prediction: Prediction, info: ModelInfo[Any, T]) -> T:
+    """The typed output of a finished prediction: an error unless it succeeded, then the one
+    output rule (:func:`replicate_typed.client.outputs.succeeded_output`)."""
+    from replicate_typed.client.outputs import succeeded_output
+
     status = status_of(prediction)
     if status != "succeeded":
         reason = f": {prediction.error}" if prediction.error else ""
@@ -483,28 +487,7 @@ def typed_output(prediction: Prediction, info: ModelInfo[Any, T]) -> T:
             f"prediction {prediction.id} ({info.ref}) {status or 'has no status'}{reason}",
             prediction=prediction,
         )
-    if prediction.output is None and prediction.data_removed:
-        raise errors.OutputRemovedError(
-            f"prediction {prediction.id} ({info.ref}) succeeded but its output was removed "
-            "(data_removed: the API deletes outputs about an hour after a prediction ends)",
-            prediction=prediction,
-        )
-    if "output" not in prediction.model_fields_set:
-        raise errors.OutputValidationError(
-            f"prediction {prediction.id} ({info.ref}) succeeded but the server's answer carries "
-            "no output field (get it again with client.predictions.get)",
-            prediction=prediction,
-        )
-    try:
-        return info.parse_output(prediction.output)
-    except ValidationError as exc:
-        snippet = rq.snippet_of(repr(prediction.output).encode())
-        raise errors.OutputValidationError(
-            f"prediction {prediction.id} ({info.ref}): output does not fit the model's Output "
-            f"type: {exc.errors()[0]['msg'] if exc.errors() else exc}; output: {snippet}",
-            prediction=prediction,
-            snippet=snippet,
-        ) from None
+    return succeeded_output(prediction, info)
 
 
 def file_parts(
