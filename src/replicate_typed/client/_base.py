@@ -8,7 +8,6 @@ output typing live here, written once.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import math
 import mimetypes
@@ -24,7 +23,7 @@ import httpx
 from replicate_typed.client import _decoding, errors, validation
 from replicate_typed.client import _requests as rq
 from replicate_typed.client._logging import logger, redact_headers, register_secret
-from replicate_typed.client.limits import Deadline, Limits
+from replicate_typed.client.limits import Deadline, Limits, current_deadline
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy, retry_after_hint, was_sent
 from replicate_typed.predictions import TypedPrediction, status_of
@@ -469,11 +468,8 @@ class Core:
         return url
 
 
-within: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
-    "replicate_typed_deadline", default=None
-)
-"""The deadline of the enclosing ``run``/``wait`` (per task or thread): every request sent
-inside it is bounded by it (as well as by its own request deadline)."""
+within = current_deadline
+"""The deadline of the enclosing ``run``/``wait`` (see :data:`.limits.current_deadline`)."""
 
 
 class AsyncDeadlineScope:

@@ -321,6 +321,7 @@ class Client:
         """
         info = model_info(input)
         deadline = Deadline(self._core.limits.wait_seconds(timeout), self._clock)
+        deadline = deadline.earliest(within.get())
         # the create brings back the id of a paid prediction: it is given at least
         # CREATE_GRACE seconds, however little of the deadline is left
         token = within.set(deadline.at_least(CREATE_GRACE))
@@ -422,6 +423,7 @@ class Predictions:
         poller = Poller(policy)
         started = client._clock()
         deadline = Deadline(client._core.limits.wait_seconds(timeout), client._clock)
+        deadline = deadline.earliest(within.get())  # an enclosing deadline still holds
         token = within.set(deadline)
         try:
             if current is None:

@@ -19,8 +19,11 @@ as a ``timeout`` waits without limit (not recommended).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -30,6 +33,8 @@ from replicate_typed.client.errors import InputError
 __all__ = [
     "Limits",
     "Deadline",
+    "deadline",
+    "current_deadline",
     "DEFAULT_WAIT_TIMEOUT",
     "DEFAULT_REQUEST_DEADLINE",
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -101,10 +106,11 @@ class Deadline:
         return left is not None and left <= 0
 
     def earliest(self, other: Deadline | None) -> Deadline:
-        """The sooner of two deadlines (on this one's clock)."""
+        """The sooner of two deadlines (compared by the time left: each keeps its own clock)."""
         if other is None or other.at is None:
             return self
-        if self.at is None or other.at < self.at:
+        mine, theirs = self.left(), other.left()
+        if mine is None or (theirs is not None and theirs < mine):
             return other
         return self
 
@@ -136,3 +142,24 @@ class Deadline:
         """False when sleeping ``delay`` would reach the deadline (then fail now, not later)."""
         left = self.left()
         return left is None or delay < left
+
+
+current_deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "replicate_typed_deadline", default=None
+)
+"""The deadline of the enclosing ``run``/``wait``/:func:`deadline` block (per task or thread):
+every request sent inside it ends by it (as well as by its own request deadline)."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | Deadline | None) -> Iterator[Deadline]:
+    """Every API call of any client made inside the block ends within ``seconds`` (or by the
+    given :class:`Deadline`): ``with deadline(10): client.predictions.get(id)``. An enclosing
+    deadline that comes sooner still holds."""
+    given = seconds if isinstance(seconds, Deadline) else Deadline(seconds, time.monotonic)
+    chosen = given.earliest(current_deadline.get())
+    token = current_deadline.set(chosen)
+    try:
+        yield chosen
+    finally:
+        current_deadline.reset(token)
