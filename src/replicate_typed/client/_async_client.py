@@ -455,10 +455,11 @@ class AsyncPredictions:
                 await client._sleep(delay)
                 current = await self._get_update(pid, on_update)
         except errors.APITimeoutError as exc:
-            if not deadline.expired():
+            if exc.deadline is not deadline and not deadline.expired():
                 exc.attach_prediction_id(pid)
                 raise
-            error = await self._timed_out(pid, current, deadline, cancel_on_timeout)
+            # the wait's own deadline came during a request (or before its next retry)
+            error = await self._timed_out(pid, current, deadline, cancel_on_timeout, exc)
             raise error from exc
         except errors.ReplicateError as exc:
             exc.attach_prediction_id(pid)
@@ -471,10 +472,17 @@ class AsyncPredictions:
         return current
 
     async def _timed_out(
-        self, pid: str, current: Prediction | None, deadline: Deadline, cancel: bool
+        self,
+        pid: str,
+        current: Prediction | None,
+        deadline: Deadline,
+        cancel: bool,
+        cause: errors.APITimeoutError | None = None,
     ) -> errors.PredictionTimeoutError:
         within.set(None)  # the cancel has its own (short) deadline, not the expired one
         note = await self._cancel_note(pid, cancel)
+        if cause is not None:
+            note = f"; the last request: {cause.message}{note}"
         return self._client._core.timeout_error(pid, current, deadline, note)
 
     async def stream_until_done(

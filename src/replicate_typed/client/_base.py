@@ -360,6 +360,7 @@ class Core:
             request=request,
             sent=True,
         )
+        error.deadline = deadline
         if spec.prediction_id:
             error.attach_prediction_id(spec.prediction_id)
         if spec.kind == "create":

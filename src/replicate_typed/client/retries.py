@@ -111,8 +111,8 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 def _seconds(raw: object, scale: float = 1.0) -> float | None:
     """A finite, non-negative number of seconds from a header or body value, else None.
 
-    ``nan`` and non-numbers are no hint; ``inf`` and huge values pass through (the caller caps
-    them); negative values mean "now" (0)."""
+    ``nan``, negative values and non-numbers are no hint (the policy backs off as without
+    one); ``inf`` and huge values pass through (the policy caps them)."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int | float):
@@ -124,9 +124,9 @@ def _seconds(raw: object, scale: float = 1.0) -> float | None:
             return None
     else:
         return None
-    if math.isnan(value):
+    if math.isnan(value) or value < 0:
         return None
-    return max(0.0, value * scale) if not math.isinf(value) else (math.inf if value > 0 else 0.0)
+    return value * scale
 
 
 def _http_date(raw: str, now: Callable[[], float]) -> float | None:
@@ -180,8 +180,8 @@ def retry_after_hint(
 
     In order: ``retry-after-ms``, ``Retry-After`` (seconds or an HTTP date), ``ratelimit-reset``
     (delta seconds, or an epoch time), the JSON body's ``retry_after``, a detail text "Expected
-    available in N seconds". Unreadable values (``nan``, garbage, a date without a zone) are
-    skipped; negative ones mean 0. :meth:`RetryPolicy.rate_limit_delay` caps and jitters it.
+    available in N seconds". Unreadable values (``nan``, negative, garbage, a date without a
+    zone) are skipped. :meth:`RetryPolicy.rate_limit_delay` caps and jitters it.
     """
     if headers:
         raw = _header(headers, "retry-after-ms")
