@@ -54,7 +54,7 @@ class Elapsed:
 # --- deadlines ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", ["drip", "hang"])
+@pytest.mark.parametrize("mode", ["drip", "hang", "headerdrip"])
 def test_wait_timeout_holds_against_a_drip_or_a_hang(server: FaultServer, mode: str) -> None:
     with client(server, mode) as c, Elapsed() as took:
         with pytest.raises(errors.PredictionTimeoutError) as caught:
@@ -75,7 +75,7 @@ async def test_async_wait_timeout_holds_against_a_drip_or_a_hang(
     assert caught.value.prediction_id == PID
 
 
-@pytest.mark.parametrize("mode", ["drip", "hang"])
+@pytest.mark.parametrize("mode", ["drip", "hang", "headerdrip"])
 def test_a_single_call_has_its_own_deadline(server: FaultServer, mode: str) -> None:
     with client(server, mode, limits=Limits(request_deadline=1)) as c, Elapsed() as took:
         with pytest.raises(errors.APITimeoutError, match="deadline") as caught:
