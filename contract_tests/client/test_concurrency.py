@@ -313,6 +313,30 @@ async def test_the_default_transport_over_real_connections(replicate_mock: Repli
     assert len(results) == n and all(len(images) == 1 for images in results)
 
 
+def test_the_sync_clients_pools_read_within_the_call_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every pool the sync client's gate makes, now or later, gets the deadline-bound socket
+    backend of ``_deadline_io`` (a given transport is left alone)."""
+    from replicate_typed.client import _deadline_io
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("all_proxy", raising=False)
+    with Client(api_token=TOKEN, base_url=BASE) as client:
+        gated = client.http._transport
+        assert isinstance(gated, GatedTransport)
+        lane = gated._lanes[0]
+        for _ in range(SHARD_SIZE + 1):  # two pools, made as requests need them
+            lane.take()
+        pools = lane.made()
+        assert len(pools) == 2
+        for pool in pools:
+            assert isinstance(pool._pool._network_backend, _deadline_io._Backend)  # type: ignore[attr-defined]
+    given = GatedTransport(httpx.MockTransport(lambda r: httpx.Response(200)))
+    assert given.each_pool(lambda pool: None) is False
+
+
 # sniffio: httpcore 1.0 imports it for every lock, event and semaphore it sets up
 
 

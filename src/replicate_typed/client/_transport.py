@@ -99,6 +99,7 @@ class _Lane(Generic[T]):
             option = "max_streams" if name == "stream" else "max_connections"
             raise ValueError(f"{option} must be at least 1, not {size}")
         self.name, self.size = name, size
+        self.given = given is not None
         if given is not None:
             self.capacity = [size]
             self.pools: list[T | None] = [given]
@@ -108,6 +109,8 @@ class _Lane(Generic[T]):
             self.pools = [None] * count
         self.in_use = [0] * len(self.pools)
         self._make: Callable[[int], T] = make
+        self.hooks: list[Callable[[T], object]] = []
+        """Called with each pool made (see ``GatedTransport.each_pool``)."""
 
     def take(self) -> tuple[int, T]:
         """A pool with a free connection (the gate guarantees one): the first, to keep warm
@@ -117,12 +120,24 @@ class _Lane(Generic[T]):
                 pool = self.pools[index]
                 if pool is None:
                     pool = self.pools[index] = self._make(self.capacity[index])
+                    for hook in self.hooks:
+                        hook(pool)
                 self.in_use[index] += 1
                 return index, pool
         raise RuntimeError("gate admitted more requests than its pools hold")  # pragma: no cover
 
     def made(self) -> list[T]:
         return [pool for pool in self.pools if pool is not None]
+
+    def each_pool(self, hook: Callable[[T], object]) -> bool:
+        """``hook`` on the pools made so far and on each one made later; False for a lane
+        over a transport it was given (not its own)."""
+        if self.given:
+            return False
+        for pool in self.made():
+            hook(pool)
+        self.hooks.append(hook)
+        return True
 
 
 def _ssl_factory() -> Callable[[], ssl.SSLContext]:
@@ -198,6 +213,12 @@ class AsyncGatedTransport(httpx.AsyncBaseTransport):
         if transport is None and _env_proxies():
             return None
         return cls(transport)
+
+    def each_pool(self, hook: Callable[[httpx.AsyncBaseTransport], object]) -> bool:
+        """Call ``hook`` with every connection pool (an ``httpx.AsyncHTTPTransport``) this
+        transport makes, now and later (a caller that adapts each pool, such as the sync
+        client's deadline-bound sockets); False when its pool is a transport it was given."""
+        return all([lane.each_pool(hook) for lane in self._lanes])
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         which = 1 if is_stream(request) else 0
@@ -289,6 +310,11 @@ class GatedTransport(httpx.BaseTransport):
         if transport is None and _env_proxies():
             return None
         return cls(transport)
+
+    def each_pool(self, hook: Callable[[httpx.BaseTransport], object]) -> bool:
+        """See :meth:`AsyncGatedTransport.each_pool`."""
+        with self._lock:
+            return all([lane.each_pool(hook) for lane in self._lanes])
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         which = 1 if is_stream(request) else 0
