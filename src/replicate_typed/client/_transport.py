@@ -10,7 +10,7 @@ CPU in it (docs/concurrency.md). The client's own transport therefore:
   size waits here, cheaply, and never inside httpcore;
 * shards: behind the gate, the connections are split into pools of :data:`SHARD_SIZE`; a
   request goes to the first pool with a free connection, so no pool ever has a waiter and the
-  work each does per request stays that of ten connections, whatever the total.
+  work each does per request stays that of a few connections, whatever the total.
 
 The slot (and the pool's connection) is given back when the response is closed: read to the
 end by ``send``, or its stream closed. Event streams (``Accept: text/event-stream``) hold a
@@ -47,8 +47,10 @@ DEFAULT_MAX_CONNECTIONS = 100
 """Connections (and gate slots) for requests: httpx's own default pool size."""
 DEFAULT_MAX_STREAMS = 100
 """Connections (and gate slots) for event streams, apart from the requests'."""
-SHARD_SIZE = 10
-"""Connections per pool behind the gate (benchmarks/concurrency.py measured 5-20 alike)."""
+SHARD_SIZE = 4
+"""Connections per pool behind the gate. httpcore's work per request grows with its pool's
+connections squared while they idle: the batch runner's client CPU per input measured 1.1 ms
+with pools of 1-2, 1.2 ms of 4, 1.5 ms of 10, 2.9 ms of 25, 9 ms of 100 (docs/concurrency.md)."""
 
 T = TypeVar("T", httpx.AsyncBaseTransport, httpx.BaseTransport)
 
