@@ -14,6 +14,7 @@ The first path segment picks the fault; the rest is the API path under that base
 ``unknown``     a prediction whose status is ``pondering`` forever (stream URL: none)
 ``ssehuge``     create/get as ``ok`` with a stream URL; the stream sends one endless event
 ``ssedrip``     the stream drips an event's bytes and never ends it
+``sseheaders``  the stream drips its status line and headers
 ==============  ===================================================================
 
 The server counts the body bytes it sent (``sent``) so tests can bound what a client read.
@@ -59,7 +60,7 @@ class FaultServer:
 
     def prediction(self, mode: str, status: str = "starting") -> dict[str, Any]:
         body: dict[str, Any] = {"id": PID, "status": status, "output": None, "logs": ""}
-        if mode in ("ssehuge", "ssedrip"):
+        if mode in ("ssehuge", "ssedrip", "sseheaders"):
             body["urls"] = {"stream": f"{self.url}/{mode}/stream/{PID}"}
         return body
 
@@ -149,6 +150,12 @@ class FaultServer:
                 + f"Content-Length: {len(body)}\r\n\r\n"
             ).encode()  # fmt: skip
             for byte in head:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(DRIP)
+            return False
+        if "/stream/" in target and mode == "sseheaders":
+            for byte in b"HTTP/1.1 200 OK\r\nX-Padding: " + b"p" * 50000:
                 writer.write(bytes([byte]))
                 await writer.drain()
                 await asyncio.sleep(DRIP)

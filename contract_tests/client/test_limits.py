@@ -211,12 +211,22 @@ async def test_async_endless_stream_event_is_refused(server: FaultServer) -> Non
                 pass
 
 
-def test_a_dripping_stream_ends_at_its_timeout(server: FaultServer) -> None:
-    with client(server, "ssedrip") as c, Elapsed() as took:
+@pytest.mark.parametrize("mode", ["ssedrip", "sseheaders"])
+def test_a_dripping_stream_ends_at_its_timeout(server: FaultServer, mode: str) -> None:
+    with client(server, mode) as c, Elapsed() as took:
         with pytest.raises(errors.APITimeoutError, match="no 'done'") as caught:
-            list(c.predictions.stream(stream_prediction(server, "ssedrip"), timeout=0.5))
-    assert took.seconds < 1 + MARGIN
+            list(c.predictions.stream(stream_prediction(server, mode), timeout=0.5))
+    assert took.seconds < 0.5 + MARGIN
     assert caught.value.prediction_id == PID
+
+
+@pytest.mark.parametrize("mode", ["ssedrip", "sseheaders"])
+async def test_async_dripping_stream_ends_at_its_timeout(server: FaultServer, mode: str) -> None:
+    async with aclient(server, mode) as c:
+        with Elapsed() as took, pytest.raises(errors.APITimeoutError, match="no 'done'"):
+            async for _ in c.predictions.stream(stream_prediction(server, mode), timeout=0.5):
+                pass
+    assert took.seconds < 0.5 + MARGIN
 
 
 @pytest.mark.parametrize("mode", ["ssedrip", "ssehuge"])

@@ -29,7 +29,7 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent, aconnect_sse, connect_sse
 
 from replicate_typed.client.errors import APITimeoutError, ResponseTooLargeError, StreamError
-from replicate_typed.client.limits import DEFAULT_MAX_EVENT_BYTES, Deadline
+from replicate_typed.client.limits import DEFAULT_MAX_EVENT_BYTES, Deadline, current_deadline
 from replicate_typed.client.validation import UnsafeValueError, check_header_value, origin_of
 
 __all__ = [
@@ -187,6 +187,55 @@ def _clamped(timeout: httpx.Timeout | None, deadline: Deadline | None) -> dict[s
     return {} if timeout is None else {"timeout": timeout}
 
 
+@contextlib.contextmanager
+def _connect(
+    http: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    extra: dict[str, Any],
+    deadline: Deadline | None,
+) -> Iterator[EventSource]:
+    """``connect_sse`` whose status line and headers arrive by ``deadline``: the client's own
+    connection pool gives each socket read at most the time left (:mod:`._deadline_io`)."""
+    with contextlib.ExitStack() as stack:
+        token = None
+        if deadline is not None:
+            token = current_deadline.set(deadline.earliest(current_deadline.get()))
+        try:
+            source = stack.enter_context(connect_sse(http, "GET", url, headers=headers, **extra))
+        except httpx.TimeoutException as exc:
+            if deadline is not None and deadline.expired():
+                raise _deadline_error(url, deadline) from exc
+            raise
+        finally:
+            if token is not None:
+                current_deadline.reset(token)
+        yield source
+
+
+@contextlib.asynccontextmanager
+async def _aconnect(
+    http: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    extra: dict[str, Any],
+    deadline: Deadline | None,
+) -> AsyncGenerator[EventSource, None]:
+    """Async :func:`_connect`: the connection is cancelled at ``deadline``."""
+    async with contextlib.AsyncExitStack() as stack:
+        left = None if deadline is None else deadline.left()
+        connect = aconnect_sse(http, "GET", url, headers=headers, **extra)
+        if left is None or deadline is None:
+            source = await stack.enter_async_context(connect)
+        else:
+            try:
+                async with asyncio.timeout(max(left, 0.0)):
+                    source = await stack.enter_async_context(connect)
+            except TimeoutError:
+                raise _deadline_error(url, deadline) from None
+        yield source
+
+
 class _StreamState:
     """Everything both readers decide, kept free of I/O."""
 
@@ -320,7 +369,7 @@ def iter_events(
         cause: BaseException | None = None
         extra = _clamped(timeout, deadline)
         try:
-            with connect_sse(http, "GET", url, headers=state.request_headers(), **extra) as source:
+            with _connect(http, url, state.request_headers(), extra, deadline) as source:
                 response = source.response
                 if not state.is_ok(response):
                     body = b""
@@ -364,9 +413,7 @@ async def aiter_events(
         cause: BaseException | None = None
         extra = _clamped(timeout, deadline)
         try:
-            async with aconnect_sse(
-                http, "GET", url, headers=state.request_headers(), **extra
-            ) as source:
+            async with _aconnect(http, url, state.request_headers(), extra, deadline) as source:
                 response = source.response
                 if not state.is_ok(response):
                     body = b""
