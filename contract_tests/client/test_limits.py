@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract_tests.client._fault_server import PID, FaultServer, fault_server
+from contract_tests.client._fault_server import _BOMB, PID, FaultServer, fault_server
 from replicate_typed.client import errors
 from replicate_typed.client._client import AsyncClient, Client
 from replicate_typed.client.limits import DEFAULT_WAIT_TIMEOUT, Limits, deadline
@@ -184,6 +184,22 @@ async def test_a_flood_stops_at_the_limit(server: FaultServer, use_async: bool) 
     time.sleep(0.2)
     # what the server got out before the client stopped: the limit plus socket buffers
     assert server.sent["flood"] < 16 * limit
+
+
+def test_a_compressed_answer_cannot_expand_past_the_limit(server: FaultServer) -> None:
+    import tracemalloc
+
+    limit = 1024 * 1024
+    _BOMB()  # made (by the server, in this process) before memory is traced
+    tracemalloc.start()
+    try:
+        with client(server, "gzipbomb", limits=Limits(max_response_bytes=limit)) as c:
+            with pytest.raises(errors.ResponseTooLargeError):
+                c.predictions.get(PID)  # 100 KiB on the wire, 100 MiB decoded
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * limit  # decoded piece by piece: memory near the limit, not 100 MiB
 
 
 # --- streams --------------------------------------------------------------------------------
