@@ -173,6 +173,45 @@ class _Bounded:
             self.check(text)
             yield text
 
+    # httpx-sse 0.4.0 reads lines (later versions read text and split it themselves)
+    def iter_lines(self) -> Iterator[str]:
+        lines = _Lines()
+        for text in self.iter_text():
+            yield from lines.feed(text)
+        yield from lines.flush()
+
+    async def aiter_lines(self) -> AsyncGenerator[str, None]:
+        lines = _Lines()
+        async for text in self.aiter_text():
+            for line in lines.feed(text):
+                yield line
+        for line in lines.flush():
+            yield line
+
+
+class _Lines:
+    """Text split into lines without their endings (``\r\n``, ``\n`` or ``\r``), as httpx's
+    ``iter_lines`` does, across chunk boundaries."""
+
+    def __init__(self) -> None:
+        self.buffer = ""
+        self.cr = False  # the last chunk ended in "\r": a "\n" may follow
+
+    def feed(self, text: str) -> list[str]:
+        if self.cr:
+            text, self.cr = "\r" + text, False
+        if text.endswith("\r"):
+            text, self.cr = text[:-1], True
+        if not text:
+            return []
+        parts = (self.buffer + text).splitlines(keepends=True)
+        self.buffer = "" if parts[-1].endswith(("\n", "\r")) else parts.pop()
+        return [part.rstrip("\r\n") for part in parts]
+
+    def flush(self) -> list[str]:
+        rest, self.buffer = self.buffer, ""
+        return [rest] if rest or self.cr else []
+
 
 def _deadline_error(url: str, deadline: Deadline) -> APITimeoutError:
     seconds = f" within {deadline.seconds:g}s" if deadline.seconds is not None else ""
