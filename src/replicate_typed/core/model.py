@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
     model_serializer,
 )
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 __all__ = ["ModelInput", "InputObject", "ModelInfo", "CallBy", "OutputT", "InputT"]
@@ -98,7 +99,7 @@ class ModelInput(BaseModel, Generic[OutputT]):
             fields = cls.model_fields
             for name in _none_means_unset(cls):
                 field = fields[name]
-                key = (field.serialization_alias or field.alias or name) if info.by_alias else name
+                key = _wire_name(name, field) if info.by_alias else name
                 if key in data and data[key] is None:
                     del data[key]
             if info.by_alias:
@@ -136,7 +137,7 @@ class ModelInput(BaseModel, Generic[OutputT]):
             value = getattr(self, name)
             if value is None and name in unset_if_none:
                 continue  # None means "not set": the schema accepts no null here
-            key = fields[name].alias or name
+            key = _wire_name(name, fields[name])
             if isinstance(value, BaseModel) or isinstance(value, list | dict):
                 value = _drop_unsendable_none(_python_dump(value), properties.get(key, {}), defs)
             values[key] = value
@@ -197,6 +198,13 @@ class ModelInfo(Generic[InputT, OutputT]):
 _ADAPTERS: dict[int, TypeAdapter[Any]] = {}
 _NONE_MEANS_UNSET: dict[type[Any], frozenset[str]] = {}
 _BOOL_OK: dict[tuple[type[Any], str, bool], bool] = {}
+
+
+def _wire_name(name: str, field: FieldInfo) -> str:
+    """The key a field is sent under: its alias (even an empty one), else its name."""
+    if field.serialization_alias is not None:
+        return field.serialization_alias
+    return field.alias if field.alias is not None else name
 
 
 def _input_schema(cls: type[ModelInput[Any]]) -> dict[str, Any] | None:
@@ -287,7 +295,7 @@ def _bool_refused(cls: type[ModelInput[Any]], field_name: str, value: Any) -> st
     if schema is None:
         return None
     field = cls.model_fields[field_name]
-    prop = schema.get("properties", {}).get(field.alias or field_name)
+    prop = schema.get("properties", {}).get(_wire_name(field_name, field))
     if not isinstance(prop, dict):
         return None
     if isinstance(value, bool):  # the common case (a boolean field): answered once per class
@@ -330,7 +338,7 @@ def _none_means_unset(cls: type[ModelInput[Any]]) -> frozenset[str]:
         properties = schema.get("properties", {})
         defs = schema.get("$defs", {})
         for name, field in cls.model_fields.items():
-            prop = properties.get(field.alias or name)
+            prop = properties.get(_wire_name(name, field))
             if isinstance(prop, dict) and not accepts_null(prop, defs):
                 names.add(name)
     result = frozenset(names)
