@@ -5,7 +5,7 @@ from __future__ import annotations
 import keyword
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 _NOT_IDENT = re.compile(r"[^0-9a-zA-Z_]+")
 
@@ -150,26 +150,37 @@ def python_field_name(key: str) -> str:
     return name
 
 
-def field_names(keys: Iterable[str]) -> dict[str, str]:
+def field_names(keys: Iterable[str], module_names: Collection[str] = ()) -> dict[str, str]:
     """Schema key -> Python name, for every key that is not plain; one mapping for a whole module
     (datamodel-code-generator applies it to every class).
 
-    Injective: no two keys share a name, and no key gets a name that is another key, or what
-    datamodel-code-generator itself may rename a plain key to (``int`` -> ``int_``, a field
-    named like its own type). Keys are
-    settled in the order given, so the first of two that read alike gets the plainer name.
+    ``module_names`` are names the module itself binds (imports, classes, the template's names):
+    a field of such a name would shadow it in its class, so a key spelled so is not plain either
+    (``Field`` -> ``Field_``).
+
+    Injective: no two keys share a name, and no key gets a name that is another key, a module
+    name, or what datamodel-code-generator itself may rename a plain key to (``int`` -> ``int_``,
+    a field named like its own type). Keys are settled in the order given, so the first of two
+    that read alike gets the plainer name.
     """
+    reserved = set(module_names)
+
+    def plain(key: str) -> bool:
+        return is_plain_field_name(key) and key not in reserved
+
     ordered = list(dict.fromkeys(keys))
-    plain = [k for k in ordered if is_plain_field_name(k)]
-    taken = {*plain, *(f"{k}_" for k in plain)}
+    kept = [k for k in ordered if plain(k)]
+    taken = {*kept, *(f"{k}_" for k in kept), *reserved}
     out: dict[str, str] = {}
     for key in ordered:
-        if key in out or is_plain_field_name(key):
+        if key in out or plain(key):
             continue
         base = python_field_name(key)
-        name, count = base, 0
+        if base in reserved:
+            base = f"{base}_"
         if not is_plain_field_name(base):  # pragma: no cover (python_field_name's own rules)
             raise ValueError(f"no safe Python name for the property {key!r}")
+        name, count = base, 0
         while name in taken:
             count += 1
             name = f"{base}_{count}"

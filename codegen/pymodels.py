@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,21 @@ def defined_names(body: str) -> list[str]:
     return names
 
 
-def field_aliases(codegen_document: dict[str, Any]) -> dict[str, str]:
+# Names every model module binds besides what datamodel-code-generator imports (the template's
+# own, and the builtins annotations use): no field is named like one (it would shadow it in its
+# class, and datamodel-code-generator's own way out, an aliased import, misses other classes).
+MODULE_NAMES = frozenset(
+    {
+        *("json", "Any", "Final", "TypeAlias", "ModelInfo", "ModelInput", "TypedPrediction"),
+        *("Input", "Output", "OutputValue", "Prediction", "MODEL", "INPUT_SCHEMA", "OUTPUT_SCHEMA"),
+        *("str", "int", "float", "bool", "list", "dict", "bytes", "object"),
+    }
+)
+
+
+def field_aliases(
+    codegen_document: dict[str, Any], module_names: Collection[str] = MODULE_NAMES
+) -> dict[str, str]:
     """Schema key -> Python name for every property whose key is not a plain Python name
     (:func:`codegen.naming.field_names`): datamodel-code-generator writes these fields with the
     key as their alias. The Input's own keys are settled first."""
@@ -112,7 +127,7 @@ def field_aliases(codegen_document: dict[str, Any]) -> dict[str, str]:
     # Such a key keeps datamodel-code-generator's own name (check_names holds it to the rules).
     return {
         key: name
-        for key, name in field_names(keys).items()
+        for key, name in field_names(keys, module_names).items()
         if not any(key[index + 1 :] in known for index, c in enumerate(key) if c == ".")
     }
 
@@ -128,7 +143,7 @@ class FieldNameError(ValueError):
         self.rule = rule
 
 
-def check_names(body: str, keys: list[str]) -> None:
+def check_names(body: str, keys: list[str], module_names: Collection[str] = ()) -> None:
     """Every class of ``body`` has an ASCII name, and every field a safe, distinct Python name
     (:func:`codegen.naming.is_plain_field_name`) whose wire name (its alias, else the name) is a
     property key of the schema: Python then reads each name as written (no NFKC surprise),
@@ -154,13 +169,33 @@ def check_names(body: str, keys: list[str]) -> None:
                     f"the field {name!r} of class {node.name} is sent as {wire!r}, "
                     "which is no property key of the schema",
                 )
-            if not is_plain_field_name(name) or name in seen:
+            if not is_plain_field_name(name) or name in seen or name in module_names:
                 raise FieldNameError(
                     wire,
                     f"the property {wire!r} got the Python name {name!r} in class "
                     f"{node.name}, which is not a safe, distinct field name",
                 )
             seen.add(name)
+
+
+def _bound_names(imports: str, body: str) -> set[str]:
+    """The names the module's imports and top-level statements bind."""
+    names: set[str] = set()
+    for node in [*ast.parse(imports).body, *ast.parse(body).body]:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            # the imported name too: datamodel-code-generator renames an import a field shadows
+            names.update(n.split(".")[0] for a in node.names for n in (a.name, a.asname) if n)
+    return names | set(defined_names(body))
+
+
+def _field_python_names(body: str) -> set[str]:
+    return {
+        item.target.id
+        for node in ast.walk(ast.parse(body))
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+    }
 
 
 def _alias_of(item: ast.AnnAssign) -> str | None:
@@ -174,17 +209,25 @@ def _alias_of(item: ast.AnnAssign) -> str | None:
 def model_code(
     codegen_document: dict[str, Any], output_schema: dict[str, Any], settings_path: Path
 ) -> ModelCode:
-    code = generate(
-        json.dumps(codegen_document),
-        input_file_type=InputFileType.JsonSchema,
-        settings_path=settings_path,
-        aliases=field_aliases(codegen_document),
-        **COMMON_OPTIONS,
-    )
-    assert isinstance(code, str)
-    code = _ROOT_ANY.sub("", code)
-    imports, body = _split(code)
-    check_names(body, property_keys(codegen_document))
+    module_names = set(MODULE_NAMES)
+    for _ in range(3):
+        code = generate(
+            json.dumps(codegen_document),
+            input_file_type=InputFileType.JsonSchema,
+            settings_path=settings_path,
+            aliases=field_aliases(codegen_document, module_names),
+            **COMMON_OPTIONS,
+        )
+        assert isinstance(code, str)
+        code = _ROOT_ANY.sub("", code)
+        imports, body = _split(code)
+        # A field named like something this module imports or defines (``Field``, a class):
+        # once more with those names kept from fields (rare; the common case runs once).
+        bound = _bound_names(imports, body)
+        if not bound & _field_python_names(body) or bound <= module_names:
+            break
+        module_names |= bound
+    check_names(body, property_keys(codegen_document), module_names)
     if output_schema.get("x-cog-array-display") == "concatenate":
         output_value = "str"
     else:

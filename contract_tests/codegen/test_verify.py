@@ -199,8 +199,8 @@ def test_verify_catches_a_naming_step_that_lies(
     root = copy_repo(tmp_path / "repo")
     _with_property(root, key)
     before = _snapshot(root)
-    monkeypatch.setattr(pymodels, "field_aliases", lambda document: {})
-    monkeypatch.setattr(pymodels, "check_names", lambda body, keys: None)
+    monkeypatch.setattr(pymodels, "field_aliases", lambda *args: {})
+    monkeypatch.setattr(pymodels, "check_names", lambda *args: None)
     with pytest.raises(SpecErrors) as info:
         gen.write(root, only=[REF])
     rules = [str(e) for e in info.value.errors]
@@ -219,7 +219,7 @@ def test_a_name_the_generator_cannot_keep_stops_with_exit_2(
     root = copy_repo(tmp_path / "repo")
     _with_property(root, "model_version")
     before = _snapshot(root)
-    monkeypatch.setattr(pymodels, "field_aliases", lambda document: {})
+    monkeypatch.setattr(pymodels, "field_aliases", lambda *args: {})
     result = run_codegen("generate", "--root", str(root))
     assert result.returncode == 2, result
     pointer = "/openapi_schema/components/schemas/Input/properties/model_version"
@@ -227,3 +227,34 @@ def test_a_name_the_generator_cannot_keep_stops_with_exit_2(
         result.stderr
     ), result.stderr
     assert _snapshot(root) == before
+
+
+HOSTILE = [
+    *("model_version", "model_dump", "model_config", "ﬁle", "file", "ℌ", "ｆoo", "提示", "é"),
+    *("class", "json", "_x", "__init__", "1st", "a-b", "a_b", "", "int", "str"),
+    *("to_request_input", "Field", "Annotated", "Input.x", "x", "Output", "type"),
+]
+
+
+def test_hostile_property_names_pass_every_verify_step(tmp_path: Path) -> None:
+    """Property names of every hostile class, at the top and nested, required and optional,
+    go through the whole of verify (ruff, the -W error import with its key checks, mypy
+    --strict) and are written; the docstring's example takes them by their keys."""
+    root = copy_repo(tmp_path / "repo")
+    path = spec_file(root, REF)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    schemas = data["openapi_schema"]["components"]["schemas"]
+    props = schemas["Input"]["properties"]
+    for index, key in enumerate(HOSTILE):
+        kind = "integer" if index % 2 else "string"
+        props[key] = {"type": kind, "title": f"F{index}", "x-order": index + 1}
+    props["ｏbj"] = {"type": "object", "properties": {k: {"type": "integer"} for k in HOSTILE}}
+    schemas["Input"]["required"] = ["model_version", "ﬁle", "class"]
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    written = gen.write(root, only=[REF])
+    module = "generated/replicate_typed/models/cjwbw/rembg.py"
+    assert module in written
+    text = (root / module).read_text(encoding="utf-8")
+    assert "Input(**{'model_version': 'aaa', 'ﬁle': 1, 'class': 1})" in text
+    assert 'field_model_version: Annotated[str, Field(alias="model_version", title="F0")]' in text
+    assert 'file_1: Annotated[int, Field(alias="ﬁle", title="F3")]' in text

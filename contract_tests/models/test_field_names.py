@@ -51,11 +51,14 @@ for line in sys.stdin:
         module = types.ModuleType(name)
         sys.modules[name] = module
         exec(compile(job["text"], name, "exec"), module.__dict__)
+        from pydantic import BaseModel
+        for value in list(vars(module).values()):
+            if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == name:
+                assert value.__pydantic_complete__, f"class {value.__name__} is not fully defined"
         value = module.Input.model_validate(job["input"])
         answer = {"sent": value.to_request_input(), "values": sorted(value.request_values())}
-        if job["output"] is not None:
-            parsed = module.MODEL.parse_output(job["output"])
-            answer["output"] = parsed.model_dump(mode="json", by_alias=True)
+        parsed = module.MODEL.parse_output(job["output"])
+        answer["output"] = parsed.model_dump(mode="json", by_alias=True) if isinstance(parsed, BaseModel) else parsed
     except BaseException as exc:
         answer = {"error": "".join(traceback.format_exception_only(type(exc), exc)).strip()}
     print(json.dumps(answer), flush=True)
@@ -190,11 +193,20 @@ def _value(kind: str, index: int, names: list[str]) -> Any:
 
 def _spec(fields: list[tuple[str, str]], with_output: bool) -> dict[str, Any]:
     names = [n for n, _ in fields]
-    props = {name: _prop(kind, names) for name, kind in fields}
-    output = {"type": "object", "properties": {n: {"type": "integer"} for n in names}}
+    # titled, as Cog writes them (the classes then call Field(title=...))
+    props = {
+        name: {**_prop(kind, names), "title": f"P{i}"} for i, (name, kind) in enumerate(fields)
+    }
+    # titled: the output class calls Field() too (a field named Field must not hide it)
+    output = {
+        "type": "object",
+        "properties": {n: {"type": "integer", "title": f"T{i}"} for i, n in enumerate(names)},
+    }
     required = names[::2]  # required fields have no default: the docstring's example names them
+    # otherwise a titled root output (a RootModel calling Field(), as most models have)
+    root = {"type": "string", "title": "Output", "format": "uri"}
     return cog_spec(
-        props, required=required, output=output if with_output else None, model="acme/names"
+        props, required=required, output=output if with_output else root, model="acme/names"
     )
 
 
@@ -207,6 +219,8 @@ def _spec(fields: list[tuple[str, str]], with_output: bool) -> dict[str, Any]:
 @example([("class", "integer"), ("class_", "integer"), ("json", "nullable")], True)
 @example([("a-b", "integer"), ("a_b", "integer"), ("a b", "integer")], False)
 @example([("int", "integer"), ("ｉnt_", "integer"), ("str", "string")], False)
+@example([("Field", "integer"), ("Annotated", "string"), ("Ｆield", "object")], True)
+@example([("x", "integer"), ("Field", "integer")], False)
 @example([("Input.x", "integer"), ("x", "integer")], True)
 def test_any_property_name_imports_cleanly_and_keeps_its_key(
     worker: Worker, fields: list[tuple[str, str]], with_output: bool
@@ -216,10 +230,9 @@ def test_any_property_name_imports_cleanly_and_keeps_its_key(
     spec = validate_spec_data(Path("spec.json"), _spec(fields, with_output))
     text = gen.render_model(gen._env(), spec, ROOT)  # a name it cannot handle: SpecError, fails
     given_input = {name: _value(kind, i, names) for i, (name, kind) in enumerate(fields)}
-    output = {n: i for i, n in enumerate(names)} if with_output else None
+    output = {n: i for i, n in enumerate(names)} if with_output else "https://x.test/a.png"
     answer = worker.run(text, given_input, output)
     assert "error" not in answer, answer.get("error")
     assert answer["sent"] == given_input  # every key the schema's own, nested ones too
     assert answer["values"] == sorted(given_input)  # what the client sends (files uploaded first)
-    if with_output:
-        assert answer["output"] == output
+    assert answer["output"] == output
