@@ -200,13 +200,6 @@ _NONE_MEANS_UNSET: dict[type[Any], frozenset[str]] = {}
 _BOOL_OK: dict[tuple[type[Any], str, bool], bool] = {}
 
 
-def _wire_name(name: str, field: FieldInfo) -> str:
-    """The key a field is sent under: its alias (even an empty one), else its name."""
-    if field.serialization_alias is not None:
-        return field.serialization_alias
-    return field.alias if field.alias is not None else name
-
-
 def _input_schema(cls: type[ModelInput[Any]]) -> dict[str, Any] | None:
     info = getattr(cls, "__model_info__", None)
     return info.input_schema if info is not None else None
@@ -389,3 +382,10 @@ def accepts_null(schema: Any, defs: Mapping[str, Any], _seen: frozenset[str] = f
         if branch in schema and not accepts_null(schema[branch], defs, _seen):
             return False
     return True
+
+
+def _wire_name(name: str, field: FieldInfo) -> str:
+    """The key a field is sent under: its alias (even an empty one), else its name."""
+    if field.serialization_alias is not None:
+        return field.serialization_alias
+    return field.alias if field.alias is not None else name
