@@ -16,7 +16,6 @@ from pydantic import (
     field_validator,
     model_serializer,
 )
-from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 __all__ = ["ModelInput", "InputObject", "ModelInfo", "CallBy", "OutputT", "InputT"]
@@ -384,8 +383,8 @@ def accepts_null(schema: Any, defs: Mapping[str, Any], _seen: frozenset[str] = f
     return True
 
 
-def _wire_name(name: str, field: FieldInfo) -> str:
-    """The key a field is sent under: its alias (even an empty one), else its name."""
-    if field.serialization_alias is not None:
-        return field.serialization_alias
-    return field.alias if field.alias is not None else name
+def _wire_name(name: str, field: Any) -> str:
+    """The key a field (a pydantic ``FieldInfo``) is sent under: its alias (even an empty
+    one), else its name."""
+    alias = field.serialization_alias if field.serialization_alias is not None else field.alias
+    return name if alias is None else str(alias)
