@@ -210,7 +210,7 @@ def _spec(fields: list[tuple[str, str]], with_output: bool) -> dict[str, Any]:
     )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(names_and_kinds(), st.booleans())
 @example([("model_version", "string"), ("model_dump", "integer")], True)
 @example([("ﬁle", "string"), ("file", "integer"), ("ℌ", "object")], True)
