@@ -53,9 +53,8 @@ class ModelCode:
     imports: str
     body: str
     output_value: str  # the annotation Client.run returns
-    input_fields: dict[str, str] = field(
-        default_factory=dict
-    )  # the Input's wire key -> Python name
+    # the Input's fields: wire key -> Python name
+    input_fields: dict[str, str] = field(default_factory=dict)
 
 
 def _split(code: str) -> tuple[str, str]:
