@@ -192,21 +192,20 @@ def _value(kind: str, index: int, names: list[str]) -> Any:
 
 
 def _spec(fields: list[tuple[str, str]], with_output: bool) -> dict[str, Any]:
+    """Properties titled as Cog writes them (every class then calls ``Field(title=...)``, which a
+    field named ``Field`` must not hide), every other one required (no default; the docstring's
+    example names them). The output: an object with the same keys, or a titled root."""
     names = [n for n, _ in fields]
-    # titled, as Cog writes them (the classes then call Field(title=...))
     props = {
         name: {**_prop(kind, names), "title": f"P{i}"} for i, (name, kind) in enumerate(fields)
     }
-    # titled: the output class calls Field() too (a field named Field must not hide it)
     output = {
         "type": "object",
         "properties": {n: {"type": "integer", "title": f"T{i}"} for i, n in enumerate(names)},
     }
-    required = names[::2]  # required fields have no default: the docstring's example names them
-    # otherwise a titled root output (a RootModel calling Field(), as most models have)
     root = {"type": "string", "title": "Output", "format": "uri"}
     return cog_spec(
-        props, required=required, output=output if with_output else root, model="acme/names"
+        props, required=names[::2], output=output if with_output else root, model="acme/names"
     )
 
 
