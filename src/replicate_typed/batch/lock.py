@@ -201,9 +201,9 @@ class JournalLock:
     """The lock of one journal for one run: :meth:`acquire` then :meth:`release` (or
     ``async with``). ``path`` is the lock file (see :func:`lock_path`)."""
 
-    def __init__(self, path: Path | str, *, heartbeat: float = HEARTBEAT_SECONDS) -> None:
+    def __init__(self, path: Path | str, *, heartbeat: float | None = None) -> None:
         self.path = Path(path)
-        self.heartbeat = heartbeat
+        self.heartbeat = HEARTBEAT_SECONDS if heartbeat is None else heartbeat
         self.owner: LockOwner | None = None
         self.taken_over: LockOwner | None = None
         """Set when another runner's record replaced ours while we ran (a lock that does not
