@@ -96,9 +96,7 @@ async def test_waiting_ends_with_a_typed_error_and_sends_nothing(
         async with AsyncClient(api_token=TOKEN, base_url=server.url) as client:
             started = time.monotonic()
             with pytest.raises(JournalLockedError) as caught:
-                await arun_many(
-                    client, inputs(3, "w"), out_dir=tmp_path, wait_for_lock=0.6, **FAST
-                )
+                await arun_many(client, inputs(3, "w"), out_dir=tmp_path, wait_for_lock=0.6, **FAST)
             waited = time.monotonic() - started
     finally:
         holder.release()

@@ -740,8 +740,13 @@ class _Runner:
         self, items: Iterator[BatchItem | InvalidInput], queue: asyncio.Queue[BatchItem | None]
     ) -> None:
         """Read the inputs one at a time: journal each, hand the first of each input to the
-        workers (blocking while ``concurrency`` wait), note repeats."""
-        for entry in items:
+        workers (blocking while ``concurrency`` wait), note repeats. Each input is read in a
+        worker thread: a slow source (a pipe, a generator over a network) never stalls the
+        predictions already running."""
+        while True:
+            entry = await asyncio.to_thread(next, items, None)
+            if entry is None:
+                return
             if isinstance(entry, InvalidInput):
                 self.report.invalid.append(entry)
                 continue
