@@ -139,7 +139,11 @@ class JournalLockedError(ReplicateError):
 
 def _command() -> str:
     argv = list(sys.argv) or ["python"]
-    argv[0] = os.path.basename(argv[0]) or argv[0]
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:  # python -m package
+        argv[:1] = ["python", "-m", spec.name.removesuffix(".__main__")]
+    else:
+        argv[0] = os.path.basename(argv[0]) or argv[0]
     text = redact(shlex.join(argv))
     return text if len(text) <= _COMMAND_CHARS else text[: _COMMAND_CHARS - 1] + "…"
 
@@ -296,7 +300,7 @@ class JournalLock:
             message = (
                 f"another batch runner holds the journal {self.path.with_suffix('')}: {who}; "
                 f"nothing was sent{waited_note}. Wait for it to finish (or stop it), or ask "
-                "to wait: --wait-for-lock [SECONDS] (wait_for_lock=...)"
+                "to wait: --wait-for-lock SECONDS (wait_for_lock=...)"
             )
         return JournalLockedError(
             message, path=str(self.path), owner=owner, waited=waited, foreign=foreign
