@@ -148,3 +148,26 @@ def test_the_deadline_must_be_a_positive_number_of_seconds() -> None:
             BatchOptions(job_timeout=bad)
     with pytest.raises(InputError, match="wait_for_lock"):
         BatchOptions(wait_for_lock=-1)
+
+
+def test_the_cli_job_timeout_reports_each_line_with_its_prediction_id(
+    server: MockServer, mock: MakeMock, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from replicate_typed.cli.app import app
+
+    backend = mock(default_timing=(0.01, 3600.0))
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"prompt": "never ends", "width": 64, "height": 64}) + "\n")
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        app,
+        ["batch", str(path), "-m", "stability-ai/sdxl", "--out", str(tmp_path / "o")]
+        + ["--job-timeout", "1"],
+        env={"REPLICATE_API_TOKEN": TOKEN, "REPLICATE_BASE_URL": server.url + "/replicate"},
+    )
+    assert time.monotonic() - started < BOUND
+    assert result.exit_code == 1, result.output
+    (pid,) = [p.id for p in backend._order]
+    assert f"line 1 (prediction {pid}): prediction {pid}: deadline of 1 s" in result.stderr
