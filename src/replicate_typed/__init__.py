@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         UnprocessableEntityError,
         WebhookVerificationError,
     )
+    from replicate_typed.client.limits import Limits
     from replicate_typed.client.polling import PollPolicy
     from replicate_typed.client.retries import RetryPolicy
     from replicate_typed.client.streaming import StreamEvent
@@ -97,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncClient": "replicate_typed.client._client",
     "ClientOptions": "replicate_typed.client._base",
     "PollPolicy": "replicate_typed.client.polling",
+    "Limits": "replicate_typed.client.limits",
     "RetryPolicy": "replicate_typed.client.retries",
     "StreamEvent": "replicate_typed.client.streaming",
     "ModelInfo": "replicate_typed.core.model",
@@ -128,6 +130,7 @@ __all__ = [
     "FileOutput",
     "InputError",
     "InternalServerError",
+    "Limits",
     "ModelInfo",
     "ModelInput",
     "NoOutputError",
@@ -141,6 +144,7 @@ __all__ = [
     "RateLimitError",
     "Registry",
     "ReplicateError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Secret",
     "StreamError",

@@ -85,6 +85,11 @@ class APIConnectionError(APIError):
 
 
 class APITimeoutError(APIConnectionError):
+    """No complete answer in time: a request's own timeout, or its call's deadline
+    (``deadline`` is then the :class:`~replicate_typed.client.limits.Deadline` reached)."""
+
+    deadline: object | None = None
+
     def __init__(
         self,
         message: str = "Request timed out.",
