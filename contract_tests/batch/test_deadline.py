@@ -171,3 +171,13 @@ def test_the_cli_job_timeout_reports_each_line_with_its_prediction_id(
     assert result.exit_code == 1, result.output
     (pid,) = [p.id for p in backend._order]
     assert f"line 1 (prediction {pid}): prediction {pid}: deadline of 1 s" in result.stderr
+
+
+def test_the_cli_default_is_the_library_default() -> None:
+    import inspect
+
+    from replicate_typed.batch import DEFAULT_JOB_TIMEOUT
+    from replicate_typed.cli.commands.batch import batch_command
+
+    parameters = inspect.signature(batch_command).parameters
+    assert parameters["job_timeout"].default == DEFAULT_JOB_TIMEOUT

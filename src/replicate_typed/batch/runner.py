@@ -28,9 +28,10 @@ moment (even with SIGKILL) resumes where it stopped when started again on the sa
   folder raises :class:`~replicate_typed.batch.lock.JournalLockedError` at once, naming the
   holder (pid, host, since when, command), or waits up to ``wait_for_lock`` seconds for it.
 * **Every job ends.** Each input's create + wait + download has a deadline (``job_timeout``,
-  default 40 minutes: Replicate ends a prediction after 30). When it passes the input is
-  reported unresolved with its prediction id, which stays in the journal for the next run; a
-  status the runner has never seen cannot keep it waiting longer.
+  default 2400 s: Replicate ends a prediction after 30 minutes), also handed to the client
+  (:func:`replicate_typed.client.limits.deadline`) so each request fits in the time left.
+  When it passes the input is reported unresolved with its prediction id, which stays in the
+  journal for the next run; a status the runner has never seen cannot keep it waiting longer.
 * **Streamed input.** Inputs are read one at a time as workers free up (at most
   ``concurrency`` read ahead): the first create does not wait for the whole input, and memory
   does not grow with its length (with ``keep_results=False``, only results that are not ok are
@@ -82,6 +83,8 @@ from replicate_typed.batch.lock import JournalLock, lock_path
 from replicate_typed.batch.ratelimit import TokenBucket
 from replicate_typed.client import errors
 from replicate_typed.client._logging import logger
+from replicate_typed.client.limits import DEFAULT_REQUEST_DEADLINE, DEFAULT_WAIT_TIMEOUT
+from replicate_typed.client.limits import deadline as client_deadline
 from replicate_typed.client.outputs import succeeded_output
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.core.model import ModelInfo, ModelInput
@@ -111,9 +114,10 @@ EventHook = Callable[[str, "BatchResult"], None]
 ``failed``, ``skipped``, ``rejected``, ``duplicate`` (the same input as an earlier line),
 ``done`` (the input needs nothing more this run)."""
 
-DEFAULT_JOB_TIMEOUT = 2400.0
-"""Seconds for one input's create + wait + download: Replicate ends a prediction after 30
-minutes; 10 more cover queueing, reconciliation and the download."""
+DEFAULT_JOB_TIMEOUT = DEFAULT_WAIT_TIMEOUT + DEFAULT_REQUEST_DEADLINE
+"""Seconds for one input's create + wait + download (2400): the client's default wait (2100 s:
+Replicate ends a prediction after 30 minutes, plus 5) and one request deadline (300 s) for
+the create, a reconciliation and the download."""
 
 
 @dataclass(frozen=True)
@@ -809,8 +813,10 @@ class _Runner:
         deadline = loop.time() + self.options.job_timeout
         scope = asyncio.timeout_at(deadline)
         try:
-            async with scope:
-                await self._steps(item, entry, result, deadline)
+            # the client clamps each request to the time left; the scope ends the job regardless
+            with client_deadline(self.options.job_timeout):
+                async with scope:
+                    await self._steps(item, entry, result, deadline)
         except TimeoutError:
             if not scope.expired():
                 raise
