@@ -213,3 +213,50 @@ def test_every_prediction_of_two_runners_on_one_journal_is_in_it(tmp_path: Path)
     assert "pred_b was also created" in (entry.error or "")
     a.close()
     b.close()
+
+
+@pytest.mark.slow  # two batch CLI processes: `make test-slow`
+def test_two_cli_runs_started_at_once_pay_once(tmp_path: Path) -> None:
+    """The issue's case: the same command twice at the same moment (40 lines)."""
+    import json
+    import subprocess
+    import sys
+
+    from replicate_typed.mock import FaultConfig
+
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text(
+        "".join(
+            json.dumps({"prompt": f"twice {i}", "width": 64, "height": 64}) + "\n"
+            for i in range(40)
+        )
+    )
+    command = [sys.executable, "-m", "replicate_typed.cli", "batch", str(jsonl)]
+    command += ["-m", "stability-ai/sdxl", "--out", str(tmp_path / "out"), "-j", "4"]
+    command += ["--creates-per-minute", "6000"]
+    faults = FaultConfig(slow_rate=0.3, slow_seconds=0.2, seed=5)
+    with MockServer(api_tokens=(TOKEN,), default_timing=(0.02, 0.2), faults=faults) as server:
+        env = {**os.environ, "REPLICATE_API_TOKEN": TOKEN}
+        env["REPLICATE_BASE_URL"] = server.url + "/replicate"
+        env.pop("REPLICATE_TYPED_DEBUG", None)
+        runs = [
+            subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
+        outputs = [run.communicate(timeout=180) for run in runs]
+        codes = sorted(run.returncode for run in runs)
+        again = subprocess.run(
+            [*command, "--wait-for-lock", "30"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        stats = server.backend.stats()
+    assert codes == [0, 75], outputs
+    refused = next(err for (_, err), run in zip(outputs, runs, strict=True) if run.returncode == 75)
+    assert "another batch runner holds the journal" in refused and "nothing was sent" in refused
+    assert again.returncode == 0 and "this run: created 0" in again.stderr
+    assert stats["duplicate_creates"] == 0 and stats["creates"] == 40
