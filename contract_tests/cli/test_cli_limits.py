@@ -32,7 +32,9 @@ def server() -> Iterator[FaultServer]:
     ("mode", "said", "bound"),
     [
         ("unknown", "faultpid", 1.0),  # the wait: the id reaches the user
-        ("drip", "may have been created", 5.0),  # the create drips: given at least 5 s
+        pytest.param(  # the create drips: given at least 5 s
+            "drip", "may have been created", 5.0, marks=pytest.mark.slow
+        ),
     ],
 )
 def test_run_timeout_ends_the_command(
