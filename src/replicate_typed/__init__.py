@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         DownloadError,
         InputError,
         InternalServerError,
+        NoOutputError,
         NotFoundError,
         OutputRemovedError,
         OutputValidationError,
@@ -49,10 +50,12 @@ if TYPE_CHECKING:
         PredictionTimeoutError,
         RateLimitError,
         ReplicateError,
+        ResponseTooLargeError,
         StreamError,
         UnprocessableEntityError,
         WebhookVerificationError,
     )
+    from replicate_typed.client.limits import Limits
     from replicate_typed.client.polling import PollPolicy
     from replicate_typed.client.retries import RetryPolicy
     from replicate_typed.client.streaming import StreamEvent
@@ -74,6 +77,7 @@ _ERRORS = (
     "DownloadError",
     "InputError",
     "InternalServerError",
+    "NoOutputError",
     "NotFoundError",
     "OutputRemovedError",
     "OutputValidationError",
@@ -82,6 +86,7 @@ _ERRORS = (
     "PredictionTimeoutError",
     "RateLimitError",
     "ReplicateError",
+    "ResponseTooLargeError",
     "StreamError",
     "UnprocessableEntityError",
     "WebhookVerificationError",
@@ -93,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncClient": "replicate_typed.client._client",
     "ClientOptions": "replicate_typed.client._base",
     "PollPolicy": "replicate_typed.client.polling",
+    "Limits": "replicate_typed.client.limits",
     "RetryPolicy": "replicate_typed.client.retries",
     "StreamEvent": "replicate_typed.client.streaming",
     "ModelInfo": "replicate_typed.core.model",
@@ -124,8 +130,10 @@ __all__ = [
     "FileOutput",
     "InputError",
     "InternalServerError",
+    "Limits",
     "ModelInfo",
     "ModelInput",
+    "NoOutputError",
     "NotFoundError",
     "OutputRemovedError",
     "OutputValidationError",
@@ -136,6 +144,7 @@ __all__ = [
     "RateLimitError",
     "Registry",
     "ReplicateError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Secret",
     "StreamError",
