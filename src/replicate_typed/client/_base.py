@@ -8,6 +8,7 @@ output typing live here, written once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import mimetypes
@@ -168,6 +169,16 @@ class Core:
         self.poll_policy = poll_policy
         self._direct_headers: dict[str, str] | None = None
 
+    def add_headers(self, headers: Mapping[str, str]) -> None:
+        """Send ``headers`` with every request of this client (``with_options(extra_headers)``;
+        already checked)."""
+        self._headers = {**self._headers, **headers}
+        if self._direct_headers is not None:
+            self._direct_headers = {
+                **self._direct_headers,
+                **{k.lower(): v for k, v in headers.items()},
+            }
+
     @property
     def has_token(self) -> bool:
         return self._token is not None
@@ -196,7 +207,7 @@ class Core:
     # requests
 
     def build(self, http: httpx.Client | httpx.AsyncClient, spec: rq.RequestSpec) -> httpx.Request:
-        timeout = self.timeout
+        timeout = self.timeout if spec.timeout is None else httpx.Timeout(spec.timeout)
         if spec.read_timeout is not None and timeout.read is not None:
             timeout = httpx.Timeout(
                 connect=timeout.connect,
@@ -211,7 +222,7 @@ class Core:
         )
         # JSON bodies are encoded here as httpx 0.28 encodes them (compact, UTF-8, no NaN or
         # Infinity) whatever httpx is installed: 0.27 would send NaN, which is not JSON
-        body: bytes | None = None
+        body: bytes | None = spec.content
         headers = dict(spec.headers)
         if spec.json is not None:
             try:
@@ -268,6 +279,8 @@ class Core:
     ) -> float:
         """Seconds to wait before retrying, or raise the error this failure maps to."""
         policy = self.retry_policy
+        if spec.max_retries is not None and spec.max_retries != policy.max_retries:
+            policy = dataclasses.replace(policy, max_retries=spec.max_retries)
         if exc is not None:
             if policy.should_retry(spec.kind, attempt, exc=exc):
                 delay = policy.delay(attempt)

@@ -21,10 +21,11 @@ stream host) and never appears in a repr, a log record or an error.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
@@ -41,7 +42,6 @@ from replicate_typed.client._base import (
     Sleep,
     StreamProgress,
     file_parts,
-    follow_page,
     input_values,
     model_info,
     note_running,
@@ -53,7 +53,19 @@ from replicate_typed.client._base import (
 from replicate_typed.client._logging import logger
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.client.retries import RetryPolicy
+from replicate_typed.core.calls import APICall, RawResponse
 from replicate_typed.predictions import TypedPrediction, status_of
+from replicate_typed.resources._sync_resources import (
+    APIResources,
+    APIResourcesWithRawResponse,
+    DeploymentsPredictionsResource,
+    DeploymentsResource,
+    FilesResource,
+    ModelsPredictionsResource,
+    ModelsResource,
+    PredictionsResource,
+    WebhooksResource,
+)
 from replicate_typed.types import operations as ops
 
 # Constructing a client stays cheap: the pydantic models (API types, model inputs), uploads and
@@ -61,20 +73,15 @@ from replicate_typed.types import operations as ops
 if TYPE_CHECKING:
     from replicate_typed.client.streaming import StreamEvent
     from replicate_typed.core.model import ModelInput
-    from replicate_typed.types.api import (
-        File,
-        Model,
-        ModelVersion,
-        Prediction,
-        WebhookSecret,
-    )
+    from replicate_typed.core.pagination import Page
+    from replicate_typed.types.api import File, Prediction, WebhookSecret
 
 __all__ = ["Client"]
 
 T = TypeVar("T")
 
 
-class Client:
+class Client(APIResources):
     """Synchronous client of a Replicate-format prediction API.
 
     ``api_token`` / ``base_url`` default to ``REPLICATE_API_TOKEN`` / ``REPLICATE_BASE_URL``
@@ -85,9 +92,20 @@ class Client:
     ``http_client``: the httpx transport or client to send with (a given ``http_client`` is not
     closed by :meth:`close`). ``sleep``/``clock`` are injectable (tests, simulations).
 
-    Resources: ``predictions``, ``models`` (``models.versions``, ``models.predictions``),
-    ``files``, ``webhooks``. Many inputs, durably: :func:`replicate_typed.batch.run_many`.
+    Resources: one method per operation of the API document, generated
+    (:mod:`replicate_typed.resources`; docs/api-operations.md lists them): ``predictions``,
+    ``models`` (``versions``, ``predictions``, ``examples``, ``readme``), ``deployments``
+    (``predictions``), ``trainings``, ``files``, ``collections``, ``hardware``, ``account``,
+    ``webhooks``, ``search(...)``. Every method takes ``extra_headers=``, ``timeout=``,
+    ``max_retries=``; :meth:`with_options` and :attr:`with_raw_response` as in openai-python.
+    Many inputs, durably: :func:`replicate_typed.batch.run_many`.
     """
+
+    predictions: Predictions
+    models: Models
+    deployments: Deployments
+    files: Files
+    webhooks: Webhooks
 
     def __init__(
         self,
@@ -141,10 +159,74 @@ class Client:
             self._core.bind(http_client, False)
         self._sleep = sleep
         self._clock = clock
+        self._raw: APIResourcesWithRawResponse | None = None
+        self._init_resources(self)  # the generated resources, then what is written by hand
         self.predictions = Predictions(self)
         self.models = Models(self)
+        self.deployments = Deployments(self)
         self.files = Files(self)
         self.webhooks = Webhooks(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Client:
+        """A client like this one (same connection pool, token and base URL) with other
+        defaults: ``client.with_options(timeout=5, max_retries=0).predictions.get(id)``."""
+        options = self.options
+        changes: dict[str, Any] = {}
+        if timeout is not None:
+            changes["timeout"] = (
+                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            )
+        if max_retries is not None:
+            changes["retry_policy"] = dataclasses.replace(
+                options.retry_policy, max_retries=max_retries
+            )
+        client = type(self).from_options(
+            dataclasses.replace(options, **changes),
+            http_client=self._http,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+        if extra_headers:
+            client._core.add_headers(rq.check_extra_headers(extra_headers))
+        return client
+
+    @property
+    def with_raw_response(self) -> APIResourcesWithRawResponse:
+        """The same calls, each returning the HTTP answer (:class:`RawResponse`: status,
+        headers, body, ``.parse()``): ``client.with_raw_response.predictions.get(id)``."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = APIResourcesWithRawResponse(self)
+        return raw
+
+    # the requester of the generated resources (replicate_typed.core.calls.Requester)
+
+    def _call(self, call: APICall) -> Any:
+        spec = rq.spec_of(call)
+        return self._parse(call, spec, self._send(spec))
+
+    def _call_raw(self, call: APICall) -> RawResponse[Any]:
+        spec = rq.spec_of(call)
+        response = self._send(spec)
+        return RawResponse(response, functools.partial(self._parse, call, spec, response))
+
+    def _call_page(self, call: APICall, url: str | None, seen: set[str]) -> Page[Any]:
+        spec = rq.spec_of(call)
+        if url is not None:
+            spec = rq.page_spec(spec, url, self.base_url, seen)
+        return rq.parse_page_items(self._send(spec), call)
+
+    @staticmethod
+    def _parse(call: APICall, spec: rq.RequestSpec, response: httpx.Response) -> Any:
+        if spec.kind == "create" and call.cast_to == "Prediction":
+            return parse_created(response, spec)  # the id reaches the user, whatever follows
+        return rq.parse_call(response, call, spec)
 
     @property
     def options(self) -> ClientOptions:
@@ -236,14 +318,19 @@ class Client:
 
     # typed calls
 
-    def create(self, input: ModelInput[T], **create_options: Any) -> TypedPrediction[Any, T]:
-        """Create a prediction of a generated model (by version or by model path, per its spec).
+    def create(
+        self, input: ModelInput[T], *, deployment: str | None = None, **create_options: Any
+    ) -> TypedPrediction[Any, T]:
+        """Create a prediction of a generated model (by version or by model path, per its spec;
+        or on ``deployment``, ``owner/name`` of a deployment running that model).
 
         ``create_options``: ``webhook``, ``webhook_events_filter``, ``wait``, ``cancel_after``
         (see ``predictions.create``). Returns at once with the prediction as created.
         """
         info = model_info(input)
-        if info.call_by == "version":
+        if deployment is not None:
+            raw = self.deployments.predictions.create(deployment, input=input, **create_options)
+        elif info.call_by == "version":
             if not info.version:
                 raise errors.InputError(f"model {info.ref}: its spec has no version to call")
             raw = self.predictions.create(version=info.version, input=input, **create_options)
@@ -258,6 +345,7 @@ class Client:
         timeout: float | None = None,
         wait: bool | int | None = True,
         cancel_on_timeout: bool = False,
+        deployment: str | None = None,
         **create_options: Any,
     ) -> T:
         """Create, wait (``Prefer: wait``, then the prediction's stream or adaptive polling) and
@@ -268,7 +356,9 @@ class Client:
         """
         info = model_info(input)
         started = self._clock()
-        prediction = self.create(input, wait=self._core.run_wait(wait, timeout), **create_options)
+        prediction = self.create(
+            input, deployment=deployment, wait=self._core.run_wait(wait, timeout), **create_options
+        )
         remaining = None if timeout is None else max(0.0, timeout - (self._clock() - started))
         final = self.predictions.wait(
             prediction.raw, timeout=remaining, cancel_on_timeout=cancel_on_timeout
@@ -276,10 +366,12 @@ class Client:
         return typed_output(final, info)
 
 
-class Predictions:
-    """``client.predictions``: create, get, cancel, list, wait for and stream predictions."""
+class Predictions(PredictionsResource):
+    """``client.predictions``: the generated calls (``get``, ``cancel``, ``list``), ``create``
+    with uploads and typed inputs, and waiting for and streaming predictions."""
 
     def __init__(self, client: Client) -> None:
+        super().__init__(client)
         self._client = client
 
     def create(
@@ -287,51 +379,31 @@ class Predictions:
         *,
         version: str,
         input: InputLike,
+        stream: bool | None = None,
         webhook: str | None = None,
         webhook_events_filter: Sequence[str] | None = None,
         wait: bool | int | None = None,
         cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Prediction:
         """``POST /v1/predictions``. Everything is validated before any request (or upload).
 
-        ``version``: a 64-hex version id, ``owner/name:<id>`` or ``owner/name``. ``wait``:
-        ``Prefer: wait`` (True or 1-60 s). ``cancel_after``: ``30s``, ``5m``, ``1h30m`` ...
+        ``version``: a 64-hex version id, ``owner/name:<id>`` or ``owner/name``. ``input``: a
+        mapping or a model's ``Input`` (local files are uploaded). ``wait``: ``Prefer: wait``
+        (True or 1-60 s). ``cancel_after``: ``30s``, ``5m``, ``1h30m`` ...
         """
-        return self._client._create_prediction(
-            rq.create_prediction, {"version": version}, input,
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
-            cancel_after=cancel_after,
+        rq.validate_create(
+            version=version, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
         )  # fmt: skip
-
-    def get(self, id: str) -> Prediction:
-        """``GET /v1/predictions/{id}``: the prediction's current state."""
-        spec = rq.get_prediction(id)
-        return rq.parse_prediction(
-            self._client._send(spec), operation=spec.operation, prediction_id=id
-        )
-
-    def cancel(self, id: str) -> Prediction:
-        """``POST /v1/predictions/{id}/cancel`` (idempotent; retried like a read)."""
-        spec = rq.cancel_prediction(id)
-        return rq.parse_prediction(
-            self._client._send(spec), operation=spec.operation, prediction_id=id
-        )
-
-    def list(
-        self,
-        *,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-    ) -> Iterator[Prediction]:
-        """Every prediction, newest first, following each page's ``next`` link."""
-        spec: rq.RequestSpec | None = rq.list_predictions(
-            created_after=created_after, created_before=created_before
-        )
-        seen: set[str] = set()
-        while spec is not None:
-            page = rq.parse_page(self._client._send(spec))
-            yield from page.results or []
-            spec = follow_page(page, self._client.base_url, seen)
+        return super().create(
+            version=version, input=self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
+        )  # fmt: skip
 
     def wait(
         self,
@@ -485,10 +557,11 @@ class Predictions:
             raise
 
 
-class ModelPredictions:
+class ModelPredictions(ModelsPredictionsResource):
     """``client.models.predictions``: predictions of official models, by model path."""
 
     def __init__(self, client: Client) -> None:
+        super().__init__(client)
         self._client = client
 
     def create(
@@ -496,121 +569,114 @@ class ModelPredictions:
         model: str,
         *,
         input: InputLike,
+        stream: bool | None = None,
         webhook: str | None = None,
         webhook_events_filter: Sequence[str] | None = None,
         wait: bool | int | None = None,
         cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Prediction:
         """``POST /v1/models/{owner}/{name}/predictions`` (official models); options as in
         ``predictions.create``, validated before any request (or upload)."""
-        return self._client._create_prediction(
-            rq.create_model_prediction, {"model": model}, input,
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
-            cancel_after=cancel_after,
+        rq.validate_create(
+            model=model, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )  # fmt: skip
+        return super().create(
+            model, input=self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
         )  # fmt: skip
 
 
-class ModelVersions:
-    """``client.models.versions``."""
+class Models(ModelsResource):
+    """``client.models``: models, their versions, examples, readme and predictions."""
+
+    predictions: ModelPredictions
 
     def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def get(self, model: str, version_id: str) -> ModelVersion:
-        """``GET /v1/models/{owner}/{name}/versions/{version_id}`` (incl. its OpenAPI schema)."""
-        from replicate_typed.types.api import ModelVersion
-
-        spec = rq.get_model_version(model, version_id)
-        return rq.parse_response(self._client._send(spec), ModelVersion, operation=spec.operation)
-
-    def list(self, model: str) -> Iterator[ModelVersion]:
-        """``GET /v1/models/{owner}/{name}/versions``: every version, newest first, following
-        each page's ``next`` link (as ``predictions.list``)."""
-        from replicate_typed.types.api import ModelVersionPage
-
-        spec: rq.RequestSpec | None = rq.list_model_versions(model)
-        seen: set[str] = set()
-        while spec is not None:
-            response = self._client._send(spec)
-            page = rq.parse_response(response, ModelVersionPage, operation=spec.operation)
-            yield from page.results or []
-            spec = follow_page(page, self._client.base_url, seen, ops.MODELS_VERSIONS_LIST)
-
-
-class Models:
-    """``client.models``: models, their versions and their predictions."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self.versions = ModelVersions(client)
+        super().__init__(client)
         self.predictions = ModelPredictions(client)
 
-    def get(self, model: str) -> Model:
-        """``GET /v1/models/{owner}/{name}`` (``model`` is ``owner/name``)."""
-        from replicate_typed.types.api import Model
 
-        spec = rq.get_model(model)
-        return rq.parse_response(self._client._send(spec), Model, operation=spec.operation)
-
-
-class Files:
-    """``client.files``: uploads (large file inputs go through it automatically)."""
+class DeploymentPredictions(DeploymentsPredictionsResource):
+    """``client.deployments.predictions``: predictions on a deployment (``owner/name``)."""
 
     def __init__(self, client: Client) -> None:
+        super().__init__(client)
         self._client = client
+
+    def create(
+        self,
+        deployment: str,
+        *,
+        input: InputLike,
+        stream: bool | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+        wait: bool | int | None = None,
+        cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Prediction:
+        """``POST /v1/deployments/{owner}/{name}/predictions``: ``input`` as in
+        ``predictions.create`` (a mapping, or the ``Input`` of the deployment's model; for a
+        typed result use ``client.create(input, deployment=...)`` / ``client.run(...)``)."""
+        rq.validate_create(
+            model=deployment, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter, model_name="deployment",
+        )  # fmt: skip
+        return super().create(
+            deployment, input=self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
+        )  # fmt: skip
+
+
+class Deployments(DeploymentsResource):
+    """``client.deployments``: deployments and their predictions."""
+
+    predictions: DeploymentPredictions
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self.predictions = DeploymentPredictions(client)
+
+
+class Files(FilesResource):
+    """``client.files``: uploads (large file inputs go through it automatically)."""
 
     def create(
         self,
         content: FileContent,
         *,
         filename: str | None = None,
-        content_type: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        type: str | None = None,
+        content_type: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> File:
         """``POST /v1/files`` (multipart): bytes, a ``Path`` or a binary file object. The name
-        and content type default to the file's own (guessed from its name)."""
-        from replicate_typed.types.api import File
-
-        data, name, ctype = file_parts(content, filename, content_type)
-        spec = rq.create_file(data, filename=name, content_type=ctype, metadata=metadata)
-        return rq.parse_response(self._client._send(spec), File, operation=spec.operation)
-
-    def get(self, file_id: str) -> File:
-        """``GET /v1/files/{file_id}``: an uploaded file (404 once deleted or expired)."""
-        from replicate_typed.types.api import File
-
-        spec = rq.get_file(file_id)
-        return rq.parse_response(self._client._send(spec), File, operation=spec.operation)
-
-    def list(self) -> Iterator[File]:
-        """``GET /v1/files``: every uploaded file, newest first, following each page's
-        ``next`` link (as ``predictions.list``)."""
-        from replicate_typed.types.api import FilePage
-
-        spec: rq.RequestSpec | None = rq.list_files()
-        seen: set[str] = set()
-        while spec is not None:
-            response = self._client._send(spec)
-            page = rq.parse_response(response, FilePage, operation=spec.operation)
-            yield from page.results or []
-            spec = follow_page(page, self._client.base_url, seen, ops.FILES_LIST)
-
-    def delete(self, file_id: str) -> None:
-        """``DELETE /v1/files/{file_id}`` (the API answers 204; a missing file raises
-        :class:`NotFoundError`)."""
-        self._client._send(rq.delete_file(file_id))
+        and content type (``content_type``, or ``type`` as the API names it) default to the
+        file's own (guessed from its name)."""
+        data, name, ctype = file_parts(content, filename, content_type or type)
+        return super().create(
+            content=data, filename=name, metadata=metadata, type=ctype,
+            extra_headers=extra_headers, timeout=timeout, max_retries=max_retries,
+        )  # fmt: skip
 
 
-class Webhooks:
-    """``client.webhooks``."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
+class Webhooks(WebhooksResource):
+    """``client.webhooks`` (``client.webhooks.default.secret.get()``, generated)."""
 
     def default_secret(self) -> WebhookSecret:
         """``GET /v1/webhooks/default/secret``: this account's webhook signing secret (its
         ``key`` is a ``SecretStr``; pass it to :func:`replicate_typed.client.webhooks.verify`)."""
-        from replicate_typed.types.api import WebhookSecret
-
-        spec = rq.get_default_webhook_secret()
-        return rq.parse_response(self._client._send(spec), WebhookSecret, operation=spec.operation)
+        return self.default.secret.get()
