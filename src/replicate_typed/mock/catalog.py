@@ -547,7 +547,7 @@ class Catalog:
         refs = sorted(registry)
         official = [r for r in refs if registry[r].call_by == "path"]
         images = [r for r in refs if "prompt" in (registry[r].input_schema.get("properties") or {})]
-        trainers = [r for r in refs if getattr(registry[r], "training", None) is not None]
+        trainers = [r for r in refs if registry[r].training is not None]
         return {
             "text-to-image": (
                 "Text to image",

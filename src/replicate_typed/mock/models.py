@@ -169,6 +169,15 @@ class Models:
         input_schema = lift(info.input_schema)
         output_schema = lift(info.output_schema)
         components = {"Input": input_schema, "Output": output_schema, **schemas}
+        training = info.training
+        if training is not None:  # a trainer publishes its training side beside predict's
+            components["TrainingInput"] = lift(training.input_schema)
+            components["TrainingOutput"] = {
+                "type": "object",
+                "title": "TrainingOutput",
+                "required": ["weights"],
+                "properties": {"weights": {"type": "string", "format": "uri", "title": "Weights"}},
+            }
         return {
             "openapi": "3.0.2",
             "info": {"title": "Cog", "version": "0.1.0"},

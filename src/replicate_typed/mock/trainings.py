@@ -39,8 +39,7 @@ _KEYS = frozenset({"destination", "input", "webhook", "webhook_events_filter"})
 
 def training_of(info: ModelInfo[Any, Any]) -> ModelInfo[Any, Any] | None:
     """The training side of a trainer model (``TrainingInput``), None for other models."""
-    found = getattr(info, "training", None)
-    return found if isinstance(found, ModelInfo) else None
+    return info.training
 
 
 class Trainings:
