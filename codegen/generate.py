@@ -483,7 +483,7 @@ def _render_api(
     return files
 
 
-_METHODS = ("get", "post", "put", "patch", "delete")
+_METHODS = ("get", "post", "put", "patch", "delete", "query")
 _RETRY_CLASSES = ("read", "cancel", "create")
 
 
