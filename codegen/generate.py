@@ -35,7 +35,6 @@ from .naming import find_collisions, module_name
 from .normalize import normalise
 from .pymodels import ModelCode, api_code, defined_names, model_code
 from .schema_checks import check_schemas, validator_for
-from .training import TrainingCode, training_code
 from .spec import (
     ModelSpec,
     SpecEntry,
@@ -45,6 +44,7 @@ from .spec import (
     read_json,
     spec_path,
 )
+from .training import TrainingCode, training_code
 from .verify import Origin, verify
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -115,7 +115,9 @@ def training_code(
     clash = sorted(set(defined) & set(taken))
     if clash:
         raise SpecError(path, _POINTER, f"TrainingInput's classes clash with Input's: {clash}")
-    body = _input_last(body).replace(_BASE, f"class {TRAINING_INPUT}(ModelInput[TrainingOutput]):", 1)
+    body = _input_last(body).replace(
+        _BASE, f"class {TRAINING_INPUT}(ModelInput[TrainingOutput]):", 1
+    )
     input_schema = {**norm.input_schema, "title": root.get("title", TRAINING_INPUT)}
     return TrainingCode(imports=imports, body=body, input_schema=input_schema)
 
