@@ -133,6 +133,7 @@ class MockBackend:
         )
         files = Files(config, clock, store)
         catalog = Catalog(config, clock, store, lifecycle, models)
+        predictions.trained_versions = catalog.trained_model
         deployments = Deployments(config, clock, catalog, predictions)
         trainings = Trainings(config, clock, store, lifecycle, catalog, predictions, self._webhooks)
         self._catalog = catalog

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -113,6 +113,10 @@ class Predictions:
         self.webhooks = webhooks
         self.creates_by_fingerprint = creates_by_fingerprint
         self.changes = Signals()  # wakes streams and holds when a prediction is canceled
+        self.trained_versions: Callable[[str], tuple[str, ModelInfo[Any, Any]] | None] = (
+            lambda version_id: None
+        )
+        """``(destination, trainer)`` of a version a training made (the catalog's)."""
 
     # ------------------------------------------------------------------ create
 
@@ -123,6 +127,17 @@ class Predictions:
     def create_for_model(self, req: MockRequest) -> MockResponse:
         """``models.predictions.create``: the model from the path."""
         return self._create(f"{req.params['model_owner']}/{req.params['model_name']}", req)
+
+    def _trained_version(self, version: str) -> tuple[str, str, ModelInfo[Any, Any]] | None:
+        """``(model, version id, runner)`` for ``owner/name:<id>`` or ``<id>`` of a trained
+        version: it runs like its trainer."""
+        name, sep, vid = version.strip().partition(":")
+        if not sep:
+            name, vid = "", name
+        found = self.trained_versions(vid)
+        if found is None or (sep and found[0] != name):
+            return None
+        return found[0], vid, found[1]
 
     def create_for_deployment(
         self, req: MockRequest, deployment: str, info: ModelInfo[Any, Any], version: str
@@ -151,6 +166,7 @@ class Predictions:
             if key not in allowed
         ]
         info: ModelInfo[Any, Any] | None = None
+        shown: tuple[str, str] | None = None  # (model, version) when not the runner's own
         if path_ref is None:
             version = body.get("version")
             if not isinstance(version, str) or not version.strip():
@@ -158,11 +174,15 @@ class Predictions:
             else:
                 info, error = self.models.resolve_version(version)
                 if error == "404":
-                    return not_found(self.models.missing(f"The requested version {version}"))
+                    trained = self._trained_version(version)
+                    if trained is None:
+                        return not_found(self.models.missing(f"The requested version {version}"))
+                    shown, info, error = trained[:2], trained[2], None
                 if error:
                     fields.append(field_error("version", error))
         elif deployment is not None:
             info = deployment[1]
+            shown = (info.ref, deployment[2])
         else:
             info = self.models.lookup(path_ref)
             if info is None or info.ref != path_ref:
@@ -231,9 +251,9 @@ class Predictions:
         prediction = Prediction(
             id=pid,
             seq=len(self.store.order),
-            ref=info.ref,
+            ref=shown[0] if shown else info.ref,
             info=info,
-            version=deployment[2] if deployment else info.version or "hidden",
+            version=shown[1] if shown else info.version or "hidden",
             input=inputs,
             created_at=now,
             start_at=now + start_s,
