@@ -35,7 +35,7 @@ from .errors import SpecError, SpecErrors, SpecWarning, pointer
 from .examples import example_args
 from .naming import find_collisions, module_name
 from .normalize import normalise
-from .pymodels import ModelCode, api_code, model_code
+from .pymodels import ModelCode, api_code, defined_names, model_code
 from .schema_checks import check_schemas, validator_for
 from .spec import (
     ModelSpec,
@@ -46,6 +46,7 @@ from .spec import (
     read_json,
     spec_path,
 )
+from .training import TrainingCode, training_code
 from .verify import Origin, verify
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -155,6 +156,7 @@ def render_model(
         ) from None
     if warnings is not None:
         warnings.extend(found)
+    training = _training(spec, settings, code)
     return env.get_template("model_module.py.jinja").render(
         source=project.rel(spec_path(project.specs, spec.ref)),
         spec=spec,
@@ -164,8 +166,18 @@ def render_model(
         input_schema_json=_compact_json(norm.input_schema),
         output_schema_json=_compact_json(norm.output_schema),
         examples_json=_compact_json(list(spec.examples)),
-        extra_exports=[],
+        extra_exports=["TrainingInput", "TRAINING_INPUT_SCHEMA", "TRAINING"] if training else [],
+        training=training,
+        training_input_schema_json=_compact_json(training.input_schema) if training else "",
     )
+
+
+def _training(spec: ModelSpec, settings: Path, code: ModelCode) -> TrainingCode | None:
+    """A trainer's ``TrainingInput`` (:mod:`codegen.training`), None for other models."""
+    found = training_code(spec.path, spec.openapi_schema, settings, defined_names(code.body))
+    if found is not None:
+        _check_schema(spec, "TrainingInput", found.input_schema)
+    return found
 
 
 # Draft 7's meta-schema checks the keywords Cog writes (type, enum, bounds, properties ...) about
