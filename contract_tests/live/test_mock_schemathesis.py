@@ -35,7 +35,7 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client
 from replicate_typed.mock import MockServer
 from replicate_typed.models.stability_ai import sdxl
 

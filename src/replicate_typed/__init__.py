@@ -27,8 +27,8 @@ if os.path.isdir(_checkout_half) and _checkout_half not in __path__:
     __path__.append(_checkout_half)
 
 if TYPE_CHECKING:
+    from replicate_typed.client import AsyncClient, Client
     from replicate_typed.client._base import ClientOptions
-    from replicate_typed.client._client import AsyncClient, Client
     from replicate_typed.client.errors import (
         APIConnectionError,
         APIError,
@@ -89,8 +89,8 @@ _ERRORS = (
 
 # public name -> module that defines it (imported on first attribute access)
 _EXPORTS: dict[str, str] = {
-    "Client": "replicate_typed.client._client",
-    "AsyncClient": "replicate_typed.client._client",
+    "Client": "replicate_typed.client",
+    "AsyncClient": "replicate_typed.client",
     "ClientOptions": "replicate_typed.client._base",
     "PollPolicy": "replicate_typed.client.polling",
     "RetryPolicy": "replicate_typed.client.retries",

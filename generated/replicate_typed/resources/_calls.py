@@ -18,7 +18,7 @@ from replicate_typed.types import operations as ops
 
 def account_get(
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.ACCOUNT_GET.id,
@@ -30,7 +30,7 @@ def account_get(
 
 def collections_list(
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.COLLECTIONS_LIST.id,
@@ -44,7 +44,7 @@ def collections_list(
 def collections_get(
     collection_slug: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.COLLECTIONS_GET.id,
@@ -59,7 +59,7 @@ def collections_get(
 
 def deployments_list(
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.DEPLOYMENTS_LIST.id,
@@ -78,7 +78,7 @@ def deployments_create(
     model: str,
     name: str,
     version: str,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.DEPLOYMENTS_CREATE.id,
@@ -102,7 +102,7 @@ def deployments_create(
 def deployments_get(
     deployment: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.DEPLOYMENTS_GET.id,
@@ -118,11 +118,11 @@ def deployments_get(
 def deployments_update(
     deployment: str,
     *,
-    hardware: str | None,
-    max_instances: int | None,
-    min_instances: int | None,
-    version: str | None,
-    options: RequestOptions | None,
+    hardware: str | None = None,
+    max_instances: int | None = None,
+    min_instances: int | None = None,
+    version: str | None = None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.DEPLOYMENTS_UPDATE.id,
@@ -147,7 +147,7 @@ def deployments_update(
 def deployments_delete(
     deployment: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.DEPLOYMENTS_DELETE.id,
@@ -164,12 +164,12 @@ def deployments_predictions_create(
     deployment: str,
     *,
     input: Mapping[str, Any],
-    wait: bool | int | None,
-    cancel_after: str | None,
-    stream: bool | None,
-    webhook: str | None,
-    webhook_events_filter: Sequence[Literal["start", "output", "logs", "completed"]] | None,
-    options: RequestOptions | None,
+    wait: bool | int | None = None,
+    cancel_after: str | None = None,
+    stream: bool | None = None,
+    webhook: str | None = None,
+    webhook_events_filter: Sequence[Literal["start", "output", "logs", "completed"]] | None = None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.DEPLOYMENTS_PREDICTIONS_CREATE.id,
@@ -199,7 +199,7 @@ def deployments_predictions_create(
 
 def files_list(
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.FILES_LIST.id,
@@ -213,10 +213,10 @@ def files_list(
 def files_create(
     *,
     content: bytes,
-    filename: str | None,
-    metadata: Mapping[str, Any] | None,
-    type: str | None,
-    options: RequestOptions | None,
+    filename: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    type: str | None = None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.FILES_CREATE.id,
@@ -237,7 +237,7 @@ def files_create(
 def files_get(
     file_id: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.FILES_GET.id,
@@ -253,7 +253,7 @@ def files_get(
 def files_delete(
     file_id: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.FILES_DELETE.id,
@@ -272,7 +272,7 @@ def files_download(
     owner: str,
     expiry: int,
     signature: str,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.FILES_DOWNLOAD.id,
@@ -294,7 +294,7 @@ def files_download(
 
 def hardware_list(
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.HARDWARE_LIST.id,
@@ -306,9 +306,9 @@ def hardware_list(
 
 def models_list(
     *,
-    sort_by: Literal["model_created_at", "latest_version_created_at"] | None,
-    sort_direction: Literal["asc", "desc"] | None,
-    options: RequestOptions | None,
+    sort_by: Literal["model_created_at", "latest_version_created_at"] | None = None,
+    sort_direction: Literal["asc", "desc"] | None = None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_LIST.id,
@@ -331,12 +331,12 @@ def models_create(
     name: str,
     owner: str,
     visibility: Literal["public", "private"],
-    cover_image_url: str | None,
-    description: str | None,
-    github_url: str | None,
-    license_url: str | None,
-    paper_url: str | None,
-    options: RequestOptions | None,
+    cover_image_url: str | None = None,
+    description: str | None = None,
+    github_url: str | None = None,
+    license_url: str | None = None,
+    paper_url: str | None = None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_CREATE.id,
@@ -363,7 +363,7 @@ def models_create(
 def models_search(
     query: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_SEARCH.id,
@@ -378,7 +378,7 @@ def models_search(
 def models_get(
     model: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_GET.id,
@@ -394,13 +394,13 @@ def models_get(
 def models_update(
     model: str,
     *,
-    description: str | None,
-    github_url: str | None,
-    license_url: str | None,
-    paper_url: str | None,
-    readme: str | None,
-    weights_url: str | None,
-    options: RequestOptions | None,
+    description: str | None = None,
+    github_url: str | None = None,
+    license_url: str | None = None,
+    paper_url: str | None = None,
+    readme: str | None = None,
+    weights_url: str | None = None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_UPDATE.id,
@@ -427,7 +427,7 @@ def models_update(
 def models_delete(
     model: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_DELETE.id,
@@ -443,7 +443,7 @@ def models_delete(
 def models_examples_list(
     model: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_EXAMPLES_LIST.id,
@@ -461,12 +461,12 @@ def models_predictions_create(
     model: str,
     *,
     input: Mapping[str, Any],
-    wait: bool | int | None,
-    cancel_after: str | None,
-    stream: bool | None,
-    webhook: str | None,
-    webhook_events_filter: Sequence[Literal["start", "output", "logs", "completed"]] | None,
-    options: RequestOptions | None,
+    wait: bool | int | None = None,
+    cancel_after: str | None = None,
+    stream: bool | None = None,
+    webhook: str | None = None,
+    webhook_events_filter: Sequence[Literal["start", "output", "logs", "completed"]] | None = None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_PREDICTIONS_CREATE.id,
@@ -497,7 +497,7 @@ def models_predictions_create(
 def models_readme_get(
     model: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_README_GET.id,
@@ -513,7 +513,7 @@ def models_readme_get(
 def models_versions_list(
     model: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_VERSIONS_LIST.id,
@@ -531,7 +531,7 @@ def models_versions_get(
     model: str,
     version_id: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_VERSIONS_GET.id,
@@ -549,7 +549,7 @@ def models_versions_delete(
     model: str,
     version_id: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.MODELS_VERSIONS_DELETE.id,
@@ -569,9 +569,9 @@ def trainings_create(
     *,
     destination: str,
     input: Mapping[str, Any],
-    webhook: str | None,
-    webhook_events_filter: Sequence[Literal["start", "output", "logs", "completed"]] | None,
-    options: RequestOptions | None,
+    webhook: str | None = None,
+    webhook_events_filter: Sequence[Literal["start", "output", "logs", "completed"]] | None = None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.TRAININGS_CREATE.id,
@@ -596,10 +596,10 @@ def trainings_create(
 
 def predictions_list(
     *,
-    created_after: datetime | str | None,
-    created_before: datetime | str | None,
-    source: Literal["web"] | None,
-    options: RequestOptions | None,
+    created_after: datetime | str | None = None,
+    created_before: datetime | str | None = None,
+    source: Literal["web"] | None = None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.PREDICTIONS_LIST.id,
@@ -621,12 +621,12 @@ def predictions_create(
     *,
     input: Mapping[str, Any],
     version: str,
-    wait: bool | int | None,
-    cancel_after: str | None,
-    stream: bool | None,
-    webhook: str | None,
-    webhook_events_filter: Sequence[Literal["start", "output", "logs", "completed"]] | None,
-    options: RequestOptions | None,
+    wait: bool | int | None = None,
+    cancel_after: str | None = None,
+    stream: bool | None = None,
+    webhook: str | None = None,
+    webhook_events_filter: Sequence[Literal["start", "output", "logs", "completed"]] | None = None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.PREDICTIONS_CREATE.id,
@@ -655,7 +655,7 @@ def predictions_create(
 def predictions_get(
     prediction_id: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.PREDICTIONS_GET.id,
@@ -671,7 +671,7 @@ def predictions_get(
 def predictions_cancel(
     prediction_id: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.PREDICTIONS_CANCEL.id,
@@ -687,8 +687,8 @@ def predictions_cancel(
 def search(
     *,
     query: str,
-    limit: int | None,
-    options: RequestOptions | None,
+    limit: int | None = None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.SEARCH.id,
@@ -706,7 +706,7 @@ def search(
 
 def trainings_list(
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.TRAININGS_LIST.id,
@@ -720,7 +720,7 @@ def trainings_list(
 def trainings_get(
     training_id: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.TRAININGS_GET.id,
@@ -736,7 +736,7 @@ def trainings_get(
 def trainings_cancel(
     training_id: str,
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.TRAININGS_CANCEL.id,
@@ -751,7 +751,7 @@ def trainings_cancel(
 
 def webhooks_default_secret_get(
     *,
-    options: RequestOptions | None,
+    options: RequestOptions | None = None,
 ) -> APICall:
     return APICall(
         ops.WEBHOOKS_DEFAULT_SECRET_GET.id,

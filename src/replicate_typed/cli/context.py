@@ -23,7 +23,7 @@ from replicate_typed.cli.errors import EXIT_USAGE, CliError, redactor
 from replicate_typed.cli.validate import check_base_url
 
 if TYPE_CHECKING:
-    from replicate_typed.client._client import AsyncClient, Client
+    from replicate_typed.client import AsyncClient, Client
 
 __all__ = [
     "CliState",
@@ -110,7 +110,7 @@ def base_url(cli_state: CliState) -> str | None:
 
 def make_client(cli_state: CliState) -> Client:
     """A :class:`Client` from the global options (close it with :func:`close`)."""
-    from replicate_typed.client._client import Client
+    from replicate_typed.client import Client
 
     url = base_url(cli_state)
     token = read_token(cli_state)
@@ -124,7 +124,7 @@ def make_client(cli_state: CliState) -> Client:
 
 def make_async_client(cli_state: CliState) -> AsyncClient:
     """An :class:`AsyncClient` from the global options (use it as ``async with``)."""
-    from replicate_typed.client._client import AsyncClient
+    from replicate_typed.client import AsyncClient
 
     url = base_url(cli_state)
     token = read_token(cli_state)

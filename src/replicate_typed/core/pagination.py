@@ -97,7 +97,10 @@ class Pager(Generic[T]):
 
     def pages(self, *, max_pages: int | None = None) -> Iterator[Page[T]]:
         """Page after page, following ``next`` (at most ``max_pages``)."""
-        walk = _Walk(self._call.operation, max_pages or self._max_pages, None)
+        _bound("max_pages", max_pages)
+        walk = _Walk(
+            self._call.operation, self._max_pages if max_pages is None else max_pages, None
+        )
         seen: set[str] = set()
         url: str | None = None
         for count in range(1, walk.max_pages + 1):
@@ -149,7 +152,10 @@ class AsyncPager(Generic[T]):
 
     async def pages(self, *, max_pages: int | None = None) -> AsyncIterator[Page[T]]:
         """Page after page, following ``next`` (at most ``max_pages``)."""
-        walk = _Walk(self._call.operation, max_pages or self._max_pages, None)
+        _bound("max_pages", max_pages)
+        walk = _Walk(
+            self._call.operation, self._max_pages if max_pages is None else max_pages, None
+        )
         seen: set[str] = set()
         url: str | None = None
         for count in range(1, walk.max_pages + 1):
