@@ -71,8 +71,8 @@ from replicate_typed.types import operations as ops
 # streaming are imported where they are first used, and the httpx client on the first request.
 if TYPE_CHECKING:
     from replicate_typed.client.streaming import StreamEvent
+    from replicate_typed.core.calls import Page
     from replicate_typed.core.model import ModelInput
-    from replicate_typed.core.pagination import Page
     from replicate_typed.types.api import File, Prediction, WebhookSecret
 
 __all__ = ["AsyncClient"]

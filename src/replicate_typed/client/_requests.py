@@ -48,8 +48,7 @@ from replicate_typed.types.operations import Operation
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from replicate_typed.core.calls import APICall
-    from replicate_typed.core.pagination import Page
+    from replicate_typed.core.calls import APICall, Page
     from replicate_typed.types.api import Prediction, ProblemDetails
 
 __all__ = [
@@ -865,7 +864,7 @@ def parse_call(response: httpx.Response, call: APICall, spec: RequestSpec) -> An
 def parse_page_items(response: httpx.Response, call: APICall) -> Page[Any]:
     """A page of a list call, read item by item: an item that does not parse (or whose id
     breaks the id rule) is left out and reported in ``invalid``; the others are kept."""
-    from replicate_typed.core.pagination import InvalidItem, Page
+    from replicate_typed.core.calls import InvalidItem, Page
 
     data = _decode(response, call.operation)
     if not isinstance(data, Mapping):

@@ -7,18 +7,18 @@ which validates, sends, retries and parses. They import nothing of the client, o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import httpx
 
-    from replicate_typed.core.pagination import Page
-
 __all__ = [
     "APICall",
     "AsyncRequester",
+    "InvalidItem",
+    "Page",
     "RawResponse",
     "RequestOptions",
     "Requester",
@@ -79,6 +79,35 @@ def request_options(
     if extra_headers is None and timeout is None and max_retries is None:
         return None
     return RequestOptions(timeout=timeout, max_retries=max_retries, extra_headers=extra_headers)
+
+
+@dataclass(frozen=True)
+class InvalidItem:
+    """An item of a page that did not parse: its index on the page and why (no value shown)."""
+
+    index: int
+    reason: str
+    id: str | None = None
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page: ``results`` (the items that parsed), ``next``/``previous`` links, ``invalid``."""
+
+    results: list[T]
+    next: str | None = None
+    previous: str | None = None
+    invalid: list[InvalidItem] = field(default_factory=list)
+
+    @property
+    def has_next(self) -> bool:
+        return bool(self.next)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
 
 
 class RawResponse(Generic[T]):

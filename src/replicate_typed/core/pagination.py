@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Generator, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from replicate_typed.core.calls import InvalidItem, Page
 
 if TYPE_CHECKING:
     from replicate_typed.core.calls import APICall, AsyncRequester, Requester
@@ -32,35 +33,6 @@ DEFAULT_MAX_PAGES = 1000
 """Pages one walk reads at most unless told otherwise (every read is bounded)."""
 
 _log = logging.getLogger("replicate_typed")
-
-
-@dataclass(frozen=True)
-class InvalidItem:
-    """An item of a page that did not parse: its index on the page and why (no value shown)."""
-
-    index: int
-    reason: str
-    id: str | None = None
-
-
-@dataclass
-class Page(Generic[T]):
-    """One page: ``results`` (the items that parsed), ``next``/``previous`` links, ``invalid``."""
-
-    results: list[T]
-    next: str | None = None
-    previous: str | None = None
-    invalid: list[InvalidItem] = field(default_factory=list)
-
-    @property
-    def has_next(self) -> bool:
-        return bool(self.next)
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.results)
-
-    def __len__(self) -> int:
-        return len(self.results)
 
 
 def _bound(name: str, value: int | None) -> int | None:
