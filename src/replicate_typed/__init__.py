@@ -27,8 +27,7 @@ if os.path.isdir(_checkout_half) and _checkout_half not in __path__:
     __path__.append(_checkout_half)
 
 if TYPE_CHECKING:
-    from replicate_typed.client import AsyncClient, Client
-    from replicate_typed.client._base import ClientOptions
+    from replicate_typed.client import AsyncClient, Client, ClientOptions
     from replicate_typed.client.errors import (
         APIConnectionError,
         APIError,
@@ -91,7 +90,7 @@ _ERRORS = (
 _EXPORTS: dict[str, str] = {
     "Client": "replicate_typed.client",
     "AsyncClient": "replicate_typed.client",
-    "ClientOptions": "replicate_typed.client._base",
+    "ClientOptions": "replicate_typed.client",
     "PollPolicy": "replicate_typed.client.polling",
     "RetryPolicy": "replicate_typed.client.retries",
     "StreamEvent": "replicate_typed.client.streaming",

@@ -16,9 +16,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from replicate_typed.client._async_client import AsyncClient
     from replicate_typed.client._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientOptions
+    from replicate_typed.client._requests import (
+        resolve_base_url,
+        validate_cancel_after,
+        validate_prediction_id,
+    )
     from replicate_typed.client._sync_client import Client
 
-__all__ = ["Client", "AsyncClient", "ClientOptions", "DEFAULT_TIMEOUT", "DEFAULT_MAX_RETRIES"]
+__all__ = [
+    "Client",
+    "AsyncClient",
+    "ClientOptions",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_MAX_RETRIES",
+    "resolve_base_url",
+    "validate_cancel_after",
+    "validate_prediction_id",
+]
 
 _LAZY = {
     "Client": "_sync_client",
@@ -26,6 +40,10 @@ _LAZY = {
     "ClientOptions": "_base",
     "DEFAULT_TIMEOUT": "_base",
     "DEFAULT_MAX_RETRIES": "_base",
+    # the rules a command line checks its arguments by, before making a client
+    "resolve_base_url": "_requests",
+    "validate_cancel_after": "_requests",
+    "validate_prediction_id": "_requests",
 }
 
 

@@ -26,7 +26,7 @@ from replicate_typed.client import _requests as rq
 from replicate_typed.client import errors, validation
 from replicate_typed.client._logging import logger, redact_headers, register_secret
 from replicate_typed.client.polling import PollPolicy
-from replicate_typed.client.retries import RetryPolicy, was_sent
+from replicate_typed.client.retries import DEFAULT_MAX_RETRIES, RetryPolicy, was_sent
 from replicate_typed.predictions import TypedPrediction, status_of
 from replicate_typed.types import operations as ops
 from replicate_typed.types.operations import Operation
@@ -63,7 +63,6 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_MAX_RETRIES = 4
 T = TypeVar("T")
 
 InputLike: TypeAlias = "Mapping[str, Any] | ModelInput[Any]"

@@ -83,7 +83,20 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.replicate.com"
 API_PREFIX = "/v1"
 """The spec's server is ``{base}/v1``; its paths (and the operation table's) are under it."""
-USER_AGENT = "replicate-typed/0.1.0"
+
+
+@functools.cache
+def user_agent() -> str:
+    """``replicate-typed/<version>``: the version the installed distribution has (pyproject's
+    ``version``, its one home), read once."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"replicate-typed/{version('replicate-typed')}"
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "replicate-typed"
+
+
 SNIPPET_CHARS = 200
 # bytes read for a snippet: whitespace is folded and secrets masked before it is cut
 SNIPPET_WINDOW = 64 * 1024
@@ -172,7 +185,7 @@ def join_url(base_url: str, path: str) -> str:
 
 
 def auth_headers(api_token: str | None) -> dict[str, str]:
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    headers = {"User-Agent": user_agent(), "Accept": "application/json"}
     if api_token:
         headers["Authorization"] = f"Bearer {api_token}"
     return headers

@@ -136,11 +136,15 @@ def retry_after_hint(
     return None
 
 
+DEFAULT_MAX_RETRIES = 4
+"""Retries of one request unless a client or a call says otherwise (its one home)."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Backoff parameters. ``max_retries`` is the number of retries (attempts = max_retries + 1)."""
 
-    max_retries: int = 4
+    max_retries: int = DEFAULT_MAX_RETRIES
     initial_delay: float = 0.5
     max_delay: float = 8.0
     max_retry_after: float = 60.0
