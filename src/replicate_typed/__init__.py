@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         DownloadError,
         InputError,
         InternalServerError,
+        NoOutputError,
         NotFoundError,
         OutputRemovedError,
         OutputValidationError,
@@ -48,10 +49,12 @@ if TYPE_CHECKING:
         PredictionTimeoutError,
         RateLimitError,
         ReplicateError,
+        ResponseTooLargeError,
         StreamError,
         UnprocessableEntityError,
         WebhookVerificationError,
     )
+    from replicate_typed.client.limits import Limits
     from replicate_typed.client.polling import PollPolicy
     from replicate_typed.client.retries import RetryPolicy
     from replicate_typed.client.streaming import StreamEvent
@@ -73,6 +76,7 @@ _ERRORS = (
     "DownloadError",
     "InputError",
     "InternalServerError",
+    "NoOutputError",
     "NotFoundError",
     "OutputRemovedError",
     "OutputValidationError",
@@ -81,6 +85,7 @@ _ERRORS = (
     "PredictionTimeoutError",
     "RateLimitError",
     "ReplicateError",
+    "ResponseTooLargeError",
     "StreamError",
     "UnprocessableEntityError",
     "WebhookVerificationError",
@@ -92,6 +97,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncClient": "replicate_typed.client",
     "ClientOptions": "replicate_typed.client",
     "PollPolicy": "replicate_typed.client.polling",
+    "Limits": "replicate_typed.client.limits",
     "RetryPolicy": "replicate_typed.client.retries",
     "StreamEvent": "replicate_typed.client.streaming",
     "ModelInfo": "replicate_typed.core.model",
@@ -123,8 +129,10 @@ __all__ = [
     "FileOutput",
     "InputError",
     "InternalServerError",
+    "Limits",
     "ModelInfo",
     "ModelInput",
+    "NoOutputError",
     "NotFoundError",
     "OutputRemovedError",
     "OutputValidationError",
@@ -135,6 +143,7 @@ __all__ = [
     "RateLimitError",
     "Registry",
     "ReplicateError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Secret",
     "StreamError",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -34,7 +35,9 @@ from replicate_typed.client import errors
 from replicate_typed.client._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    AsyncDeadlineScope,
     AsyncSleep,
+    BodyReader,
     ClientOptions,
     Core,
     FileContent,
@@ -48,8 +51,10 @@ from replicate_typed.client._base import (
     plain_json,
     prediction_of,
     typed_output,
+    within,
 )
 from replicate_typed.client._logging import logger
+from replicate_typed.client.limits import Deadline, Limits
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.client.retries import RetryPolicy
 from replicate_typed.core.calls import APICall, RawResponse
@@ -79,6 +84,13 @@ __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
 
+CREATE_GRACE = 5.0
+"""Seconds ``run()``'s create may take even when its ``timeout`` is shorter (the create's answer
+carries the id of a paid prediction)."""
+
+CANCEL_DEADLINE = 10.0
+"""Seconds the cancel of ``cancel_on_timeout`` may take after a wait's deadline."""
+
 
 class AsyncClient(AsyncAPIResources):
     """Asynchronous client of a Replicate-format prediction API.
@@ -90,6 +102,8 @@ class AsyncClient(AsyncAPIResources):
     :mod:`replicate_typed.client.retries`; ``retry_policy`` replaces it). ``transport`` or
     ``http_client``: the httpx transport or client to send with (a given ``http_client`` is not
     closed by :meth:`close`). ``sleep``/``clock`` are injectable (tests, simulations).
+    ``limits``: the bounds of every call and answer (:class:`~replicate_typed.client.limits.Limits`:
+    a call's deadline, the default wait deadline, answer and stream-event sizes).
 
     Resources: one method per operation of the API document, generated
     (:mod:`replicate_typed.resources`; docs/api-operations.md lists them): ``predictions``,
@@ -119,8 +133,11 @@ class AsyncClient(AsyncAPIResources):
         poll_policy: PollPolicy | None = None,
         sleep: AsyncSleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        limits: Limits | None = None,
     ) -> None:
-        core = Core.resolve(api_token, base_url, timeout, max_retries, retry_policy, poll_policy)
+        core = Core.resolve(
+            api_token, base_url, timeout, max_retries, retry_policy, poll_policy, limits
+        )
         self._setup(core, transport, http_client, sleep, clock)
 
     @classmethod
@@ -270,21 +287,51 @@ class AsyncClient(AsyncAPIResources):
             await self._http_client.aclose()
 
     async def _send(self, spec: rq.RequestSpec) -> httpx.Response:
+        """Send ``spec`` (retried by the policy) within its deadline: the request deadline of
+        :class:`Limits`, or the enclosing ``run``/``wait``'s, whichever comes first."""
+        core = self._core
+        deadline = core.deadline(self._clock, within.get())
         attempt = 0
         while True:
-            request = self._core.build(self._http, spec)
-            self._core.log_request(request, attempt)
+            request = core.build(self._http, spec, deadline)
+            core.log_request(request, attempt)
             try:
-                response = await self._http.send(request)
+                async with AsyncDeadlineScope(deadline) as scope:
+                    response = await self._receive(spec, request, deadline)
             except httpx.RequestError as exc:  # no answer, or one whose body cannot be decoded
-                delay = self._core.after_failure(spec, request, attempt, exc=exc)
+                if scope.expired:
+                    raise core.deadline_error(spec, request, deadline, "cut off") from None
+                delay = core.after_failure(spec, request, attempt, exc=exc, deadline=deadline)
+            except TimeoutError:
+                if not scope.expired:
+                    raise
+                raise core.deadline_error(spec, request, deadline, "cut off") from None
             else:
                 logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
                 if response.is_success:
                     return response
-                delay = self._core.after_failure(spec, request, attempt, response=response)
+                delay = core.after_failure(
+                    spec, request, attempt, response=response, deadline=deadline
+                )
             await self._sleep(delay)
             attempt += 1
+
+    async def _receive(
+        self, spec: rq.RequestSpec, request: httpx.Request, deadline: Deadline
+    ) -> httpx.Response:
+        """One attempt: the answer with its whole body, read within the deadline and the size
+        limit (:class:`BodyReader`)."""
+        response = await self._http.send(request, stream=True)
+        try:
+            reader = BodyReader(self._core, spec, request, response, deadline)
+            try:
+                async for chunk in response.aiter_raw():
+                    reader.feed(chunk)
+            except httpx.StreamConsumed:  # a transport that answered with a body already read
+                return reader.whole(response.content)
+            return reader.finish()
+        finally:
+            await response.aclose()
 
     async def _upload(self, data: bytes, filename: str | None) -> str:
         file = await self.files.create(data, filename=filename)
@@ -352,17 +399,34 @@ class AsyncClient(AsyncAPIResources):
         """Create, wait (``Prefer: wait``, then the prediction's stream or adaptive polling) and
         return the typed output.
 
+        ``timeout`` (seconds; None: ``Limits.wait_timeout``, 35 minutes) bounds the whole call:
+        the create (given at least 5 s: its answer carries the id of a paid prediction), every
+        request, retry and rate-limit pause, the wait.
+
         Raises :class:`PredictionError` (failed/canceled/aborted), :class:`OutputRemovedError`,
-        :class:`PredictionTimeoutError` after ``timeout`` seconds; every error carries the id.
+        :class:`NoOutputError`, :class:`PredictionTimeoutError` after ``timeout`` seconds (or
+        :class:`APITimeoutError` when the create itself did not finish in time; its
+        prediction may exist); every error after the create carries the id.
         """
         info = model_info(input)
-        started = self._clock()
-        prediction = await self.create(
-            input, deployment=deployment, wait=self._core.run_wait(wait, timeout), **create_options
-        )
-        remaining = None if timeout is None else max(0.0, timeout - (self._clock() - started))
+        deadline = Deadline(self._core.limits.wait_seconds(timeout), self._clock)
+        deadline = deadline.earliest(within.get())
+        # the create brings back the id of a paid prediction: it is given at least
+        # CREATE_GRACE seconds, however little of the deadline is left
+        token = within.set(deadline.at_least(CREATE_GRACE))
+        try:
+            prediction = await self.create(
+                input,
+                deployment=deployment,
+                wait=self._core.run_wait(wait, None if timeout is None else deadline.left()),
+                **create_options,
+            )
+        finally:
+            within.reset(token)
         final = await self.predictions.wait(
-            prediction.raw, timeout=remaining, cancel_on_timeout=cancel_on_timeout
+            prediction.raw,
+            timeout=max(0.0, deadline.left() or 0.0) if deadline.at is not None else math.inf,
+            cancel_on_timeout=cancel_on_timeout,
         )
         return typed_output(final, info)
 
@@ -430,18 +494,20 @@ class AsyncPredictions(AsyncPredictionsResource):
         policy = poll_policy or client._core.poll_policy
         poller = Poller(policy)
         started = client._clock()
-        deadline = None if timeout is None else started + timeout
+        deadline = Deadline(client._core.limits.wait_seconds(timeout), client._clock)
+        deadline = deadline.earliest(within.get())  # an enclosing deadline still holds
+        token = within.set(deadline)
         try:
             if current is None:
                 current = await self._get_update(pid, on_update)
-            left = None if deadline is None else deadline - client._clock()
+            left = deadline.left()
             if (
                 not is_terminal(status_of(current))
                 and (left is None or left > 0)
                 and client._core.wait_stream(current, policy)
             ):
                 ended = await self._until_done(current, left, policy, on_update)
-                if ended or (deadline is not None and client._clock() >= deadline):
+                if ended or deadline.expired():
                     # the final state (or the state at the deadline: the loop below decides)
                     current = await self._get_update(pid, on_update)
                     if ended and not is_terminal(status_of(current)):
@@ -453,21 +519,43 @@ class AsyncPredictions(AsyncPredictionsResource):
                 delay = poller.next_delay(
                     status_of(current), current.logs, elapsed=client._clock() - started
                 )
-                if deadline is not None:
-                    left = deadline - client._clock()
+                left = deadline.left()
+                if left is not None:
                     if left <= 0:
-                        note = await self._cancel_note(pid, cancel_on_timeout)
-                        raise client._core.timeout_error(current, cast(float, timeout), note)
+                        raise await self._timed_out(pid, current, deadline, cancel_on_timeout)
                     delay = min(delay, left)
                 await client._sleep(delay)
                 current = await self._get_update(pid, on_update)
+        except errors.APITimeoutError as exc:
+            if exc.deadline is not deadline and not deadline.expired():
+                exc.attach_prediction_id(pid)
+                raise
+            # the wait's own deadline came during a request (or before its next retry)
+            error = await self._timed_out(pid, current, deadline, cancel_on_timeout, exc)
+            raise error from exc
         except errors.ReplicateError as exc:
             exc.attach_prediction_id(pid)
             raise
         except BaseException as exc:  # interrupted (Ctrl-C, a cancelled task): keep the id
             note_running(exc, pid)
             raise
+        finally:
+            within.reset(token)
         return current
+
+    async def _timed_out(
+        self,
+        pid: str,
+        current: Prediction | None,
+        deadline: Deadline,
+        cancel: bool,
+        cause: errors.APITimeoutError | None = None,
+    ) -> errors.PredictionTimeoutError:
+        within.set(None)  # the cancel has its own (short) deadline, not the expired one
+        note = await self._cancel_note(pid, cancel)
+        if cause is not None:
+            note = f"; the last request: {cause.message}{note}"
+        return self._client._core.timeout_error(pid, current, deadline, note)
 
     async def stream_until_done(
         self,
@@ -479,15 +567,21 @@ class AsyncPredictions(AsyncPredictionsResource):
         """Read the prediction's event stream until its ``done`` event: True when it came (or
         the prediction had already ended); False at once when the stream cannot be used (none,
         not for this token, ``use_stream=False``), when it fails (the reason is logged) or when
-        ``timeout`` seconds pass. Then fetch the prediction with ``get``, or poll it."""
+        ``timeout`` seconds pass (None: ``Limits.wait_timeout``). Then fetch the prediction with
+        ``get``, or poll it."""
         pid, current = prediction_of(prediction)
+        deadline = Deadline(self._client._core.limits.wait_seconds(timeout), self._client._clock)
         if current is None:
-            current = await self.get(pid)
+            token = within.set(deadline)
+            try:
+                current = await self.get(pid)
+            finally:
+                within.reset(token)
         if is_terminal(status_of(current)):
             return True
         policy = poll_policy or self._client._core.poll_policy
         try:
-            return await self._until_done(current, timeout, policy, None)
+            return await self._until_done(current, deadline.left(), policy, None)
         except errors.ReplicateError as exc:
             exc.attach_prediction_id(pid)
             raise
@@ -506,7 +600,11 @@ class AsyncPredictions(AsyncPredictionsResource):
         if url is None:
             return False
         waiter = AsyncStreamWaiter(
-            self._client._http, url, headers=core.stream_headers(url), timeout=core.stream_timeout()
+            self._client._http,
+            url,
+            headers=core.stream_headers(url),
+            timeout=core.stream_timeout(),
+            max_event_bytes=core.limits.max_event_bytes,
         )
         progress = StreamProgress(current)
 
@@ -517,7 +615,7 @@ class AsyncPredictions(AsyncPredictionsResource):
 
         try:
             done = await waiter.until_done(timeout, on_event)
-        except errors.StreamError as exc:
+        except (errors.StreamError, errors.ResponseTooLargeError) as exc:
             logger.info(
                 "prediction %s: waiting on its stream failed (%s); polling", current.id, exc
             )
@@ -535,16 +633,26 @@ class AsyncPredictions(AsyncPredictionsResource):
     async def _cancel_note(self, pid: str, cancel: bool) -> str:
         if not cancel:
             return " (it is still running; cancel it with client.predictions.cancel)"
+        token = within.set(Deadline(CANCEL_DEADLINE, self._client._clock))
         try:
             await self.cancel(pid)
         except errors.ReplicateError as exc:
             return f" (cancel failed: {exc})"
+        finally:
+            within.reset(token)
         return " (canceled)"
 
     async def stream(
-        self, prediction: Prediction | TypedPrediction[Any, Any]
+        self,
+        prediction: Prediction | TypedPrediction[Any, Any],
+        *,
+        timeout: float | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        """The prediction's server-sent events (``output``, ``logs``, ``error``, ``done``)."""
+        """The prediction's server-sent events (``output``, ``logs``, ``error``, ``done``).
+
+        ``timeout`` (seconds; None: ``Limits.wait_timeout``) bounds the whole stream, however
+        slowly the server writes: then :class:`PredictionTimeoutError` with the id. An event
+        above ``Limits.max_event_bytes`` raises :class:`ResponseTooLargeError`."""
         from replicate_typed.client.streaming import aiter_events
 
         pid, raw = prediction_of(prediction)
@@ -554,9 +662,17 @@ class AsyncPredictions(AsyncPredictionsResource):
             missing.prediction_id = pid
             raise missing
         core, http = self._client._core, self._client._http
-        headers, timeout = core.stream_headers(url), core.stream_timeout()
+        deadline = Deadline(core.limits.wait_seconds(timeout), self._client._clock)
+        events = aiter_events(
+            http,
+            url,
+            headers=core.stream_headers(url),
+            timeout=core.stream_timeout(),
+            deadline=deadline,
+            max_event_bytes=core.limits.max_event_bytes,
+        )
         try:
-            async for event in aiter_events(http, url, headers=headers, timeout=timeout):
+            async for event in events:
                 yield event
         except errors.ReplicateError as exc:
             exc.attach_prediction_id(pid)

@@ -529,7 +529,7 @@ def error_from_response(
             message, field_errors=fields, **kwargs
         )
     elif cls is errors.RateLimitError:
-        hint = retry_after_hint(response.headers, detail=detail)
+        hint = retry_after_hint(response.headers, detail=detail, body=body)
         error = errors.RateLimitError(message, retry_after=hint, **kwargs)
     elif cls is not None:
         error = cls(message, **kwargs)
