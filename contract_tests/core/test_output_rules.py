@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contract_tests.client.test_client_helpers import PID, TOKEN, prediction
-from replicate_typed.client import errors
-from replicate_typed.client import Client
+from replicate_typed.client import Client, errors
 from replicate_typed.client.outputs import succeeded_output
 from replicate_typed.core.model import ModelInfo, ModelInput
 from replicate_typed.core.types import FileOutput
