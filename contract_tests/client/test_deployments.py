@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from replicate_typed.client import AsyncClient, Client, errors
-from replicate_typed.core.types import FileOutput
+from replicate_typed.core.field_types import FileOutput
 from replicate_typed.mock import MockBackend, MockConfig, MockServer, SystemClock
 from replicate_typed.mock.respx_adapter import install
 from replicate_typed.models.stability_ai import sdxl
