@@ -133,6 +133,7 @@ PAIRS = [
     ("AsyncPredictions", "Predictions"),
     ("AsyncModelPredictions", "ModelPredictions"),
     ("AsyncDeploymentPredictions", "DeploymentPredictions"),
+    ("AsyncTrainings", "Trainings"),
     ("AsyncFiles", "Files"),
     ("AsyncWebhooks", "Webhooks"),
 ]
