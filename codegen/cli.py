@@ -53,7 +53,9 @@ def project_root(root: Path | None) -> Path:
 
 def _outputs(root: Path) -> str:
     project = gen.Paths(root)
-    return " and ".join(project.rel(folder) for folder in project.outputs)
+    folders = [*project.outputs, *([project.docs] if project.docs is not None else [])]
+    names = [project.rel(folder) for folder in folders]
+    return " and ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _rel(path: Path, root: Path) -> str:
