@@ -239,4 +239,6 @@ class Deployments:
         info = self.runner(release.model, release.version)
         if info is None:  # the version went away since the release was made
             return problem(409, "Conflict", f"{found.ref} runs a version that no longer exists")
-        return self.predictions.create_for_deployment(req, found.ref, info, release.version)
+        return self.predictions.create_for_deployment(
+            req, found.ref, info, release.model, release.version
+        )
