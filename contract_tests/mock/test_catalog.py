@@ -89,7 +89,9 @@ def test_models_search_is_a_query_request_with_a_text_body(env: Env) -> None:
     assert found.status_code == 200, found.text
     names = {f"{m['owner']}/{m['name']}" for m in found.json()["results"]}
     assert FLUX.ref in names and SDXL.ref not in names
-    empty = env.client.request("QUERY", "/v1/models", content=b"  ")
+    quoted = env.client.request("QUERY", "/v1/models", content=b'"flux"')  # the JS client's
+    assert quoted.json()["results"] == found.json()["results"]
+    empty = env.client.request("QUERY", "/v1/models", content=b' "" ')
     assert empty.status_code == 422
     assert empty.headers["content-type"] == "application/problem+json"
 
