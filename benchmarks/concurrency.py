@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from replicate_typed.client._client import AsyncClient
+from replicate_typed.client import AsyncClient
 from replicate_typed.client.errors import ReplicateError
 from replicate_typed.models.stability_ai import sdxl
 

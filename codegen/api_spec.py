@@ -248,8 +248,13 @@ UPSTREAM_PREFER_PATTERN = "^wait(=([1-9]|[1-9][0-9]|60))?$"
 
 
 def _overlay_prefer(parameters: dict[str, Any]) -> None:
-    """Prefer: wait=N allows N in 1..60 (upstream's pattern lets 61..99 through)."""
-    schema = parameters.get("parameters_prefer_header", {}).get("schema", {})
+    """Prefer: wait=N allows N in 1..60 (upstream's pattern lets 61..99 through). In Python the
+    header is ``wait`` (True, or 1..60 seconds), as ``Prefer: wait`` means it."""
+    prefer = parameters.get("parameters_prefer_header", {})
+    if prefer.get("name") == "Prefer":
+        prefer["x-python-name"] = "wait"
+        prefer["x-python-type"] = "bool | int"
+    schema = prefer.get("schema", {})
     if schema.get("pattern") == UPSTREAM_PREFER_PATTERN:
         schema["pattern"] = "^wait(=([1-9]|[1-5][0-9]|60))?$"
 

@@ -28,6 +28,8 @@ import jinja2
 import jsonschema
 
 from . import config
+from .api_resources import api_methods, api_resources, type_names
+from .api_resources import docstring as api_docstring
 from .api_types import normalise_api
 from .errors import SpecError, SpecErrors, SpecWarning, pointer
 from .examples import example_args
@@ -67,6 +69,7 @@ def _env() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["pyrepr"] = repr
+    env.filters["docstring"] = api_docstring
     return env
 
 
@@ -471,6 +474,19 @@ def _render_api(
     )
     files[f"{types}/api.py"] = env.get_template("api_types.py.jinja").render(
         source=api_source, imports=imports, body=body, enums=enums
+    )
+    resources = paths.rel(paths.api_resources)
+    tree = api_resources(api_raw, api_file)
+    nodes = tree.walk()
+    files[f"{resources}/_calls.py"] = env.get_template("api_calls.py.jinja").render(
+        source=api_source, methods=api_methods(api_raw, api_file)
+    )
+    for is_async, module in ((True, "_async_resources"), (False, "_sync_resources")):
+        files[f"{resources}/{module}.py"] = env.get_template("api_resources.py.jinja").render(
+            source=api_source, nodes=nodes, is_async=is_async, types=type_names(tree)
+        )
+    files[f"{resources}/__init__.py"] = env.get_template("api_resources_init.py.jinja").render(
+        source=api_source
     )
     api_names = sorted(set(re.findall(r"^class (\w+)\(", body, re.M)) | set(enums))
     files[f"{types}/__init__.py"] = init.render(

@@ -89,7 +89,7 @@ def test_client_uploads_large_file_objects_under_their_own_name(respx_mock: obje
     import httpx
     import respx
 
-    from replicate_typed.client._client import Client
+    from replicate_typed.client import Client
 
     assert isinstance(respx_mock, respx.MockRouter)
     big = io.BytesIO(b"\x89PNG" + b"\0" * (300 * 1024))

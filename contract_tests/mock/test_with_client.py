@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from contract_tests.mock.conftest import TOKEN, Env
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client
 from replicate_typed.client.errors import PredictionError
 from replicate_typed.core.types import FileOutput
 from replicate_typed.mock import SystemClock

@@ -27,8 +27,7 @@ if os.path.isdir(_checkout_half) and _checkout_half not in __path__:
     __path__.append(_checkout_half)
 
 if TYPE_CHECKING:
-    from replicate_typed.client._base import ClientOptions
-    from replicate_typed.client._client import AsyncClient, Client
+    from replicate_typed.client import AsyncClient, Client, ClientOptions
     from replicate_typed.client.errors import (
         APIConnectionError,
         APIError,
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
         DownloadError,
         InputError,
         InternalServerError,
+        NoOutputError,
         NotFoundError,
         OutputRemovedError,
         OutputValidationError,
@@ -49,10 +49,12 @@ if TYPE_CHECKING:
         PredictionTimeoutError,
         RateLimitError,
         ReplicateError,
+        ResponseTooLargeError,
         StreamError,
         UnprocessableEntityError,
         WebhookVerificationError,
     )
+    from replicate_typed.client.limits import Limits
     from replicate_typed.client.polling import PollPolicy
     from replicate_typed.client.retries import RetryPolicy
     from replicate_typed.client.streaming import StreamEvent
@@ -74,6 +76,7 @@ _ERRORS = (
     "DownloadError",
     "InputError",
     "InternalServerError",
+    "NoOutputError",
     "NotFoundError",
     "OutputRemovedError",
     "OutputValidationError",
@@ -82,6 +85,7 @@ _ERRORS = (
     "PredictionTimeoutError",
     "RateLimitError",
     "ReplicateError",
+    "ResponseTooLargeError",
     "StreamError",
     "UnprocessableEntityError",
     "WebhookVerificationError",
@@ -89,10 +93,11 @@ _ERRORS = (
 
 # public name -> module that defines it (imported on first attribute access)
 _EXPORTS: dict[str, str] = {
-    "Client": "replicate_typed.client._client",
-    "AsyncClient": "replicate_typed.client._client",
-    "ClientOptions": "replicate_typed.client._base",
+    "Client": "replicate_typed.client",
+    "AsyncClient": "replicate_typed.client",
+    "ClientOptions": "replicate_typed.client",
     "PollPolicy": "replicate_typed.client.polling",
+    "Limits": "replicate_typed.client.limits",
     "RetryPolicy": "replicate_typed.client.retries",
     "StreamEvent": "replicate_typed.client.streaming",
     "ModelInfo": "replicate_typed.core.model",
@@ -124,8 +129,10 @@ __all__ = [
     "FileOutput",
     "InputError",
     "InternalServerError",
+    "Limits",
     "ModelInfo",
     "ModelInput",
+    "NoOutputError",
     "NotFoundError",
     "OutputRemovedError",
     "OutputValidationError",
@@ -136,6 +143,7 @@ __all__ = [
     "RateLimitError",
     "Registry",
     "ReplicateError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Secret",
     "StreamError",

@@ -12,7 +12,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-__all__ = ["TokenBucket"]
+__all__ = ["TokenBucket", "MAX_PAUSE"]
+
+MAX_PAUSE = 60.0
+"""The longest pause a 429 can impose (the client's ``RetryPolicy.max_retry_after``)."""
 
 
 class TokenBucket:
@@ -56,7 +59,10 @@ class TokenBucket:
             self._last = now
 
     def pause(self, seconds: float) -> None:
-        """Hand out nothing for ``seconds`` (a 429 said so); saved tokens are dropped."""
+        """Hand out nothing for ``seconds`` (a 429 said so, through the client's rate-limit rule
+        :meth:`RetryPolicy.pause_for`); saved tokens are dropped. Never longer than
+        :data:`MAX_PAUSE` (nan, negative: no pause)."""
+        seconds = min(seconds, MAX_PAUSE) if seconds >= 0 else 0.0  # nan >= 0 is False
         now = self._clock()
         self._paused_until = max(self._paused_until, now + max(0.0, seconds))
         self._tokens = 0.0

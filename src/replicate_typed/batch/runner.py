@@ -63,7 +63,7 @@ from replicate_typed.core.model import ModelInfo, ModelInput
 from replicate_typed.predictions import status_of
 
 if TYPE_CHECKING:
-    from replicate_typed.client._client import AsyncClient
+    from replicate_typed.client import AsyncClient
     from replicate_typed.types.api import Prediction
 
 __all__ = [
@@ -714,7 +714,9 @@ class _Runner:
         try:
             typed = await self.client.create(item.input, **dict(self.options.create_options))
         except errors.RateLimitError as exc:
-            self.creates.pause(exc.retry_after if exc.retry_after is not None else 5.0)
+            self.creates.pause(  # the client's one rate-limit rule: capped, jittered, announced
+                self.client.options.retry_policy.pause_for(exc.retry_after or 5.0, "batch creates")
+            )
             self.journal.mark_not_created(item.key, f"throttled: {_short(exc)}")
             return None
         except (errors.AuthenticationError, errors.PermissionDeniedError) as exc:
@@ -856,7 +858,11 @@ class _Runner:
             try:
                 return await self.client.predictions.get(pid)
             except errors.RateLimitError as exc:
-                self.reads.pause(exc.retry_after if exc.retry_after is not None else 5.0)
+                self.reads.pause(  # the client's one rate-limit rule
+                    self.client.options.retry_policy.pause_for(
+                        exc.retry_after or 5.0, "batch reads"
+                    )
+                )
                 failures += 1
                 last: BaseException = exc
             except (errors.AuthenticationError, errors.PermissionDeniedError) as exc:

@@ -92,7 +92,7 @@ def _root(
             help="Retries of one request after a connection error, 429 or 5xx (with backoff).",
             min=0,
         ),
-    ] = 4,
+    ] = context.DEFAULT_MAX_RETRIES,
     version: Annotated[
         bool,
         typer.Option(

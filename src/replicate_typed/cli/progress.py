@@ -2,14 +2,17 @@
 
 On a terminal it is a Rich ``Live`` panel redrawn in place (on stderr, so stdout stays clean
 for the file paths); elsewhere (pipes, CI, tests) it degrades to plain lines: one per status
-change and one per new log line.
+change and one per new log line. A long rate-limit pause (the client's one rate-limit rule,
+:func:`replicate_typed.client.retries.on_rate_limit_pause`) is announced on it while it is
+open; :func:`announce_pauses` does the same for any console (the batch's progress line).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -17,7 +20,28 @@ from rich.panel import Panel
 from rich.spinner import Spinner
 from rich.text import Text
 
-__all__ = ["LiveDisplay", "PlainDisplay", "make_display", "LOG_TAIL_LINES"]
+if TYPE_CHECKING:
+    from replicate_typed.client.retries import RateLimitPause
+
+__all__ = ["LiveDisplay", "PlainDisplay", "make_display", "announce_pauses", "LOG_TAIL_LINES"]
+
+
+def pause_line(pause: RateLimitPause) -> str:
+    """``rate limited on predictions.get: pausing 60s (the server asked for 3600s)``."""
+    return pause.describe()
+
+
+@contextlib.contextmanager
+def announce_pauses(console: Console) -> Iterator[None]:
+    """Print a line on ``console`` for every long rate-limit pause while the block runs."""
+    from replicate_typed.client.retries import on_rate_limit_pause
+
+    def show(pause: RateLimitPause) -> None:
+        console.print(pause_line(pause), markup=False, highlight=False)
+
+    with on_rate_limit_pause(show):
+        yield
+
 
 LOG_TAIL_LINES = 8
 _STATUS_STYLES = {
@@ -44,6 +68,16 @@ class _Base:
         self.status = "sending"
         self.prediction_id: str | None = None
         self.logs = ""
+        self.note = ""  # a long rate-limit pause, shown until the next update
+        self._pauses = contextlib.ExitStack()
+
+    def _listen(self) -> None:
+        from replicate_typed.client.retries import on_rate_limit_pause
+
+        self._pauses.enter_context(on_rate_limit_pause(self.pause))
+
+    def pause(self, pause: RateLimitPause) -> None:
+        self.note = pause_line(pause)
 
     @property
     def elapsed(self) -> float:
@@ -60,10 +94,15 @@ class PlainDisplay(_Base):
         self._printed_logs = 0
 
     def __enter__(self) -> PlainDisplay:
+        self._listen()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        self._pauses.close()
+
+    def pause(self, pause: RateLimitPause) -> None:
+        super().pause(pause)
+        self._console.print(f"{self.title}: {self.note}", markup=False, highlight=False)
 
     def update(self, status: str, logs: str | None, prediction_id: str | None) -> None:
         self.status, self.prediction_id = status, prediction_id or self.prediction_id
@@ -113,6 +152,7 @@ class LiveDisplay(_Base):
             (self.status, style),
             f"  {self.elapsed:5.1f}s",
             (f"  {self.prediction_id}" if self.prediction_id else "", "dim"),
+            (f"  {self.note}" if self.note else "", "yellow"),
         )
         self._spinner.text = head
         tail = [self._redact(line) for line in self.logs.splitlines() if line.strip()]
@@ -124,13 +164,20 @@ class LiveDisplay(_Base):
 
     def __enter__(self) -> LiveDisplay:
         self._live.start()
+        self._listen()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._pauses.close()
         self._live.refresh()
         self._live.stop()
 
+    def pause(self, pause: RateLimitPause) -> None:
+        super().pause(pause)
+        self._live.refresh()
+
     def update(self, status: str, logs: str | None, prediction_id: str | None) -> None:
+        self.note = ""
         self.status = status
         self.prediction_id = prediction_id or self.prediction_id
         self.logs = logs or ""

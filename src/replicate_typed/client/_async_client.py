@@ -20,10 +20,12 @@ stream host) and never appears in a repr, a log record or an error.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
@@ -33,14 +35,15 @@ from replicate_typed.client import errors
 from replicate_typed.client._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    AsyncDeadlineScope,
     AsyncSleep,
+    BodyReader,
     ClientOptions,
     Core,
     FileContent,
     InputLike,
     StreamProgress,
     file_parts,
-    follow_page,
     input_values,
     model_info,
     note_running,
@@ -48,32 +51,48 @@ from replicate_typed.client._base import (
     plain_json,
     prediction_of,
     typed_output,
+    within,
 )
 from replicate_typed.client._logging import logger
+from replicate_typed.client.limits import Deadline, Limits
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.client.retries import RetryPolicy
+from replicate_typed.core.calls import APICall, RawResponse
 from replicate_typed.predictions import TypedPrediction, status_of
+from replicate_typed.resources._async_resources import (
+    AsyncAPIResources,
+    AsyncAPIResourcesWithRawResponse,
+    AsyncDeploymentsPredictionsResource,
+    AsyncDeploymentsResource,
+    AsyncFilesResource,
+    AsyncModelsPredictionsResource,
+    AsyncModelsResource,
+    AsyncPredictionsResource,
+    AsyncWebhooksResource,
+)
 from replicate_typed.types import operations as ops
 
 # Constructing a client stays cheap: the pydantic models (API types, model inputs), uploads and
 # streaming are imported where they are first used, and the httpx client on the first request.
 if TYPE_CHECKING:
     from replicate_typed.client.streaming import StreamEvent
+    from replicate_typed.core.calls import Page
     from replicate_typed.core.model import ModelInput
-    from replicate_typed.types.api import (
-        File,
-        Model,
-        ModelVersion,
-        Prediction,
-        WebhookSecret,
-    )
+    from replicate_typed.types.api import File, Prediction, WebhookSecret
 
 __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
 
+CREATE_GRACE = 5.0
+"""Seconds ``run()``'s create may take even when its ``timeout`` is shorter (the create's answer
+carries the id of a paid prediction)."""
 
-class AsyncClient:
+CANCEL_DEADLINE = 10.0
+"""Seconds the cancel of ``cancel_on_timeout`` may take after a wait's deadline."""
+
+
+class AsyncClient(AsyncAPIResources):
     """Asynchronous client of a Replicate-format prediction API.
 
     ``api_token`` / ``base_url`` default to ``REPLICATE_API_TOKEN`` / ``REPLICATE_BASE_URL``
@@ -83,10 +102,23 @@ class AsyncClient:
     :mod:`replicate_typed.client.retries`; ``retry_policy`` replaces it). ``transport`` or
     ``http_client``: the httpx transport or client to send with (a given ``http_client`` is not
     closed by :meth:`close`). ``sleep``/``clock`` are injectable (tests, simulations).
+    ``limits``: the bounds of every call and answer (:class:`~replicate_typed.client.limits.Limits`:
+    a call's deadline, the default wait deadline, answer and stream-event sizes).
 
-    Resources: ``predictions``, ``models`` (``models.versions``, ``models.predictions``),
-    ``files``, ``webhooks``. Many inputs, durably: :func:`replicate_typed.batch.arun_many`.
+    Resources: one method per operation of the API document, generated
+    (:mod:`replicate_typed.resources`; docs/api-operations.md lists them): ``predictions``,
+    ``models`` (``versions``, ``predictions``, ``examples``, ``readme``), ``deployments``
+    (``predictions``), ``trainings``, ``files``, ``collections``, ``hardware``, ``account``,
+    ``webhooks``, ``search(...)``. Every method takes ``extra_headers=``, ``timeout=``,
+    ``max_retries=``; :meth:`with_options` and :attr:`with_raw_response` as in openai-python.
+    Many inputs, durably: :func:`replicate_typed.batch.arun_many`.
     """
+
+    predictions: AsyncPredictions
+    models: AsyncModels
+    deployments: AsyncDeployments
+    files: AsyncFiles
+    webhooks: AsyncWebhooks
 
     def __init__(
         self,
@@ -101,8 +133,11 @@ class AsyncClient:
         poll_policy: PollPolicy | None = None,
         sleep: AsyncSleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        limits: Limits | None = None,
     ) -> None:
-        core = Core.resolve(api_token, base_url, timeout, max_retries, retry_policy, poll_policy)
+        core = Core.resolve(
+            api_token, base_url, timeout, max_retries, retry_policy, poll_policy, limits
+        )
         self._setup(core, transport, http_client, sleep, clock)
 
     @classmethod
@@ -140,10 +175,74 @@ class AsyncClient:
             self._core.bind(http_client, False)
         self._sleep = sleep
         self._clock = clock
+        self._raw: AsyncAPIResourcesWithRawResponse | None = None
+        self._init_resources(self)  # the generated resources, then what is written by hand
         self.predictions = AsyncPredictions(self)
         self.models = AsyncModels(self)
+        self.deployments = AsyncDeployments(self)
         self.files = AsyncFiles(self)
         self.webhooks = AsyncWebhooks(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncClient:
+        """A client like this one (same connection pool, token and base URL) with other
+        defaults: ``client.with_options(timeout=5, max_retries=0).predictions.get(id)``."""
+        options = self.options
+        changes: dict[str, Any] = {}
+        if timeout is not None:
+            changes["timeout"] = (
+                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            )
+        if max_retries is not None:
+            changes["retry_policy"] = dataclasses.replace(
+                options.retry_policy, max_retries=max_retries
+            )
+        client = type(self).from_options(
+            dataclasses.replace(options, **changes),
+            http_client=self._http,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+        if extra_headers:
+            client._core.add_headers(rq.check_extra_headers(extra_headers))
+        return client
+
+    @property
+    def with_raw_response(self) -> AsyncAPIResourcesWithRawResponse:
+        """The same calls, each returning the HTTP answer (:class:`RawResponse`: status,
+        headers, body, ``.parse()``): ``client.with_raw_response.predictions.get(id)``."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = AsyncAPIResourcesWithRawResponse(self)
+        return raw
+
+    # the requester of the generated resources (replicate_typed.core.calls.AsyncRequester)
+
+    async def _call(self, call: APICall) -> Any:
+        spec = rq.spec_of(call)
+        return self._parse(call, spec, await self._send(spec))
+
+    async def _call_raw(self, call: APICall) -> RawResponse[Any]:
+        spec = rq.spec_of(call)
+        response = await self._send(spec)
+        return RawResponse(response, functools.partial(self._parse, call, spec, response))
+
+    async def _call_page(self, call: APICall, url: str | None, seen: set[str]) -> Page[Any]:
+        spec = rq.spec_of(call)
+        if url is not None:
+            spec = rq.page_spec(spec, url, self.base_url, seen)
+        return rq.parse_page_items(await self._send(spec), call)
+
+    @staticmethod
+    def _parse(call: APICall, spec: rq.RequestSpec, response: httpx.Response) -> Any:
+        if spec.kind == "create" and call.cast_to == "Prediction":
+            return parse_created(response, spec)  # the id reaches the user, whatever follows
+        return rq.parse_call(response, call, spec)
 
     @property
     def options(self) -> ClientOptions:
@@ -188,21 +287,51 @@ class AsyncClient:
             await self._http_client.aclose()
 
     async def _send(self, spec: rq.RequestSpec) -> httpx.Response:
+        """Send ``spec`` (retried by the policy) within its deadline: the request deadline of
+        :class:`Limits`, or the enclosing ``run``/``wait``'s, whichever comes first."""
+        core = self._core
+        deadline = core.deadline(self._clock, within.get())
         attempt = 0
         while True:
-            request = self._core.build(self._http, spec)
-            self._core.log_request(request, attempt)
+            request = core.build(self._http, spec, deadline)
+            core.log_request(request, attempt)
             try:
-                response = await self._http.send(request)
+                async with AsyncDeadlineScope(deadline) as scope:
+                    response = await self._receive(spec, request, deadline)
             except httpx.RequestError as exc:  # no answer, or one whose body cannot be decoded
-                delay = self._core.after_failure(spec, request, attempt, exc=exc)
+                if scope.expired:
+                    raise core.deadline_error(spec, request, deadline, "cut off") from None
+                delay = core.after_failure(spec, request, attempt, exc=exc, deadline=deadline)
+            except TimeoutError:
+                if not scope.expired:
+                    raise
+                raise core.deadline_error(spec, request, deadline, "cut off") from None
             else:
                 logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
                 if response.is_success:
                     return response
-                delay = self._core.after_failure(spec, request, attempt, response=response)
+                delay = core.after_failure(
+                    spec, request, attempt, response=response, deadline=deadline
+                )
             await self._sleep(delay)
             attempt += 1
+
+    async def _receive(
+        self, spec: rq.RequestSpec, request: httpx.Request, deadline: Deadline
+    ) -> httpx.Response:
+        """One attempt: the answer with its whole body, read within the deadline and the size
+        limit (:class:`BodyReader`)."""
+        response = await self._http.send(request, stream=True)
+        try:
+            reader = BodyReader(self._core, spec, request, response, deadline)
+            try:
+                async for chunk in response.aiter_raw():
+                    reader.feed(chunk)
+            except httpx.StreamConsumed:  # a transport that answered with a body already read
+                return reader.whole(response.content)
+            return reader.finish()
+        finally:
+            await response.aclose()
 
     async def _upload(self, data: bytes, filename: str | None) -> str:
         file = await self.files.create(data, filename=filename)
@@ -235,14 +364,21 @@ class AsyncClient:
 
     # typed calls
 
-    async def create(self, input: ModelInput[T], **create_options: Any) -> TypedPrediction[Any, T]:
-        """Create a prediction of a generated model (by version or by model path, per its spec).
+    async def create(
+        self, input: ModelInput[T], *, deployment: str | None = None, **create_options: Any
+    ) -> TypedPrediction[Any, T]:
+        """Create a prediction of a generated model (by version or by model path, per its spec;
+        or on ``deployment``, ``owner/name`` of a deployment running that model).
 
         ``create_options``: ``webhook``, ``webhook_events_filter``, ``wait``, ``cancel_after``
         (see ``predictions.create``). Returns at once with the prediction as created.
         """
         info = model_info(input)
-        if info.call_by == "version":
+        if deployment is not None:
+            raw = await self.deployments.predictions.create(
+                deployment, input=input, **create_options
+            )
+        elif info.call_by == "version":
             if not info.version:
                 raise errors.InputError(f"model {info.ref}: its spec has no version to call")
             raw = await self.predictions.create(version=info.version, input=input, **create_options)
@@ -257,30 +393,50 @@ class AsyncClient:
         timeout: float | None = None,
         wait: bool | int | None = True,
         cancel_on_timeout: bool = False,
+        deployment: str | None = None,
         **create_options: Any,
     ) -> T:
         """Create, wait (``Prefer: wait``, then the prediction's stream or adaptive polling) and
         return the typed output.
 
+        ``timeout`` (seconds; None: ``Limits.wait_timeout``, 35 minutes) bounds the whole call:
+        the create (given at least 5 s: its answer carries the id of a paid prediction), every
+        request, retry and rate-limit pause, the wait.
+
         Raises :class:`PredictionError` (failed/canceled/aborted), :class:`OutputRemovedError`,
-        :class:`PredictionTimeoutError` after ``timeout`` seconds; every error carries the id.
+        :class:`NoOutputError`, :class:`PredictionTimeoutError` after ``timeout`` seconds (or
+        :class:`APITimeoutError` when the create itself did not finish in time; its
+        prediction may exist); every error after the create carries the id.
         """
         info = model_info(input)
-        started = self._clock()
-        prediction = await self.create(
-            input, wait=self._core.run_wait(wait, timeout), **create_options
-        )
-        remaining = None if timeout is None else max(0.0, timeout - (self._clock() - started))
+        deadline = Deadline(self._core.limits.wait_seconds(timeout), self._clock)
+        deadline = deadline.earliest(within.get())
+        # the create brings back the id of a paid prediction: it is given at least
+        # CREATE_GRACE seconds, however little of the deadline is left
+        token = within.set(deadline.at_least(CREATE_GRACE))
+        try:
+            prediction = await self.create(
+                input,
+                deployment=deployment,
+                wait=self._core.run_wait(wait, None if timeout is None else deadline.left()),
+                **create_options,
+            )
+        finally:
+            within.reset(token)
         final = await self.predictions.wait(
-            prediction.raw, timeout=remaining, cancel_on_timeout=cancel_on_timeout
+            prediction.raw,
+            timeout=max(0.0, deadline.left() or 0.0) if deadline.at is not None else math.inf,
+            cancel_on_timeout=cancel_on_timeout,
         )
         return typed_output(final, info)
 
 
-class AsyncPredictions:
-    """``client.predictions``: create, get, cancel, list, wait for and stream predictions."""
+class AsyncPredictions(AsyncPredictionsResource):
+    """``client.predictions``: the generated calls (``get``, ``cancel``, ``list``), ``create``
+    with uploads and typed inputs, and waiting for and streaming predictions."""
 
     def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client)
         self._client = client
 
     async def create(
@@ -288,52 +444,31 @@ class AsyncPredictions:
         *,
         version: str,
         input: InputLike,
+        stream: bool | None = None,
         webhook: str | None = None,
         webhook_events_filter: Sequence[str] | None = None,
         wait: bool | int | None = None,
         cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Prediction:
         """``POST /v1/predictions``. Everything is validated before any request (or upload).
 
-        ``version``: a 64-hex version id, ``owner/name:<id>`` or ``owner/name``. ``wait``:
-        ``Prefer: wait`` (True or 1-60 s). ``cancel_after``: ``30s``, ``5m``, ``1h30m`` ...
+        ``version``: a 64-hex version id, ``owner/name:<id>`` or ``owner/name``. ``input``: a
+        mapping or a model's ``Input`` (local files are uploaded). ``wait``: ``Prefer: wait``
+        (True or 1-60 s). ``cancel_after``: ``30s``, ``5m``, ``1h30m`` ...
         """
-        return await self._client._create_prediction(
-            rq.create_prediction, {"version": version}, input,
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
-            cancel_after=cancel_after,
+        rq.validate_create(
+            version=version, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
         )  # fmt: skip
-
-    async def get(self, id: str) -> Prediction:
-        """``GET /v1/predictions/{id}``: the prediction's current state."""
-        spec = rq.get_prediction(id)
-        return rq.parse_prediction(
-            await self._client._send(spec), operation=spec.operation, prediction_id=id
-        )
-
-    async def cancel(self, id: str) -> Prediction:
-        """``POST /v1/predictions/{id}/cancel`` (idempotent; retried like a read)."""
-        spec = rq.cancel_prediction(id)
-        return rq.parse_prediction(
-            await self._client._send(spec), operation=spec.operation, prediction_id=id
-        )
-
-    async def list(
-        self,
-        *,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-    ) -> AsyncIterator[Prediction]:
-        """Every prediction, newest first, following each page's ``next`` link."""
-        spec: rq.RequestSpec | None = rq.list_predictions(
-            created_after=created_after, created_before=created_before
-        )
-        seen: set[str] = set()
-        while spec is not None:
-            page = rq.parse_page(await self._client._send(spec))
-            for item in page.results or []:
-                yield item
-            spec = follow_page(page, self._client.base_url, seen)
+        return await super().create(
+            version=version, input=await self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
+        )  # fmt: skip
 
     async def wait(
         self,
@@ -359,18 +494,20 @@ class AsyncPredictions:
         policy = poll_policy or client._core.poll_policy
         poller = Poller(policy)
         started = client._clock()
-        deadline = None if timeout is None else started + timeout
+        deadline = Deadline(client._core.limits.wait_seconds(timeout), client._clock)
+        deadline = deadline.earliest(within.get())  # an enclosing deadline still holds
+        token = within.set(deadline)
         try:
             if current is None:
                 current = await self._get_update(pid, on_update)
-            left = None if deadline is None else deadline - client._clock()
+            left = deadline.left()
             if (
                 not is_terminal(status_of(current))
                 and (left is None or left > 0)
                 and client._core.wait_stream(current, policy)
             ):
                 ended = await self._until_done(current, left, policy, on_update)
-                if ended or (deadline is not None and client._clock() >= deadline):
+                if ended or deadline.expired():
                     # the final state (or the state at the deadline: the loop below decides)
                     current = await self._get_update(pid, on_update)
                     if ended and not is_terminal(status_of(current)):
@@ -382,21 +519,43 @@ class AsyncPredictions:
                 delay = poller.next_delay(
                     status_of(current), current.logs, elapsed=client._clock() - started
                 )
-                if deadline is not None:
-                    left = deadline - client._clock()
+                left = deadline.left()
+                if left is not None:
                     if left <= 0:
-                        note = await self._cancel_note(pid, cancel_on_timeout)
-                        raise client._core.timeout_error(current, cast(float, timeout), note)
+                        raise await self._timed_out(pid, current, deadline, cancel_on_timeout)
                     delay = min(delay, left)
                 await client._sleep(delay)
                 current = await self._get_update(pid, on_update)
+        except errors.APITimeoutError as exc:
+            if exc.deadline is not deadline and not deadline.expired():
+                exc.attach_prediction_id(pid)
+                raise
+            # the wait's own deadline came during a request (or before its next retry)
+            error = await self._timed_out(pid, current, deadline, cancel_on_timeout, exc)
+            raise error from exc
         except errors.ReplicateError as exc:
             exc.attach_prediction_id(pid)
             raise
         except BaseException as exc:  # interrupted (Ctrl-C, a cancelled task): keep the id
             note_running(exc, pid)
             raise
+        finally:
+            within.reset(token)
         return current
+
+    async def _timed_out(
+        self,
+        pid: str,
+        current: Prediction | None,
+        deadline: Deadline,
+        cancel: bool,
+        cause: errors.APITimeoutError | None = None,
+    ) -> errors.PredictionTimeoutError:
+        within.set(None)  # the cancel has its own (short) deadline, not the expired one
+        note = await self._cancel_note(pid, cancel)
+        if cause is not None:
+            note = f"; the last request: {cause.message}{note}"
+        return self._client._core.timeout_error(pid, current, deadline, note)
 
     async def stream_until_done(
         self,
@@ -408,15 +567,21 @@ class AsyncPredictions:
         """Read the prediction's event stream until its ``done`` event: True when it came (or
         the prediction had already ended); False at once when the stream cannot be used (none,
         not for this token, ``use_stream=False``), when it fails (the reason is logged) or when
-        ``timeout`` seconds pass. Then fetch the prediction with ``get``, or poll it."""
+        ``timeout`` seconds pass (None: ``Limits.wait_timeout``). Then fetch the prediction with
+        ``get``, or poll it."""
         pid, current = prediction_of(prediction)
+        deadline = Deadline(self._client._core.limits.wait_seconds(timeout), self._client._clock)
         if current is None:
-            current = await self.get(pid)
+            token = within.set(deadline)
+            try:
+                current = await self.get(pid)
+            finally:
+                within.reset(token)
         if is_terminal(status_of(current)):
             return True
         policy = poll_policy or self._client._core.poll_policy
         try:
-            return await self._until_done(current, timeout, policy, None)
+            return await self._until_done(current, deadline.left(), policy, None)
         except errors.ReplicateError as exc:
             exc.attach_prediction_id(pid)
             raise
@@ -435,7 +600,11 @@ class AsyncPredictions:
         if url is None:
             return False
         waiter = AsyncStreamWaiter(
-            self._client._http, url, headers=core.stream_headers(url), timeout=core.stream_timeout()
+            self._client._http,
+            url,
+            headers=core.stream_headers(url),
+            timeout=core.stream_timeout(),
+            max_event_bytes=core.limits.max_event_bytes,
         )
         progress = StreamProgress(current)
 
@@ -446,7 +615,7 @@ class AsyncPredictions:
 
         try:
             done = await waiter.until_done(timeout, on_event)
-        except errors.StreamError as exc:
+        except (errors.StreamError, errors.ResponseTooLargeError) as exc:
             logger.info(
                 "prediction %s: waiting on its stream failed (%s); polling", current.id, exc
             )
@@ -464,16 +633,26 @@ class AsyncPredictions:
     async def _cancel_note(self, pid: str, cancel: bool) -> str:
         if not cancel:
             return " (it is still running; cancel it with client.predictions.cancel)"
+        token = within.set(Deadline(CANCEL_DEADLINE, self._client._clock))
         try:
             await self.cancel(pid)
         except errors.ReplicateError as exc:
             return f" (cancel failed: {exc})"
+        finally:
+            within.reset(token)
         return " (canceled)"
 
     async def stream(
-        self, prediction: Prediction | TypedPrediction[Any, Any]
+        self,
+        prediction: Prediction | TypedPrediction[Any, Any],
+        *,
+        timeout: float | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        """The prediction's server-sent events (``output``, ``logs``, ``error``, ``done``)."""
+        """The prediction's server-sent events (``output``, ``logs``, ``error``, ``done``).
+
+        ``timeout`` (seconds; None: ``Limits.wait_timeout``) bounds the whole stream, however
+        slowly the server writes: then :class:`PredictionTimeoutError` with the id. An event
+        above ``Limits.max_event_bytes`` raises :class:`ResponseTooLargeError`."""
         from replicate_typed.client.streaming import aiter_events
 
         pid, raw = prediction_of(prediction)
@@ -483,19 +662,28 @@ class AsyncPredictions:
             missing.prediction_id = pid
             raise missing
         core, http = self._client._core, self._client._http
-        headers, timeout = core.stream_headers(url), core.stream_timeout()
+        deadline = Deadline(core.limits.wait_seconds(timeout), self._client._clock)
+        events = aiter_events(
+            http,
+            url,
+            headers=core.stream_headers(url),
+            timeout=core.stream_timeout(),
+            deadline=deadline,
+            max_event_bytes=core.limits.max_event_bytes,
+        )
         try:
-            async for event in aiter_events(http, url, headers=headers, timeout=timeout):
+            async for event in events:
                 yield event
         except errors.ReplicateError as exc:
             exc.attach_prediction_id(pid)
             raise
 
 
-class AsyncModelPredictions:
+class AsyncModelPredictions(AsyncModelsPredictionsResource):
     """``client.models.predictions``: predictions of official models, by model path."""
 
     def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client)
         self._client = client
 
     async def create(
@@ -503,127 +691,114 @@ class AsyncModelPredictions:
         model: str,
         *,
         input: InputLike,
+        stream: bool | None = None,
         webhook: str | None = None,
         webhook_events_filter: Sequence[str] | None = None,
         wait: bool | int | None = None,
         cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Prediction:
         """``POST /v1/models/{owner}/{name}/predictions`` (official models); options as in
         ``predictions.create``, validated before any request (or upload)."""
-        return await self._client._create_prediction(
-            rq.create_model_prediction, {"model": model}, input,
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
-            cancel_after=cancel_after,
+        rq.validate_create(
+            model=model, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )  # fmt: skip
+        return await super().create(
+            model, input=await self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
         )  # fmt: skip
 
 
-class AsyncModelVersions:
-    """``client.models.versions``."""
+class AsyncModels(AsyncModelsResource):
+    """``client.models``: models, their versions, examples, readme and predictions."""
+
+    predictions: AsyncModelPredictions
 
     def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-
-    async def get(self, model: str, version_id: str) -> ModelVersion:
-        """``GET /v1/models/{owner}/{name}/versions/{version_id}`` (incl. its OpenAPI schema)."""
-        from replicate_typed.types.api import ModelVersion
-
-        spec = rq.get_model_version(model, version_id)
-        return rq.parse_response(
-            await self._client._send(spec), ModelVersion, operation=spec.operation
-        )
-
-    async def list(self, model: str) -> AsyncIterator[ModelVersion]:
-        """``GET /v1/models/{owner}/{name}/versions``: every version, newest first, following
-        each page's ``next`` link (as ``predictions.list``)."""
-        from replicate_typed.types.api import ModelVersionPage
-
-        spec: rq.RequestSpec | None = rq.list_model_versions(model)
-        seen: set[str] = set()
-        while spec is not None:
-            response = await self._client._send(spec)
-            page = rq.parse_response(response, ModelVersionPage, operation=spec.operation)
-            for item in page.results or []:
-                yield item
-            spec = follow_page(page, self._client.base_url, seen, ops.MODELS_VERSIONS_LIST)
-
-
-class AsyncModels:
-    """``client.models``: models, their versions and their predictions."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self.versions = AsyncModelVersions(client)
+        super().__init__(client)
         self.predictions = AsyncModelPredictions(client)
 
-    async def get(self, model: str) -> Model:
-        """``GET /v1/models/{owner}/{name}`` (``model`` is ``owner/name``)."""
-        from replicate_typed.types.api import Model
 
-        spec = rq.get_model(model)
-        return rq.parse_response(await self._client._send(spec), Model, operation=spec.operation)
-
-
-class AsyncFiles:
-    """``client.files``: uploads (large file inputs go through it automatically)."""
+class AsyncDeploymentPredictions(AsyncDeploymentsPredictionsResource):
+    """``client.deployments.predictions``: predictions on a deployment (``owner/name``)."""
 
     def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client)
         self._client = client
+
+    async def create(
+        self,
+        deployment: str,
+        *,
+        input: InputLike,
+        stream: bool | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+        wait: bool | int | None = None,
+        cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Prediction:
+        """``POST /v1/deployments/{owner}/{name}/predictions``: ``input`` as in
+        ``predictions.create`` (a mapping, or the ``Input`` of the deployment's model; for a
+        typed result use ``client.create(input, deployment=...)`` / ``client.run(...)``)."""
+        rq.validate_create(
+            model=deployment, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter, model_name="deployment",
+        )  # fmt: skip
+        return await super().create(
+            deployment, input=await self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
+        )  # fmt: skip
+
+
+class AsyncDeployments(AsyncDeploymentsResource):
+    """``client.deployments``: deployments and their predictions."""
+
+    predictions: AsyncDeploymentPredictions
+
+    def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client)
+        self.predictions = AsyncDeploymentPredictions(client)
+
+
+class AsyncFiles(AsyncFilesResource):
+    """``client.files``: uploads (large file inputs go through it automatically)."""
 
     async def create(
         self,
         content: FileContent,
         *,
         filename: str | None = None,
-        content_type: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        type: str | None = None,
+        content_type: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> File:
         """``POST /v1/files`` (multipart): bytes, a ``Path`` or a binary file object. The name
-        and content type default to the file's own (guessed from its name)."""
-        from replicate_typed.types.api import File
-
-        data, name, ctype = file_parts(content, filename, content_type)
-        spec = rq.create_file(data, filename=name, content_type=ctype, metadata=metadata)
-        return rq.parse_response(await self._client._send(spec), File, operation=spec.operation)
-
-    async def get(self, file_id: str) -> File:
-        """``GET /v1/files/{file_id}``: an uploaded file (404 once deleted or expired)."""
-        from replicate_typed.types.api import File
-
-        spec = rq.get_file(file_id)
-        return rq.parse_response(await self._client._send(spec), File, operation=spec.operation)
-
-    async def list(self) -> AsyncIterator[File]:
-        """``GET /v1/files``: every uploaded file, newest first, following each page's
-        ``next`` link (as ``predictions.list``)."""
-        from replicate_typed.types.api import FilePage
-
-        spec: rq.RequestSpec | None = rq.list_files()
-        seen: set[str] = set()
-        while spec is not None:
-            response = await self._client._send(spec)
-            page = rq.parse_response(response, FilePage, operation=spec.operation)
-            for item in page.results or []:
-                yield item
-            spec = follow_page(page, self._client.base_url, seen, ops.FILES_LIST)
-
-    async def delete(self, file_id: str) -> None:
-        """``DELETE /v1/files/{file_id}`` (the API answers 204; a missing file raises
-        :class:`NotFoundError`)."""
-        await self._client._send(rq.delete_file(file_id))
+        and content type (``content_type``, or ``type`` as the API names it) default to the
+        file's own (guessed from its name)."""
+        data, name, ctype = file_parts(content, filename, content_type or type)
+        return await super().create(
+            content=data, filename=name, metadata=metadata, type=ctype,
+            extra_headers=extra_headers, timeout=timeout, max_retries=max_retries,
+        )  # fmt: skip
 
 
-class AsyncWebhooks:
-    """``client.webhooks``."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+class AsyncWebhooks(AsyncWebhooksResource):
+    """``client.webhooks`` (``client.webhooks.default.secret.get()``, generated)."""
 
     async def default_secret(self) -> WebhookSecret:
         """``GET /v1/webhooks/default/secret``: this account's webhook signing secret (its
         ``key`` is a ``SecretStr``; pass it to :func:`replicate_typed.client.webhooks.verify`)."""
-        from replicate_typed.types.api import WebhookSecret
-
-        spec = rq.get_default_webhook_secret()
-        return rq.parse_response(
-            await self._client._send(spec), WebhookSecret, operation=spec.operation
-        )
+        return await self.default.secret.get()

@@ -8,6 +8,7 @@ output typing live here, written once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import mimetypes
@@ -19,13 +20,18 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic_core import ValidationError
 
+from replicate_typed.client import _decoding, errors, validation
 from replicate_typed.client import _requests as rq
-from replicate_typed.client import errors, validation
 from replicate_typed.client._logging import logger, redact_headers, register_secret
+from replicate_typed.client.limits import Deadline, Limits, current_deadline
 from replicate_typed.client.polling import PollPolicy
-from replicate_typed.client.retries import RetryPolicy, was_sent
+from replicate_typed.client.retries import (
+    DEFAULT_MAX_RETRIES,
+    RetryPolicy,
+    retry_after_hint,
+    was_sent,
+)
 from replicate_typed.predictions import TypedPrediction, status_of
 from replicate_typed.types import operations as ops
 from replicate_typed.types.operations import Operation
@@ -48,6 +54,10 @@ __all__ = [
     "Sleep",
     "AsyncSleep",
     "Core",
+    "BodyReader",
+    "AsyncDeadlineScope",
+    "DeadlineScope",
+    "within",
     "STREAM_READ_TIMEOUT",
     "StreamProgress",
     "file_parts",
@@ -62,7 +72,6 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_MAX_RETRIES = 4
 T = TypeVar("T")
 
 InputLike: TypeAlias = "Mapping[str, Any] | ModelInput[Any]"
@@ -87,6 +96,7 @@ class ClientOptions:
     timeout: httpx.Timeout
     retry_policy: RetryPolicy
     poll_policy: PollPolicy
+    limits: Limits = Limits()
 
     @classmethod
     def resolve(
@@ -97,6 +107,7 @@ class ClientOptions:
         max_retries: int = DEFAULT_MAX_RETRIES,
         retry_policy: RetryPolicy | None = None,
         poll_policy: PollPolicy | None = None,
+        limits: Limits | None = None,
     ) -> ClientOptions:
         """The options a client built with these arguments has (validated; see ``Client``)."""
         from pydantic import SecretStr
@@ -110,6 +121,7 @@ class ClientOptions:
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
             retry_policy=retry_policy,
             poll_policy=poll_policy or PollPolicy(),
+            limits=limits or Limits(),
         )
 
     def __repr__(self) -> str:
@@ -123,7 +135,12 @@ class Core:
     def __init__(self, options: ClientOptions) -> None:
         token = options.api_token.get_secret_value() if options.api_token is not None else None
         self._setup(
-            options.base_url, token, options.timeout, options.retry_policy, options.poll_policy
+            options.base_url,
+            token,
+            options.timeout,
+            options.retry_policy,
+            options.poll_policy,
+            options.limits,
         )
         self._options: ClientOptions | None = options
 
@@ -136,6 +153,7 @@ class Core:
         max_retries: int,
         retry_policy: RetryPolicy | None,
         poll_policy: PollPolicy | None,
+        limits: Limits | None = None,
     ) -> Core:
         """The core of a client built with these arguments, validated as
         :meth:`ClientOptions.resolve` does; its :attr:`options` (whose token is a pydantic
@@ -147,6 +165,7 @@ class Core:
             timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
             retry_policy or RetryPolicy(max_retries=max_retries),
             poll_policy or PollPolicy(),
+            limits or Limits(),
         )
         core._options = None
         return core
@@ -158,6 +177,7 @@ class Core:
         timeout: httpx.Timeout,
         retry_policy: RetryPolicy,
         poll_policy: PollPolicy,
+        limits: Limits,
     ) -> None:
         self.base_url = base_url
         self._token = token
@@ -166,7 +186,18 @@ class Core:
         self.timeout = timeout
         self.retry_policy = retry_policy
         self.poll_policy = poll_policy
+        self.limits = limits
         self._direct_headers: dict[str, str] | None = None
+
+    def add_headers(self, headers: Mapping[str, str]) -> None:
+        """Send ``headers`` with every request of this client (``with_options(extra_headers)``;
+        already checked)."""
+        self._headers = {**self._headers, **headers}
+        if self._direct_headers is not None:
+            self._direct_headers = {
+                **self._direct_headers,
+                **{k.lower(): v for k, v in headers.items()},
+            }
 
     @property
     def has_token(self) -> bool:
@@ -185,6 +216,7 @@ class Core:
                 timeout=self.timeout,
                 retry_policy=self.retry_policy,
                 poll_policy=self.poll_policy,
+                limits=self.limits,
             )
         return options
 
@@ -195,8 +227,17 @@ class Core:
 
     # requests
 
-    def build(self, http: httpx.Client | httpx.AsyncClient, spec: rq.RequestSpec) -> httpx.Request:
-        timeout = self.timeout
+    def deadline(self, clock: Callable[[], float], until: Deadline | None) -> Deadline:
+        """One API call's deadline: :attr:`Limits.request_deadline` or the caller's, if sooner."""
+        return Deadline(self.limits.request_deadline, clock).earliest(until)
+
+    def build(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        spec: rq.RequestSpec,
+        deadline: Deadline | None = None,
+    ) -> httpx.Request:
+        timeout = self.timeout if spec.timeout is None else httpx.Timeout(spec.timeout)
         if spec.read_timeout is not None and timeout.read is not None:
             timeout = httpx.Timeout(
                 connect=timeout.connect,
@@ -204,6 +245,8 @@ class Core:
                 write=timeout.write,
                 pool=timeout.pool,
             )
+        if deadline is not None:
+            timeout = deadline.clamp(timeout)  # no single read outlasts the call's deadline
         files: Any = (
             {k: (name, data, ctype) for k, (name, data, ctype) in spec.files.items()}
             if spec.files
@@ -211,7 +254,7 @@ class Core:
         )
         # JSON bodies are encoded here as httpx 0.28 encodes them (compact, UTF-8, no NaN or
         # Infinity) whatever httpx is installed: 0.27 would send NaN, which is not JSON
-        body: bytes | None = None
+        body: bytes | None = spec.content
         headers = dict(spec.headers)
         if spec.json is not None:
             try:
@@ -265,24 +308,37 @@ class Core:
         *,
         response: httpx.Response | None = None,
         exc: httpx.RequestError | None = None,
+        deadline: Deadline | None = None,
     ) -> float:
-        """Seconds to wait before retrying, or raise the error this failure maps to."""
+        """Seconds to wait before retrying, or raise the error this failure maps to (an
+        :class:`APITimeoutError` when the retry would not start before ``deadline``)."""
         policy = self.retry_policy
+        if spec.max_retries is not None and spec.max_retries != policy.max_retries:
+            policy = dataclasses.replace(policy, max_retries=spec.max_retries)
         if exc is not None:
             if policy.should_retry(spec.kind, attempt, exc=exc):
                 delay = policy.delay(attempt)
+                self._check_sleep(spec, request, deadline, delay, type(exc).__name__, exc)
                 logger.info(
                     "%s: %s, retrying in %.2fs (retry %d of %d)",
                     spec.operation, type(exc).__name__, delay, attempt + 1, policy.max_retries,
                 )  # fmt: skip
                 return delay
+            if (
+                deadline is not None
+                and deadline.expired()
+                and isinstance(exc, httpx.TimeoutException)
+            ):
+                raise self.deadline_error(spec, request, deadline, type(exc).__name__) from exc
             raise self.connection_error(spec, request, exc) from exc
         assert response is not None
         if policy.should_retry(spec.kind, attempt, status=response.status_code):
-            detail = None
             if response.status_code == 429:
-                detail = rq.snippet_of(response.content)
-            delay = policy.delay(attempt, response.headers, detail=detail)
+                hint = retry_after_hint(response.headers, body=response.content, now=policy.now)
+                delay = policy.pause_for(hint, spec.operation, attempt)
+            else:
+                delay = policy.delay(attempt, response.headers)
+            self._check_sleep(spec, request, deadline, delay, f"HTTP {response.status_code}", None)
             logger.info(
                 "%s: HTTP %d, retrying in %.2fs (retry %d of %d)",
                 spec.operation, response.status_code, delay, attempt + 1, policy.max_retries,
@@ -294,6 +350,39 @@ class Core:
         if spec.kind == "create" and (response.status_code >= 500 or response.status_code == 408):
             self._may_exist(error, spec)
         raise error
+
+    def _check_sleep(
+        self,
+        spec: rq.RequestSpec,
+        request: httpx.Request,
+        deadline: Deadline | None,
+        delay: float,
+        last: str,
+        exc: BaseException | None,
+    ) -> None:
+        if deadline is not None and not deadline.allows_sleep(delay):
+            raise self.deadline_error(
+                spec, request, deadline, f"{last}; the next retry would be in {delay:.1f}s"
+            ) from exc
+
+    def deadline_error(
+        self, spec: rq.RequestSpec, request: httpx.Request, deadline: Deadline, last: str
+    ) -> errors.APITimeoutError:
+        """The call did not complete within its deadline (names the request, the last failure
+        and the prediction; a create's prediction may exist)."""
+        seconds = f" ({deadline.seconds:g}s)" if deadline.seconds is not None else ""
+        error = errors.APITimeoutError(
+            f"{spec.operation}: {request.method} {request.url} got no complete answer before "
+            f"its deadline{seconds} (last: {last})",
+            request=request,
+            sent=True,
+        )
+        error.deadline = deadline
+        if spec.prediction_id:
+            error.attach_prediction_id(spec.prediction_id)
+        if spec.kind == "create":
+            self._may_exist(error, spec)
+        return error
 
     def connection_error(
         self, spec: rq.RequestSpec, request: httpx.Request, exc: httpx.RequestError
@@ -339,13 +428,20 @@ class Core:
         return wait
 
     def timeout_error(
-        self, prediction: Prediction, timeout: float, cancel_note: str
+        self, pid: str, prediction: Prediction | None, deadline: Deadline, cancel_note: str
     ) -> errors.PredictionTimeoutError:
-        status = status_of(prediction)
+        """The wait for ``pid`` to finish passed its deadline (``prediction``: the last state
+        seen, None when no answer came at all)."""
+        status = status_of(prediction) if prediction is not None else None
+        seen = (
+            f"still {status or 'of unknown status'}"
+            if prediction is not None
+            else "no answer about it came"
+        )
+        seconds = deadline.seconds if deadline.seconds is not None else 0.0
         return errors.PredictionTimeoutError(
-            f"prediction {prediction.id} still {status or 'of unknown status'} after waiting "
-            f"{timeout:g}s{cancel_note}",
-            prediction_id=prediction.id,
+            f"waiting for prediction {pid} to finish: {seen} after {seconds:g}s{cancel_note}",
+            prediction_id=pid,
             last_status=status,
         )
 
@@ -388,6 +484,51 @@ class Core:
             )  # fmt: skip
             return None
         return url
+
+
+within = current_deadline
+"""The deadline of the enclosing ``run``/``wait`` (see :data:`.limits.current_deadline`)."""
+
+
+class AsyncDeadlineScope:
+    """Cancels an async attempt at its deadline (whatever phase it is in: a server that drips
+    its headers is cut off too); ``expired`` tells whether it did. The sync client's
+    :class:`DeadlineScope` cannot cancel a blocking read: there every read's timeout is clamped
+    to the time left and the body is read under a deadline check (:class:`BodyReader`)."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        import asyncio  # only the async client gets here: importing the package stays cheap
+
+        left = deadline.left()
+        self._scope = asyncio.timeout(max(left, 0.0)) if left is not None else None
+        self.expired = False
+
+    async def __aenter__(self) -> AsyncDeadlineScope:
+        if self._scope is not None:
+            await self._scope.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._scope is None:
+            return
+        try:
+            await self._scope.__aexit__(*exc_info)
+        finally:
+            self.expired = self._scope.expired()
+
+
+class DeadlineScope:
+    """Sync :class:`AsyncDeadlineScope`: nothing to cancel (see there)."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self._deadline = deadline
+        self.expired = False
+
+    def __enter__(self) -> DeadlineScope:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.expired = exc_info[0] is not None and self._deadline.expired()
 
 
 STREAM_READ_TIMEOUT = 60.0
@@ -433,6 +574,91 @@ class StreamProgress:
         return self.prediction
 
 
+class BodyReader:
+    """Reads one answer's raw body within the call's deadline and the size limit.
+
+    Content-Length above the limit fails before any byte is read; the decoded size is counted
+    piece by piece (:mod:`._decoding`: a compressed body cannot expand past the limit in
+    memory); the deadline is checked after every chunk, so a server that drips its answer ends
+    the call at the deadline. The client's I/O loop feeds :meth:`feed` and calls :meth:`finish`.
+    """
+
+    def __init__(
+        self,
+        core: Core,
+        spec: rq.RequestSpec,
+        request: httpx.Request,
+        response: httpx.Response,
+        deadline: Deadline | None,
+    ) -> None:
+        self.core, self.spec, self.request, self.deadline = core, spec, request, deadline
+        self.response = response
+        self.limit = core.limits.max_response_bytes
+        self.size = 0
+        self.chunks: list[bytes] = []
+        length = response.headers.get("content-length", "")
+        self.length = int(length) if length.strip().isdigit() else None
+        self.raw = 0
+        if self.length is not None and self.length > self.limit:
+            raise self.too_large(f"Content-Length {self.length}")
+        try:
+            self.decoders = _decoding.decoders_for(response.headers.get("content-encoding"))
+        except _decoding.DecodeError as exc:
+            raise httpx.DecodingError(str(exc), request=request) from None
+
+    def too_large(self, seen: str) -> errors.ResponseTooLargeError:
+        spec = self.spec
+        error = errors.ResponseTooLargeError(
+            f"{spec.operation}: the answer ({seen}) is larger than the client's limit of "
+            f"{self.limit} bytes (Limits.max_response_bytes); reading stopped",
+            limit=self.limit,
+            request=self.request,
+        )
+        if spec.prediction_id:
+            error.attach_prediction_id(spec.prediction_id)
+        if spec.kind == "create":
+            self.core._may_exist(error, spec)
+        return error
+
+    def feed(self, chunk: bytes) -> None:
+        self.raw += len(chunk)
+        try:
+            for piece in _decoding.run(self.decoders, chunk):
+                self._add(piece)
+        except _decoding.DecodeError as exc:
+            raise httpx.DecodingError(str(exc), request=self.request) from None
+        deadline = self.deadline
+        complete = self.length is not None and self.raw >= self.length
+        if deadline is not None and not complete and deadline.expired():
+            raise self.core.deadline_error(
+                self.spec, self.request, deadline, f"{self.size} bytes of the answer read"
+            )
+
+    def _add(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self.size > self.limit:
+            raise self.too_large(f"more than {self.limit} bytes")
+        self.chunks.append(piece)
+
+    def whole(self, content: bytes) -> httpx.Response:
+        """The response whose (decoded) body a transport had read already: only its size is
+        checked."""
+        if len(content) > self.limit:
+            raise self.too_large(f"{len(content)} bytes")
+        return self.response
+
+    def finish(self) -> httpx.Response:
+        """The response, its ``content`` set to the decoded body."""
+        try:
+            for piece in _decoding.finish(self.decoders):
+                self._add(piece)
+        except _decoding.DecodeError as exc:
+            raise httpx.DecodingError(str(exc), request=self.request) from None
+        self.response._content = b"".join(self.chunks)
+        self.chunks = []
+        return self.response
+
+
 def model_info(input: ModelInput[T]) -> ModelInfo[Any, T]:
     from replicate_typed.core.model import ModelInfo, ModelInput
 
@@ -476,6 +702,10 @@ def plain_json(values: dict[str, Any]) -> bool:
 
 
 def typed_output(prediction: Prediction, info: ModelInfo[Any, T]) -> T:
+    """The typed output of a finished prediction: an error unless it succeeded, then the one
+    output rule (:func:`replicate_typed.client.outputs.succeeded_output`)."""
+    from replicate_typed.client.outputs import succeeded_output
+
     status = status_of(prediction)
     if status != "succeeded":
         reason = f": {prediction.error}" if prediction.error else ""
@@ -483,28 +713,7 @@ def typed_output(prediction: Prediction, info: ModelInfo[Any, T]) -> T:
             f"prediction {prediction.id} ({info.ref}) {status or 'has no status'}{reason}",
             prediction=prediction,
         )
-    if prediction.output is None and prediction.data_removed:
-        raise errors.OutputRemovedError(
-            f"prediction {prediction.id} ({info.ref}) succeeded but its output was removed "
-            "(data_removed: the API deletes outputs about an hour after a prediction ends)",
-            prediction=prediction,
-        )
-    if "output" not in prediction.model_fields_set:
-        raise errors.OutputValidationError(
-            f"prediction {prediction.id} ({info.ref}) succeeded but the server's answer carries "
-            "no output field (get it again with client.predictions.get)",
-            prediction=prediction,
-        )
-    try:
-        return info.parse_output(prediction.output)
-    except ValidationError as exc:
-        snippet = rq.snippet_of(repr(prediction.output).encode())
-        raise errors.OutputValidationError(
-            f"prediction {prediction.id} ({info.ref}): output does not fit the model's Output "
-            f"type: {exc.errors()[0]['msg'] if exc.errors() else exc}; output: {snippet}",
-            prediction=prediction,
-            snippet=snippet,
-        ) from None
+    return succeeded_output(prediction, info)
 
 
 def file_parts(

@@ -9,10 +9,12 @@ ReplicateError
 │   │   ├── BadRequestError (400), AuthenticationError (401), PermissionDeniedError (403),
 │   │   ├── NotFoundError (404), ConflictError (409), UnprocessableEntityError (422, field errors),
 │   │   └── RateLimitError (429, retry_after), InternalServerError (5xx)
-│   └── APIResponseValidationError  a 2xx answer that is not JSON or does not fit the API type
+│   ├── APIResponseValidationError  a 2xx answer that is not JSON or does not fit the API type
+│   └── ResponseTooLargeError     an answer or SSE event above the client's size limit
 ├── PredictionError               the prediction ended failed / canceled / aborted (carries it)
 │   └── OutputRemovedError        it succeeded but the server already removed its output
 ├── OutputValidationError         a prediction's output does not fit the model's Output type
+│   └── NoOutputError             it succeeded with output null where the model needs a value
 ├── PredictionTimeoutError        waiting gave up (carries id and last status)
 ├── InputError                    bad input caught before any request was sent
 ├── DownloadError                 an output could not be downloaded
@@ -83,6 +85,11 @@ class APIConnectionError(APIError):
 
 
 class APITimeoutError(APIConnectionError):
+    """No complete answer in time: a request's own timeout, or its call's deadline
+    (``deadline`` is then the :class:`~replicate_typed.client.limits.Deadline` reached)."""
+
+    deadline: object | None = None
+
     def __init__(
         self,
         message: str = "Request timed out.",
@@ -177,6 +184,23 @@ class APIResponseValidationError(APIError):
         self.prediction_id = prediction_id
 
 
+class ResponseTooLargeError(APIError):
+    """An API answer (or one SSE event) is larger than the client's limit; reading stopped at
+    the limit (memory stays bounded). ``limit`` in bytes; ``prediction_id`` where known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int,
+        request: httpx.Request | None = None,
+        prediction_id: str | None = None,
+    ) -> None:
+        super().__init__(message, request=request)
+        self.limit = limit
+        self.prediction_id = prediction_id
+
+
 class PredictionError(ReplicateError):
     """A prediction ended without success (failed, canceled or aborted)."""
 
@@ -205,6 +229,11 @@ class OutputValidationError(ReplicateError):
         self.prediction = prediction
         self.prediction_id = prediction.id
         self.snippet: str = redact(snippet)
+
+
+class NoOutputError(OutputValidationError):
+    """The prediction succeeded with ``output: null`` and the model's Output type needs a value
+    (the one rule: :func:`replicate_typed.client.outputs.succeeded_output`)."""
 
 
 class PredictionTimeoutError(ReplicateError):

@@ -23,12 +23,13 @@ import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
-from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
+from httpx_sse import EventSource, ServerSentEvent, aconnect_sse, connect_sse
 
-from replicate_typed.client.errors import StreamError
+from replicate_typed.client.errors import APITimeoutError, ResponseTooLargeError, StreamError
+from replicate_typed.client.limits import DEFAULT_MAX_EVENT_BYTES, Deadline
 from replicate_typed.client.validation import UnsafeValueError, check_header_value, origin_of
 
 __all__ = [
@@ -126,6 +127,64 @@ def header_safe(value: str) -> bool:
 def _display(url: str) -> str:
     # Never show query strings (they may carry signatures).
     return url.split("?", 1)[0][:200]
+
+
+_BLANK_LINE = ("\r\n\r\n", "\n\n", "\r\r")
+
+
+class _Bounded:
+    """What httpx-sse reads instead of the response: its text, with at most ``limit`` bytes
+    between two blank lines (one event; memory stays bounded however long a line is) and the
+    ``deadline`` checked after every chunk (a server that drips an event cannot hold the
+    reader past it)."""
+
+    def __init__(
+        self, response: httpx.Response, url: str, limit: int, deadline: Deadline | None
+    ) -> None:
+        self.response, self.url, self.limit, self.deadline = response, url, limit, deadline
+        self.headers = response.headers
+        self.pending = 0
+        self.tail = ""
+
+    def check(self, text: str) -> None:
+        joined = self.tail + text
+        cut = max(joined.rfind(mark) + len(mark) if mark in joined else -1 for mark in _BLANK_LINE)
+        if cut >= 0:
+            self.pending = len(joined[cut:].encode("utf-8", "replace"))
+        else:
+            self.pending += len(text.encode("utf-8", "replace"))
+        self.tail = joined[-3:]
+        if self.pending > self.limit:
+            raise ResponseTooLargeError(
+                f"stream {_display(self.url)}: an event is larger than the client's limit of "
+                f"{self.limit} bytes (Limits.max_event_bytes); reading stopped",
+                limit=self.limit,
+            )
+        if self.deadline is not None and self.deadline.expired():
+            raise _deadline_error(self.url, self.deadline)
+
+    def iter_text(self) -> Iterator[str]:
+        for text in self.response.iter_text():
+            self.check(text)
+            yield text
+
+    async def aiter_text(self) -> AsyncGenerator[str, None]:
+        async for text in self.response.aiter_text():
+            self.check(text)
+            yield text
+
+
+def _deadline_error(url: str, deadline: Deadline) -> APITimeoutError:
+    seconds = f" within {deadline.seconds:g}s" if deadline.seconds is not None else ""
+    return APITimeoutError(f"stream {_display(url)}: no 'done' event{seconds} (the deadline)")
+
+
+def _clamped(timeout: httpx.Timeout | None, deadline: Deadline | None) -> dict[str, Any]:
+    if deadline is not None and deadline.at is not None:
+        if deadline.expired():
+            raise _deadline_error("", deadline)
+        timeout = deadline.clamp(timeout if timeout is not None else httpx.Timeout(None))
+    return {} if timeout is None else {"timeout": timeout}
 
 
 class _StreamState:
@@ -242,6 +301,8 @@ def iter_events(
     reconnect_delay: float = 0.5,
     timeout: httpx.Timeout | None = None,
     stop: Callable[[], bool] | None = None,
+    deadline: Deadline | None = None,
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
 ) -> Iterator[StreamEvent]:
     """GET ``url`` as an event stream and yield its ``output``/``logs``/``error``/``done`` events.
 
@@ -249,12 +310,15 @@ def iter_events(
     is not ``text/event-stream``, and :class:`StreamError` when the stream keeps closing before
     ``done`` (after ``max_reconnects`` consecutive reconnects without a new event).
     ``timeout``: of each connection (default: the httpx client's); ``stop``: asked before each
-    connection, True ends the iteration.
+    connection, True ends the iteration. ``deadline``: the whole iteration ends by it
+    (:class:`APITimeoutError`; every connection's timeouts are clamped to the time left, the
+    deadline is checked after every chunk). An event above ``max_event_bytes`` raises
+    :class:`ResponseTooLargeError`.
     """
     state = _StreamState(url, headers, max_reconnects, reconnect_delay)
-    extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     while stop is None or not stop():
         cause: BaseException | None = None
+        extra = _clamped(timeout, deadline)
         try:
             with connect_sse(http, "GET", url, headers=state.request_headers(), **extra) as source:
                 response = source.response
@@ -265,16 +329,21 @@ def iter_events(
                         if len(body) >= _SNIPPET:
                             break
                     raise state.http_error(response, body)
-                for sse in source.iter_sse():
+                bounded = _Bounded(response, url, max_event_bytes, deadline)
+                for sse in EventSource(cast(httpx.Response, bounded)).iter_sse():
                     event = state.on_sse(sse)
                     if event is not None:
                         yield event
                         if event.is_done:
                             return
         except (httpx.TransportError, httpx.DecodingError) as exc:
+            if deadline is not None and deadline.expired():
+                raise _deadline_error(url, deadline) from exc
             cause = exc
         delay = state.on_disconnect(cause)
         if delay > 0:
+            if deadline is not None and not deadline.allows_sleep(delay):
+                raise _deadline_error(url, deadline)
             time.sleep(delay)
 
 
@@ -286,12 +355,14 @@ async def aiter_events(
     max_reconnects: int = DEFAULT_MAX_RECONNECTS,
     reconnect_delay: float = 0.5,
     timeout: httpx.Timeout | None = None,
+    deadline: Deadline | None = None,
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
 ) -> AsyncGenerator[StreamEvent, None]:
     """Async :func:`iter_events`."""
     state = _StreamState(url, headers, max_reconnects, reconnect_delay)
-    extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     while True:
         cause: BaseException | None = None
+        extra = _clamped(timeout, deadline)
         try:
             async with aconnect_sse(
                 http, "GET", url, headers=state.request_headers(), **extra
@@ -304,16 +375,21 @@ async def aiter_events(
                         if len(body) >= _SNIPPET:
                             break
                     raise state.http_error(response, body)
-                async for sse in source.aiter_sse():
+                bounded = _Bounded(response, url, max_event_bytes, deadline)
+                async for sse in EventSource(cast(httpx.Response, bounded)).aiter_sse():
                     event = state.on_sse(sse)
                     if event is not None:
                         yield event
                         if event.is_done:
                             return
         except (httpx.TransportError, httpx.DecodingError) as exc:
+            if deadline is not None and deadline.expired():
+                raise _deadline_error(url, deadline) from exc
             cause = exc
         delay = state.on_disconnect(cause)
         if delay > 0:
+            if deadline is not None and not deadline.allows_sleep(delay):
+                raise _deadline_error(url, deadline)
             await asyncio.sleep(delay)
 
 
@@ -345,9 +421,11 @@ class AsyncStreamWaiter:
         headers: Mapping[str, str],
         timeout: httpx.Timeout | None = None,
         max_reconnects: int = DEFAULT_MAX_RECONNECTS,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self.http, self.url, self.headers = http, url, dict(headers)
         self.timeout, self.max_reconnects = timeout, max_reconnects
+        self.max_event_bytes = max_event_bytes
 
     async def until_done(
         self, seconds: float | None = None, on_event: OnEvent | None = None
@@ -371,6 +449,7 @@ class AsyncStreamWaiter:
             headers=self.headers,
             max_reconnects=self.max_reconnects,
             timeout=self.timeout,
+            max_event_bytes=self.max_event_bytes,
         )
         async with contextlib.aclosing(events):
             async for event in events:
@@ -397,9 +476,11 @@ class StreamWaiter:
         headers: Mapping[str, str],
         timeout: httpx.Timeout | None = None,
         max_reconnects: int = DEFAULT_MAX_RECONNECTS,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self.http, self.url, self.headers = http, url, dict(headers)
         self.timeout, self.max_reconnects = timeout, max_reconnects
+        self.max_event_bytes = max_event_bytes
 
     def until_done(
         self, seconds: float | None = None, on_event: OnEvent | None = None
@@ -411,6 +492,7 @@ class StreamWaiter:
                 headers=self.headers,
                 max_reconnects=self.max_reconnects,
                 timeout=self.timeout,
+                max_event_bytes=self.max_event_bytes,
             ):
                 if on_event is not None:
                     on_event(event)
@@ -435,6 +517,7 @@ class StreamWaiter:
                     max_reconnects=self.max_reconnects,
                     timeout=timeout,
                     stop=stop.is_set,
+                    max_event_bytes=self.max_event_bytes,
                 ):
                     items.put(event)
                     if event.is_done or stop.is_set():

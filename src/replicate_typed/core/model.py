@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
@@ -16,7 +17,7 @@ from pydantic import (
     field_validator,
     model_serializer,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, ValidationError
 
 __all__ = ["ModelInput", "InputObject", "ModelInfo", "CallBy", "OutputT", "InputT"]
 
@@ -180,23 +181,55 @@ class ModelInfo(Generic[InputT, OutputT]):
 
     @property
     def output_adapter(self) -> TypeAdapter[Any]:
-        adapter = _ADAPTERS.get(id(self))
+        adapter = _ADAPTERS.get(self)
         if adapter is None:
-            adapter = _ADAPTERS[id(self)] = TypeAdapter(self.output_type)
+            adapter = _ADAPTERS[self] = TypeAdapter(self.output_type)
         return adapter
 
     def parse_output(self, raw: Any) -> OutputT:
         """Validate a prediction's raw ``output`` into this model's typed output value.
 
-        Text iterators marked ``concatenate`` are joined into one string.
+        Text iterators marked ``concatenate`` are joined into one string (:func:`join_text`):
+        null chunks are skipped, a chunk that is not text is an error naming its index.
         """
         if self.output_concatenate and isinstance(raw, list):
-            raw = "".join(str(part) for part in raw)
+            raw = join_text(raw)
         value: OutputT = self.output_adapter.validate_python(raw)
         return value
 
 
-_ADAPTERS: dict[int, TypeAdapter[Any]] = {}
+def join_text(chunks: list[Any]) -> str:
+    """The text of a text iterator's chunks: strings joined, nulls skipped; any other chunk
+    (a number, a list, an object) raises a pydantic ``ValidationError`` naming its index, never
+    joined as its Python repr."""
+    parts: list[str] = []
+    for index, chunk in enumerate(chunks):
+        if chunk is None:
+            continue
+        if not isinstance(chunk, str):
+            raise ValidationError.from_exception_data(
+                "output",
+                [
+                    {
+                        "type": PydanticCustomError(
+                            "text_chunk",
+                            "a text iterator's chunk must be a string or null; got {kind}",
+                            {"kind": type(chunk).__name__},
+                        ),
+                        "loc": (index,),
+                        "input": chunk,
+                    }
+                ],
+            )
+        parts.append(chunk)
+    return "".join(parts)
+
+
+# keyed by the (identity-hashed) ModelInfo itself, weakly: an id() key could be reused by a
+# later ModelInfo once the first is collected, handing it another model's adapter
+_ADAPTERS: weakref.WeakKeyDictionary[ModelInfo[Any, Any], TypeAdapter[Any]] = (
+    weakref.WeakKeyDictionary()
+)
 _NONE_MEANS_UNSET: dict[type[Any], frozenset[str]] = {}
 _BOOL_OK: dict[tuple[type[Any], str, bool], bool] = {}
 

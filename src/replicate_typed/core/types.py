@@ -109,6 +109,28 @@ Secret = Annotated[
 """A secret input (``format: password`` / ``x-cog-secret``): masked in repr and str, sent in JSON."""
 
 
+def _file_output(value: str) -> FileOutput:
+    """Only an absolute http(s) URL with a host, or a ``data:`` URI, is a file output: an empty
+    string, a bare path or another scheme (``file:``, ``ftp:``, ``javascript:``) is refused."""
+    scheme = urlsplit(value).scheme.lower() if ":" in value else ""
+    ok = False
+    if scheme == "data":
+        ok = "," in value
+    elif scheme in ("http", "https"):
+        try:
+            ok = bool(urlsplit(value).hostname) and value[len(scheme) : len(scheme) + 3] == "://"
+        except ValueError:
+            ok = False
+    if not ok:
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        raise PydanticCustomError(
+            "file_output_url",
+            "a file output must be an http(s) URL or a data: URI; got '{value}'",
+            {"value": shown},
+        )
+    return FileOutput(value)
+
+
 class FileOutput(str):
     """A file URL (or ``data:`` URI) in a prediction's output.
 
@@ -148,7 +170,7 @@ class FileOutput(str):
         cls, source: type[Any], handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         return core_schema.no_info_after_validator_function(
-            cls,
+            _file_output,
             core_schema.str_schema(),
             serialization=core_schema.plain_serializer_function_ser_schema(
                 str, return_schema=core_schema.str_schema()

@@ -10,6 +10,7 @@ registry. The command of a model is built only when it is asked for, so ``replic
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,8 +66,9 @@ def _run_parameters() -> list[inspect.Parameter]:
                 float | None,
                 typer.Option(
                     "--timeout",
-                    help="Stop waiting after this many seconds (the prediction keeps running; "
-                    "see `get` / `cancel`).",
+                    help="Give up after this many seconds, the create and every request "
+                    "included (default 2100: predictions end within 30 minutes; the prediction "
+                    "keeps running, see `get` / `cancel`).",
                     min=0.0,
                     metavar="SECONDS",
                     rich_help_panel=RUN_PANEL,
@@ -217,10 +219,15 @@ def run_prediction(
     poll_interval: float,
 ) -> None:
     """Create, follow (live display on stderr), download the outputs, print their paths."""
-    from pydantic import ValidationError
-
     from replicate_typed.cli.progress import make_display
-    from replicate_typed.client.errors import PredictionTimeoutError
+    from replicate_typed.client.errors import (
+        NoOutputError,
+        OutputRemovedError,
+        OutputValidationError,
+        PredictionTimeoutError,
+    )
+    from replicate_typed.client.limits import Deadline, deadline
+    from replicate_typed.client.outputs import succeeded_output
     from replicate_typed.client.polling import PollPolicy
     from replicate_typed.predictions import UNKNOWN, status_of
 
@@ -231,13 +238,16 @@ def run_prediction(
         create_options["wait"] = wait
     if cancel_after:
         create_options["cancel_after"] = cancel_after
-    started = time.monotonic()
+    # one deadline for the whole command: the create (given at least 5 s: its answer carries
+    # the id of a paid prediction), every request, retry and rate-limit pause, the wait
+    until = Deadline(client.options.limits.wait_seconds(timeout), time.monotonic)
     raw: Prediction | None = None
     interrupted = False
     try:
         display = make_display(info.ref, err, redact=redactor)
         with display:
-            typed = client.create(model_input, **create_options)
+            with deadline(until.at_least(5.0)):
+                typed = client.create(model_input, **create_options)
             raw = typed.raw
             # a create answer may carry only the id (a router's): no status is not terminal
             display.update(status_of(raw) or UNKNOWN, raw.logs, raw.id)
@@ -246,9 +256,8 @@ def run_prediction(
                 initial=min(0.1, poll_interval), factor=1.6, max_interval=poll_interval,
                 use_progress=False,
             )  # fmt: skip
-            remaining = (
-                None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
-            )
+            left = until.left()
+            remaining = math.inf if left is None else max(0.0, left)
             try:
                 raw = client.predictions.wait(
                     raw, timeout=remaining, poll_policy=policy,
@@ -256,23 +265,23 @@ def run_prediction(
                 )  # fmt: skip
             except PredictionTimeoutError as exc:
                 raise CliError(
-                    f"prediction {raw.id} is still {exc.last_status or UNKNOWN} after {timeout:g}s; it keeps "
+                    f"prediction {raw.id} is still {exc.last_status or UNKNOWN} after {until.seconds:g}s; it keeps "
                     f"running (replicate-typed get {raw.id} / cancel {raw.id})"
                 ) from None
         if status_of(raw) != "succeeded":
             detail = f": {raw.error}" if raw.error else ""
             raise CliError(f"prediction {raw.id} {status_of(raw)}{detail}")
-        if raw.output is None and raw.data_removed:
-            raise CliError(f"prediction {raw.id} succeeded but its output was already removed")
         output: Any
-        try:
-            output = info.parse_output(raw.output)
-        except ValidationError as exc:
-            err.print(
-                f"warning: the output of {raw.id} does not fit {info.ref}'s Output type "
-                f"({exc.error_count()} problem(s)); saving it as it is",
-                markup=False,
-            )
+        try:  # the one output rule of run(), the typed waits and the batch
+            output = succeeded_output(raw, info)
+        except OutputRemovedError:
+            raise CliError(
+                f"prediction {raw.id} succeeded but its output was already removed"
+            ) from None
+        except NoOutputError as exc:
+            raise CliError(str(exc)) from None
+        except OutputValidationError as exc:
+            err.print(f"warning: {exc}; saving it as it is", markup=False)
             output = raw.output
         paths = save_outputs(output, output_dir(out, raw.id))
         print_outputs(output, paths, stdout, err)
