@@ -8,8 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contract_tests.mock.conftest import FLUX, SDXL, Env
+from replicate_typed.core.refs import is_model_ref
+from replicate_typed.mock.catalog import ACCOUNT, NAME
 from replicate_typed.models import registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,3 +188,10 @@ def _nullable(node: Any) -> Any:
     if node.get("nullable") and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]
     return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.from_regex(NAME, fullmatch=True))
+def test_every_name_a_create_accepts_makes_a_valid_reference(name: str) -> None:
+    """The create-time name rule is within the one reference rule (core.refs)."""
+    assert is_model_ref(f"{ACCOUNT['username']}/{name}")

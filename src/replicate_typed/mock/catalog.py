@@ -68,7 +68,9 @@ HARDWARE: tuple[dict[str, str], ...] = (
 HARDWARE_SKUS = frozenset(h["sku"] for h in HARDWARE)
 
 NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?")
-"""A model or deployment name: lower-case letters, digits, ``.``, ``_``, ``-`` (as Replicate's)."""
+"""A *new* model or deployment name: lower-case letters, digits, ``.``, ``_``, ``-`` (as
+Replicate's create forms ask); any such name is also a valid part of ``owner/name``
+(:mod:`replicate_typed.core.refs`, the rule every reference is checked by)."""
 
 _EPOCH = 1704067200.0  # 2024-01-01: when the served models' versions were "pushed"
 _MODEL_KEYS = frozenset(
