@@ -68,7 +68,9 @@ HARDWARE: tuple[dict[str, str], ...] = (
 HARDWARE_SKUS = frozenset(h["sku"] for h in HARDWARE)
 
 NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?")
-"""A model or deployment name: lower-case letters, digits, ``.``, ``_``, ``-`` (as Replicate's)."""
+"""A *new* model or deployment name: lower-case letters, digits, ``.``, ``_``, ``-`` (as
+Replicate's create forms ask); any such name is also a valid part of ``owner/name``
+(:mod:`replicate_typed.core.refs`, the rule every reference is checked by)."""
 
 _EPOCH = 1704067200.0  # 2024-01-01: when the served models' versions were "pushed"
 _MODEL_KEYS = frozenset(
@@ -91,6 +93,7 @@ _URL_KEYS = frozenset({"github_url", "paper_url", "license_url", "cover_image_ur
 _SORT_BY = ("latest_version_created_at", "model_created_at")
 _SORT_DIRECTION = ("desc", "asc")
 _SEARCH_LIMIT = (1, 50)
+_WORD = re.compile(r"[^\s\"'`]+")
 
 
 def forbidden(detail: str) -> MockResponse:
@@ -321,7 +324,7 @@ class Catalog:
             text = req.body.decode("utf-8").strip()
         except UnicodeDecodeError:
             return invalid([field_error("body", "the search query must be UTF-8 text")])
-        if not text:
+        if not _WORD.search(text):
             return invalid([field_error("body", "the search query is required", "required")])
         found = [o for o in (self.model_object(r) for r in self._matching(text)) if o]
         return json_response(
@@ -329,7 +332,9 @@ class Catalog:
         )
 
     def _matching(self, text: str) -> list[str]:
-        words = [w for w in text.lower().split() if w]
+        """Models whose name (or description) holds every word of ``text``; quotes are not
+        part of a word (the JS client sends its query JSON-encoded: ``"flux"``)."""
+        words = _WORD.findall(text.lower())
         hits = []
         for ref in self.all_refs():
             account = self.account_models.get(ref)
@@ -612,7 +617,7 @@ class Catalog:
                     "score": round(1.0 / (rank + 1), 6),
                 }
                 models.append({"model": found, "metadata": metadata})
-        words = query.lower().split()
+        words = _WORD.findall(query.lower())
         collections = [
             {"name": name, "slug": slug, "description": description, "models": refs_[:10]}
             for slug, (name, description, refs_) in self._collections().items()

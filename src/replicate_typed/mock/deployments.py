@@ -9,7 +9,7 @@ version (validation, ``Prefer: wait``, webhooks, the lifecycle) and carry ``depl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -111,10 +111,14 @@ class Deployments:
             return trained[1]
         return None
 
-    def _check(self, body: Mapping[str, Any], fields: list[dict[str, str]]) -> None:
+    def _check(self, body: dict[str, Any], fields: list[dict[str, str]]) -> None:
+        """Append the body's errors to ``fields``; integral numbers become ints (``1.0`` is a
+        JSON Schema integer)."""
         for key, (low, high) in _INSTANCES.items():
             if key in body:
                 value = body[key]
+                if isinstance(value, float) and value.is_integer():
+                    value = body[key] = int(value)
                 if isinstance(value, bool) or not isinstance(value, int):
                     fields.append(field_error(key, f"{key} must be an integer", "invalid_type"))
                 elif not low <= value <= high:
@@ -239,4 +243,6 @@ class Deployments:
         info = self.runner(release.model, release.version)
         if info is None:  # the version went away since the release was made
             return problem(409, "Conflict", f"{found.ref} runs a version that no longer exists")
-        return self.predictions.create_for_deployment(req, found.ref, info, release.version)
+        return self.predictions.create_for_deployment(
+            req, found.ref, info, release.model, release.version
+        )

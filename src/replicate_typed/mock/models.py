@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from replicate_typed.core.model import ModelInfo
+from replicate_typed.core.refs import is_model_ref, is_version_id
 from replicate_typed.core.registry import Registry, UnknownModelError
 from replicate_typed.mock.messages import field_error
 
@@ -55,9 +55,6 @@ def watch_generated_registry() -> RegistryReloader:
             return fresh
 
     return reload
-
-
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _uri_format(value: object) -> bool:
@@ -126,18 +123,18 @@ class Models:
     def resolve_version(self, version: str) -> tuple[ModelInfo[Any, Any] | None, str | None]:
         """``(model, error)`` for a ``version`` body field; error is ``"404"`` or a 422 text."""
         value = version.strip()
-        if _HEX64.match(value):
+        if is_version_id(value):
             ref = self._mock_versions.get(value)
             info = self.lookup(ref) if ref else self.lookup(value)
             return (info, None) if info else (None, "404")
         name, sep, vid = value.partition(":")
-        if name.count("/") != 1 or not all(name.split("/")):
+        if not is_model_ref(name):
             return None, "version must be owner/name, owner/name:<64-hex id> or a 64-hex id"
         info = self.lookup(name)
         if info is None:
             return None, "404"
         if sep:
-            if not _HEX64.match(vid):
+            if not is_version_id(vid):
                 return None, "the version id after ':' must be 64 hex characters"
             if vid not in (info.version, mock_version_id(info.ref)):
                 return None, "404"

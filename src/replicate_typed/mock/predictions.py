@@ -140,18 +140,23 @@ class Predictions:
         return found[0], vid, found[1]
 
     def create_for_deployment(
-        self, req: MockRequest, deployment: str, info: ModelInfo[Any, Any], version: str
+        self,
+        req: MockRequest,
+        deployment: str,
+        runner: ModelInfo[Any, Any],
+        model: str,
+        version: str,
     ) -> MockResponse:
-        """``deployments.predictions.create``: the model and version of the deployment's
-        current release; the prediction carries ``deployment``."""
-        return self._create(info.ref, req, deployment=(deployment, info, version))
+        """``deployments.predictions.create``: ``version`` of ``model`` (the deployment's
+        current release), run by ``runner``; the prediction carries ``deployment``."""
+        return self._create(runner.ref, req, deployment=(deployment, runner, model, version))
 
     def _create(
         self,
         path_ref: str | None,
         req: MockRequest,
         *,
-        deployment: tuple[str, ModelInfo[Any, Any], str] | None = None,
+        deployment: tuple[str, ModelInfo[Any, Any], str, str] | None = None,
     ) -> MockResponse:
         headers = req.headers
         body = json_body(req)
@@ -182,7 +187,7 @@ class Predictions:
                     fields.append(field_error("version", error))
         elif deployment is not None:
             info = deployment[1]
-            shown = (info.ref, deployment[2])
+            shown = (deployment[2], deployment[3])
         else:
             info = self.models.lookup(path_ref)
             if info is None or info.ref != path_ref:

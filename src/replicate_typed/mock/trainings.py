@@ -14,6 +14,7 @@ import hashlib
 from typing import Any
 
 from replicate_typed.core.model import ModelInfo
+from replicate_typed.core.refs import is_model_ref
 from replicate_typed.mock.bodies import json_body
 from replicate_typed.mock.catalog import Catalog, forbidden, page
 from replicate_typed.mock.clock import Clock
@@ -80,7 +81,7 @@ class Trainings:
         destination = body.get("destination")
         if not isinstance(destination, str):
             fields.append(field_error("destination", "destination is required", "required"))
-        elif destination.count("/") != 1 or not all(destination.split("/")):
+        elif not is_model_ref(destination):
             fields.append(field_error("destination", "destination must be owner/name"))
         inputs = body.get("input")
         if not isinstance(inputs, dict):
