@@ -325,17 +325,21 @@ class AsyncClient(AsyncAPIResources):
     ) -> httpx.Response:
         """One attempt: the answer with its whole body, read within the deadline and the size
         limit (:class:`BodyReader`)."""
-        response = await self._http.send(request, stream=True)
+        token = within.set(deadline)  # the sync client's socket reads end by it too
         try:
-            reader = BodyReader(self._core, spec, request, response, deadline)
+            response = await self._http.send(request, stream=True)
             try:
-                async for chunk in response.aiter_raw():
-                    reader.feed(chunk)
-            except httpx.StreamConsumed:  # a transport that answered with a body already read
-                return reader.whole(response.content)
-            return reader.finish()
+                reader = BodyReader(self._core, spec, request, response, deadline)
+                try:
+                    async for chunk in response.aiter_raw():
+                        reader.feed(chunk)
+                except httpx.StreamConsumed:  # a transport that answered with a body read
+                    return reader.whole(response.content)
+                return reader.finish()
+            finally:
+                await response.aclose()
         finally:
-            await response.aclose()
+            within.reset(token)
 
     async def _upload(self, data: bytes, filename: str | None) -> str:
         file = await self.files.create(data, filename=filename)

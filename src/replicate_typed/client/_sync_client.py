@@ -326,17 +326,21 @@ class Client(APIResources):
     ) -> httpx.Response:
         """One attempt: the answer with its whole body, read within the deadline and the size
         limit (:class:`BodyReader`)."""
-        response = self._http.send(request, stream=True)
+        token = within.set(deadline)  # the sync client's socket reads end by it too
         try:
-            reader = BodyReader(self._core, spec, request, response, deadline)
+            response = self._http.send(request, stream=True)
             try:
-                for chunk in response.iter_raw():
-                    reader.feed(chunk)
-            except httpx.StreamConsumed:  # a transport that answered with a body already read
-                return reader.whole(response.content)
-            return reader.finish()
+                reader = BodyReader(self._core, spec, request, response, deadline)
+                try:
+                    for chunk in response.iter_raw():
+                        reader.feed(chunk)
+                except httpx.StreamConsumed:  # a transport that answered with a body read
+                    return reader.whole(response.content)
+                return reader.finish()
+            finally:
+                response.close()
         finally:
-            response.close()
+            within.reset(token)
 
     def _upload(self, data: bytes, filename: str | None) -> str:
         file = self.files.create(data, filename=filename)
