@@ -78,7 +78,7 @@ from replicate_typed.types import operations as ops
 # streaming are imported where they are first used, and the httpx client on the first request.
 if TYPE_CHECKING:
     from replicate_typed.client.streaming import StreamEvent
-    from replicate_typed.core.calls import Page
+    from replicate_typed.core.calls import InvalidItem, Page
     from replicate_typed.core.model import ModelInput
     from replicate_typed.core.training import TrainingOutput
     from replicate_typed.types.api import File, Prediction, Training, WebhookSecret
@@ -242,6 +242,9 @@ class Client(APIResources):
         if url is not None:
             spec = rq.page_spec(spec, url, self.base_url, seen)
         return rq.parse_page_items(self._send(spec), call)
+
+    def _left_out(self, call: APICall, invalid: list[InvalidItem]) -> None:
+        raise rq.left_out_error(call, invalid)
 
     @staticmethod
     def _parse(call: APICall, spec: rq.RequestSpec, response: httpx.Response) -> Any:
