@@ -22,7 +22,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 import respx
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codegen.api_resources import Method, api_methods
@@ -484,3 +484,48 @@ def test_the_operations_page_is_generated_from_the_spec() -> None:
     assert page == render_operations_doc(generate.Paths(ROOT))
     for op_id in spec_operations():
         assert f"| `{op_id}` |" in page
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.builds(lambda n: {"id": f"p{n}"}, st.integers(0, 10**6)),
+            st.sampled_from(
+                [
+                    {"id": ".."},
+                    {"id": "a/b"},
+                    {"id": 7},
+                    {"status": "succeeded"},
+                    [],
+                    "not an object",
+                    None,
+                    {"id": "ok", "urls": "not an object"},
+                ]
+            ),
+        ),
+        max_size=12,
+    )
+)
+def test_a_page_keeps_every_good_item_in_order_and_names_every_bad_one(
+    results: list[Any],
+) -> None:
+    """The class: whatever mix of items a page carries, the good ones come back in order and
+    each bad one is reported by its index; an unsafe id never comes back."""
+    from replicate_typed.core.calls import APICall
+
+    response = httpx.Response(200, json={"results": results, "next": None, "previous": None})
+    page = rq.parse_page_items(
+        response, APICall("predictions.list", cast_to="PredictionPage", item="Prediction")
+    )
+    good = [
+        i
+        for i, r in enumerate(results)
+        if isinstance(r, dict)
+        and isinstance(r.get("id"), str)
+        and r["id"].startswith("p")
+        and "urls" not in r
+    ]
+    assert [p.id for p in page.results] == [results[i]["id"] for i in good]
+    assert [bad.index for bad in page.invalid] == [i for i in range(len(results)) if i not in good]
+    assert all(bad.id is None or bad.id.startswith("p") or bad.id == "ok" for bad in page.invalid)
