@@ -21,7 +21,7 @@ from rich.console import Console
 
 from replicate_typed.cli.errors import EXIT_USAGE, CliError, redactor
 from replicate_typed.cli.validate import check_base_url
-from replicate_typed.client.retries import DEFAULT_MAX_RETRIES as DEFAULT_MAX_RETRIES
+from replicate_typed.client.defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from replicate_typed.client import AsyncClient, Client
@@ -48,7 +48,7 @@ class CliState:
 
     base_url: str | None = None
     api_token_file: Path | None = None
-    request_timeout: float = 60.0
+    request_timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
 
 

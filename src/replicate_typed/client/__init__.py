@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from replicate_typed.client._async_client import AsyncClient
-    from replicate_typed.client._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientOptions
+    from replicate_typed.client._base import ClientOptions
     from replicate_typed.client._requests import (
         resolve_base_url,
         validate_cancel_after,
         validate_prediction_id,
     )
     from replicate_typed.client._sync_client import Client
+    from replicate_typed.client.defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 __all__ = [
     "Client",
@@ -38,8 +39,8 @@ _LAZY = {
     "Client": "_sync_client",
     "AsyncClient": "_async_client",
     "ClientOptions": "_base",
-    "DEFAULT_TIMEOUT": "_base",
-    "DEFAULT_MAX_RETRIES": "_base",
+    "DEFAULT_TIMEOUT": "defaults",
+    "DEFAULT_MAX_RETRIES": "defaults",
     # the rules a command line checks its arguments by, before making a client
     "resolve_base_url": "_requests",
     "validate_cancel_after": "_requests",

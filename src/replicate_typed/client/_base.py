@@ -24,14 +24,10 @@ import httpx
 from replicate_typed.client import _decoding, errors, validation
 from replicate_typed.client import _requests as rq
 from replicate_typed.client._logging import logger, redact_headers, register_secret
+from replicate_typed.client.defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from replicate_typed.client.limits import Deadline, Limits, current_deadline
 from replicate_typed.client.polling import PollPolicy
-from replicate_typed.client.retries import (
-    DEFAULT_MAX_RETRIES,
-    RetryPolicy,
-    retry_after_hint,
-    was_sent,
-)
+from replicate_typed.client.retries import RetryPolicy, retry_after_hint, was_sent
 from replicate_typed.predictions import TypedPrediction, status_of
 from replicate_typed.types import operations as ops
 from replicate_typed.types.operations import Operation
@@ -71,7 +67,6 @@ __all__ = [
     "typed_output",
 ]
 
-DEFAULT_TIMEOUT = 60.0
 T = TypeVar("T")
 
 InputLike: TypeAlias = "Mapping[str, Any] | ModelInput[Any]"

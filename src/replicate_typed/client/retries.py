@@ -43,6 +43,8 @@ from typing import Literal
 
 import httpx
 
+from replicate_typed.client.defaults import DEFAULT_MAX_RETRIES
+
 __all__ = [
     "RequestKind",
     "RetryPolicy",
@@ -205,10 +207,6 @@ def retry_after_hint(
     if detail:
         return _detail_hint(detail)
     return None
-
-
-DEFAULT_MAX_RETRIES = 4
-"""Retries of one request unless a client or a call says otherwise (its one home)."""
 
 
 @dataclass(frozen=True)
