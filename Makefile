@@ -167,7 +167,8 @@ bench-codegen: setup
 
 # Fault soak (docs/batch.md, docs/performance.md): 2,000 predictions through the async client and through the
 # batch runner against the mock (own process) with 429/5xx/resets/slow answers, then SIGKILL +
-# resume rounds of the batch CLI; exits non-zero on any duplicate create or lost prediction.
+# resume rounds of the batch CLI, then two batch CLIs at once on one folder (one waits, a third
+# must exit 75); exits non-zero on any duplicate create or lost prediction.
 # A few minutes. Prints its seed first (random unless given); SOAK_ARGS='--seed N' replays a run.
 # Extra flags: SOAK_ARGS (e.g. --n 500).
 soak: setup

@@ -14,6 +14,11 @@ The built-in mock server runs in its own process (``python -m replicate_typed.mo
    downloads with checksums). The mock enforces no rate limit, so the soak lifts the runner's.
 3. **kill and resume**: ``replicate-typed batch`` in a subprocess on one folder, SIGKILLed at
    random moments ``--kills`` times, then run to the end.
+4. **two runners**: two ``replicate-typed batch`` processes started at the same moment on the
+   same input and folder, both with ``--wait-for-lock``: one runs, the other waits; a third
+   started mid-run without it must exit 75 at once (naming the holder). The holder is
+   SIGKILLed at a random moment; the waiter takes the journal over and finishes. Targets as
+   above, plus those exit codes.
 
 For each phase: created (on the server), succeeded, failed, duplicate creates (the mock's own
 count of creates per input fingerprint), lost (inputs without a prediction id plus server
@@ -21,7 +26,7 @@ predictions whose id the user never got), failures without a prediction id. Targ
 duplicates, 0 lost, every failure names its prediction id.
 
 Usage: ``python -m benchmarks.soak [--n 2000] [--concurrency 64] [--kill-n 300] [--kills 4]
-[--seed N]``. The seed (random unless given) is printed first: ``--seed N`` replays the same
+[--two-n N] [--phases client,batch,kill,two] [--seed N]``. The seed (random unless given) is printed first: ``--seed N`` replays the same
 fault draws and kill points.
 """
 
@@ -167,6 +172,8 @@ class Phase:
     stats: dict[str, Any] = field(default_factory=dict)
     server_ids: set[str] = field(default_factory=set)
     notes: dict[str, Any] = field(default_factory=dict)
+    missed: list[str] = field(default_factory=list)
+    """Targets of this phase beyond the common ones that were missed."""
 
     def row(self) -> dict[str, Any]:
         user_ids = {o.prediction_id for o in self.outcomes if o.prediction_id}
@@ -360,10 +367,25 @@ def kill_phase(mock: MockProcess, n: int, kills: int, out: Path, seed: int) -> P
         kill_points.append(mock.stats()["creates"])
     final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     phase.seconds = time.monotonic() - started
-    with Journal.in_dir(out / "run") as journal:
+    phase.outcomes, attempts = journal_outcomes(out / "run", n)
+    phase.notes.update(
+        {
+            "creates at each kill": kill_points,
+            "reconciled": sum(1 for a in attempts if a[2] == "reconciled"),
+            "final exit": final.returncode,
+        }
+    )
+    return phase
+
+
+# --- phase 4: two runners on one folder ---------------------------------------------------------
+
+
+def journal_outcomes(folder: Path, n: int) -> tuple[list[Outcome], list[Any]]:
+    with Journal.in_dir(folder) as journal:
         entries = list(journal.entries())
         attempts = [a for e in entries for a in journal.attempts(e.key)]
-    phase.outcomes = [
+    outcomes = [
         Outcome(
             e.prediction_id,
             e.status,
@@ -372,14 +394,95 @@ def kill_phase(mock: MockProcess, n: int, kills: int, out: Path, seed: int) -> P
         )
         for e in entries
     ]
-    phase.outcomes += [Outcome(error="missing from the journal")] * (n - len(entries))
+    outcomes += [Outcome(error="missing from the journal")] * (n - len(entries))
+    return outcomes, attempts
+
+
+def two_runners_phase(mock: MockProcess, n: int, out: Path, seed: int) -> Phase:
+    from replicate_typed.batch.lock import lock_path, read_owner
+
+    phase = Phase("two runners", n)
+    out.mkdir(parents=True, exist_ok=True)
+    jsonl = out / "inputs.jsonl"
+    jsonl.write_text("".join(json.dumps(v) + "\n" for v in make_inputs("two", n)))
+    folder = out / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "replicate_typed.cli",
+        "batch",
+        str(jsonl),
+        "--model",
+        MODEL,
+        "--out",
+        str(folder),
+        "-j",
+        "16",
+        "--creates-per-minute",
+        "100000",
+    ]
+    env = {**os.environ, "REPLICATE_API_TOKEN": TOKEN, "REPLICATE_BASE_URL": mock.base}
+    rng = random.Random(seed)
+    started = time.monotonic()
+    # the same moment, both willing to wait: whichever takes the lock runs, the other waits
+    runners = {
+        name: subprocess.Popen(
+            [*command, "--wait-for-lock", "600"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("A", "B")
+    }
+    kill_at = mock.stats()["creates"] + rng.randint(5, max(6, n // 2))
+    refused: subprocess.CompletedProcess[str] | None = None
+    killed: str | None = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and any(p.poll() is None for p in runners.values()):
+        creates = mock.stats()["creates"]
+        if refused is None and creates >= 3:
+            refused_started = time.monotonic()
+            refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+            phase.notes["refused in s"] = round(time.monotonic() - refused_started, 1)
+        if creates >= kill_at:
+            owner = read_owner(lock_path(folder / "journal.sqlite3"))
+            holder = [name for name, p in runners.items() if owner and p.pid == owner.pid]
+            if holder:
+                runners[holder[0]].send_signal(signal.SIGKILL)
+                killed = holder[0]
+            break
+        time.sleep(rng.uniform(0.0, 0.05))
+    codes: dict[str, int | None] = {}
+    errors: dict[str, str] = {}
+    for name, proc in runners.items():
+        try:
+            _, err = proc.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        codes[name] = proc.returncode
+        errors[name] = err[-500:]
+    phase.seconds = time.monotonic() - started
+    phase.outcomes, attempts = journal_outcomes(folder, n)
     phase.notes.update(
         {
-            "creates at each kill": kill_points,
+            "killed": killed or "none (ended first)",
+            "exit codes": codes,
+            "third runner exit": None if refused is None else refused.returncode,
             "reconciled": sum(1 for a in attempts if a[2] == "reconciled"),
-            "final exit": final.returncode,
         }
     )
+    if refused is None:
+        phase.missed.append("the third runner was never started (the run ended too soon)")
+    elif refused.returncode != 75 or "holds the journal" not in refused.stderr:
+        phase.missed.append(
+            f"the third runner exited {refused.returncode}, not 75: {refused.stderr[-300:]!r}"
+        )
+    survivors = {k: v for k, v in codes.items() if k != killed}
+    for name, code in survivors.items():
+        if code != 0:
+            phase.missed.append(f"the {name} runner exited {code}: {errors[name]!r}")
     return phase
 
 
@@ -403,6 +506,14 @@ def main() -> None:
     parser.add_argument("--kill-n", type=int, default=300, help="inputs of the kill phase")
     parser.add_argument("--kills", type=int, default=4)
     parser.add_argument(
+        "--two-n", type=int, default=None, help="inputs of the two-runner phase (min(--n, 300))"
+    )
+    parser.add_argument(
+        "--phases",
+        default="client,batch,kill,two",
+        help="comma-separated phases to run (client, batch, kill, two)",
+    )
+    parser.add_argument(
         "--seed",
         type=int,
         default=None,
@@ -413,26 +524,37 @@ def main() -> None:
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1, 2**31)
     print(f"soak seed: {args.seed} (replay: make soak SOAK_ARGS='--seed {args.seed}')", flush=True)
+    wanted = {p.strip() for p in args.phases.split(",") if p.strip()}
+    unknown = wanted - {"client", "batch", "kill", "two"}
+    if unknown:
+        parser.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
+    two_n = args.two_n if args.two_n is not None else min(args.n, 300)
     rows = []
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         root = Path(tmp)
-        phases = [
-            run_phase(
+        bodies: list[tuple[str, int, Any]] = [
+            (
                 "client",
                 args.seed,
                 lambda m: asyncio.run(client_phase(m, args.n, args.concurrency, root / "client")),
             ),
-            run_phase(
+            (
                 "batch",
                 args.seed + 1,
                 lambda m: asyncio.run(batch_phase(m, args.n, args.concurrency, root / "batch")),
             ),
-            run_phase(
+            (
                 "kill",
                 args.seed + 2,
                 lambda m: kill_phase(m, args.kill_n, args.kills, root / "kill", args.seed),
             ),
+            (
+                "two",
+                args.seed + 3,
+                lambda m: two_runners_phase(m, two_n, root / "two", args.seed + 3),
+            ),
         ]
+        phases = [run_phase(name, seed, body) for name, seed, body in bodies if name in wanted]
         for phase in phases:
             rows.append(phase.row())
             failures = [o for o in phase.outcomes if o.error][:5]
@@ -448,6 +570,7 @@ def main() -> None:
         for name in ("duplicate creates", "lost", "failures without id")
         if row[name]
     ]
+    missed += [f"{phase.name}: {what}" for phase in phases for what in phase.missed]
     verdict(
         missed,
         f"0 duplicate creates, 0 lost, every failure names its prediction id (seed {args.seed})",

@@ -49,6 +49,7 @@ async def test_a_create_answered_with_an_escaping_id_writes_nothing(
         Path("journal.sqlite3"),
         Path("journal.sqlite3-wal"),
         Path("journal.sqlite3-shm"),
+        Path("journal.sqlite3.lock"),
     }
 
 

@@ -144,7 +144,7 @@ def test_stuck_in_creating_without_a_prediction_is_created_once(
     assert backend.operations["predictions.list"] >= 1  # it looked before creating
     with Journal.in_dir(tmp_path) as journal:
         outcomes = [a[2] for a in journal.attempts(key)]
-    assert outcomes == ["not created", "created"]
+    assert outcomes == ["not found on the server", "created"]
 
 
 @pytest.mark.parametrize("kind", ["500", "502", "reset"])

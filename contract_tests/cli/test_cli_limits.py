@@ -52,7 +52,7 @@ def test_run_timeout_ends_the_command(
     assert said in result.stderr
 
 
-def test_a_long_rate_limit_pause_is_on_the_progress_line(
+def test_a_rate_limit_that_outlasts_the_timeout_fails_at_once(
     server: FaultServer, tmp_path: Path
 ) -> None:
     server.retry_after["storm"] = "3600"
@@ -62,11 +62,25 @@ def test_a_long_rate_limit_pause_is_on_the_progress_line(
         ["run", SDXL, "--prompt", "x", "--timeout", "2", "--out", str(tmp_path)],
         REPLICATE_BASE_URL=f"{server.url}/storm",
     )
-    assert time.monotonic() - started < 5 + MARGIN  # the create is given at least 5 s
+    assert time.monotonic() - started < 2 + MARGIN
     assert result.exit_code == 1
-    assert "rate limited on predictions.create: pausing 60s (the server asked for 3600s)" in (
-        result.stderr
-    )
+    assert "HTTP 429; the next retry would be in 60.0s" in result.stderr  # capped at 60 s
+    assert "pausing" not in result.stderr  # no pause announced that is not slept
+
+
+@pytest.mark.slow  # sleeps a real 5-second pause
+def test_a_long_rate_limit_pause_is_on_the_progress_line(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    server.retry_after["storm"] = "5"
+    result = invoke(
+        CliRunner(),
+        ["--max-retries", "1", "run", SDXL, "--prompt", "x", "--timeout", "30",
+         "--out", str(tmp_path)],
+        REPLICATE_BASE_URL=f"{server.url}/storm",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "stability-ai/sdxl: rate limited on predictions.create: pausing 5s" in result.stderr
 
 
 def test_displays_and_announce_pauses_show_long_pauses_only() -> None:

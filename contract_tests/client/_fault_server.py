@@ -13,7 +13,9 @@ The first path segment picks the fault; the rest is the API path under that base
 ``storm``       every request: 429 with ``Retry-After`` from ``RETRY_AFTER`` (default 30)
 ``unknown``     a prediction whose status is ``pondering`` forever (stream URL: none)
 ``ssehuge``     create/get as ``ok`` with a stream URL; the stream sends one endless event
+``gzipbomb``    a 100 KiB gzip answer that expands to 100 MiB
 ``ssedrip``     the stream drips an event's bytes and never ends it
+``sseheaders``  the stream drips its status line and headers
 ==============  ===================================================================
 
 The server counts the body bytes it sent (``sent``) so tests can bound what a client read.
@@ -22,8 +24,10 @@ The server counts the body bytes it sent (``sent``) so tests can bound what a cl
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +35,16 @@ from typing import Any
 
 DRIP = 0.05
 PID = "faultpid0000000000000000001"
+
+
+@functools.cache
+def _BOMB() -> bytes:  # noqa: N802
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
+    parts = [packer.compress(b"[")]
+    spaces = b" " * (1024 * 1024)
+    parts += [packer.compress(spaces) for _ in range(100)]
+    parts += [packer.compress(b"]"), packer.flush()]
+    return b"".join(parts)
 
 
 class FaultServer:
@@ -59,7 +73,7 @@ class FaultServer:
 
     def prediction(self, mode: str, status: str = "starting") -> dict[str, Any]:
         body: dict[str, Any] = {"id": PID, "status": status, "output": None, "logs": ""}
-        if mode in ("ssehuge", "ssedrip"):
+        if mode in ("ssehuge", "ssedrip", "sseheaders"):
             body["urls"] = {"stream": f"{self.url}/{mode}/stream/{PID}"}
         return body
 
@@ -117,6 +131,16 @@ class FaultServer:
             await writer.drain()
             await asyncio.sleep(3600)
             return False
+        if mode == "gzipbomb":
+            body = _BOMB()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Encoding: gzip\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+            return True
         if mode == "flood":
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -149,6 +173,12 @@ class FaultServer:
                 + f"Content-Length: {len(body)}\r\n\r\n"
             ).encode()  # fmt: skip
             for byte in head:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(DRIP)
+            return False
+        if "/stream/" in target and mode == "sseheaders":
+            for byte in b"HTTP/1.1 200 OK\r\nX-Padding: " + b"p" * 50000:
                 writer.write(bytes([byte]))
                 await writer.drain()
                 await asyncio.sleep(DRIP)

@@ -17,9 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract_tests.client._fault_server import PID, FaultServer, fault_server
+from contract_tests.client._fault_server import _BOMB, PID, FaultServer, fault_server
 from replicate_typed.client import AsyncClient, Client, errors
 from replicate_typed.client.limits import DEFAULT_WAIT_TIMEOUT, Limits, deadline
+from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy, on_rate_limit_pause, retry_after_hint
 from replicate_typed.types.api import Prediction
 
@@ -148,7 +149,8 @@ def test_an_unknown_status_ends_at_the_default_deadline(server: FaultServer) -> 
     fake = FakeClock()
     with client(server, "unknown", sleep=fake.sleep, clock=fake.clock) as c:
         with pytest.raises(errors.PredictionTimeoutError, match="pondering") as caught:
-            c.predictions.wait(PID)  # no timeout given: Limits.wait_timeout
+            # no timeout given: Limits.wait_timeout (long polls: a few GETs, not 700)
+            c.predictions.wait(PID, poll_policy=PollPolicy(initial=60, max_interval=300))
     assert caught.value.last_status == "pondering"
     assert DEFAULT_WAIT_TIMEOUT <= fake.now <= DEFAULT_WAIT_TIMEOUT + 1
     assert DEFAULT_WAIT_TIMEOUT == 35 * 60  # 30 minutes upstream + 5 minutes' margin
@@ -183,6 +185,22 @@ async def test_a_flood_stops_at_the_limit(server: FaultServer, use_async: bool) 
     assert server.sent["flood"] < 16 * limit
 
 
+def test_a_compressed_answer_cannot_expand_past_the_limit(server: FaultServer) -> None:
+    import tracemalloc
+
+    limit = 1024 * 1024
+    _BOMB()  # made (by the server, in this process) before memory is traced
+    tracemalloc.start()
+    try:
+        with client(server, "gzipbomb", limits=Limits(max_response_bytes=limit)) as c:
+            with pytest.raises(errors.ResponseTooLargeError):
+                c.predictions.get(PID)  # 100 KiB on the wire, 100 MiB decoded
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * limit  # decoded piece by piece: memory near the limit, not 100 MiB
+
+
 # --- streams --------------------------------------------------------------------------------
 
 
@@ -208,12 +226,22 @@ async def test_async_endless_stream_event_is_refused(server: FaultServer) -> Non
                 pass
 
 
-def test_a_dripping_stream_ends_at_its_timeout(server: FaultServer) -> None:
-    with client(server, "ssedrip") as c, Elapsed() as took:
+@pytest.mark.parametrize("mode", ["ssedrip", "sseheaders"])
+def test_a_dripping_stream_ends_at_its_timeout(server: FaultServer, mode: str) -> None:
+    with client(server, mode) as c, Elapsed() as took:
         with pytest.raises(errors.APITimeoutError, match="no 'done'") as caught:
-            list(c.predictions.stream(stream_prediction(server, "ssedrip"), timeout=0.5))
-    assert took.seconds < 1 + MARGIN
+            list(c.predictions.stream(stream_prediction(server, mode), timeout=0.5))
+    assert took.seconds < 0.5 + MARGIN
     assert caught.value.prediction_id == PID
+
+
+@pytest.mark.parametrize("mode", ["ssedrip", "sseheaders"])
+async def test_async_dripping_stream_ends_at_its_timeout(server: FaultServer, mode: str) -> None:
+    async with aclient(server, mode) as c:
+        with Elapsed() as took, pytest.raises(errors.APITimeoutError, match="no 'done'"):
+            async for _ in c.predictions.stream(stream_prediction(server, mode), timeout=0.5):
+                pass
+    assert took.seconds < 0.5 + MARGIN
 
 
 @pytest.mark.parametrize("mode", ["ssedrip", "ssehuge"])

@@ -9,7 +9,9 @@
     replicate-typed batch inputs.jsonl --model stability-ai/sdxl --out out/
 
 Started again on the same ``out_dir`` after a crash (even SIGKILL), a run resumes from its
-journal (``out_dir/journal.sqlite3``): nothing is created twice, nothing is lost.
+journal (``out_dir/journal.sqlite3``): nothing is created twice, nothing is lost. One runner
+per journal: a second one on the same folder raises :class:`JournalLockedError` (or waits:
+``wait_for_lock=SECONDS``). Limits and defaults: ``docs/batch-limits.md``.
 
 The batch runner is an application on top of the client: it uses the client's public API only
 (``client.options`` and ``AsyncClient.from_options``), and the client never imports it.
@@ -22,8 +24,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from replicate_typed.batch.journal import Journal, JournalEntry, OutputFile, fingerprint
+from replicate_typed.batch.lock import JournalLock, JournalLockedError, LockOwner
 from replicate_typed.batch.ratelimit import TokenBucket
 from replicate_typed.batch.runner import (
+    DEFAULT_JOB_TIMEOUT,
     BatchItem,
     BatchOptions,
     BatchReport,
@@ -31,6 +35,7 @@ from replicate_typed.batch.runner import (
     InvalidInput,
     arun_many,
     item_key,
+    iter_items,
     prepare_items,
     secret_fields,
 )
@@ -38,6 +43,7 @@ from replicate_typed.client import AsyncClient, Client
 from replicate_typed.core.model import ModelInput
 
 __all__ = [
+    "DEFAULT_JOB_TIMEOUT",
     "BatchItem",
     "BatchOptions",
     "BatchReport",
@@ -45,11 +51,15 @@ __all__ = [
     "InvalidInput",
     "Journal",
     "JournalEntry",
+    "JournalLock",
+    "JournalLockedError",
+    "LockOwner",
     "OutputFile",
     "TokenBucket",
     "arun_many",
     "fingerprint",
     "item_key",
+    "iter_items",
     "prepare_items",
     "run_many",
     "secret_fields",

@@ -16,8 +16,14 @@ through these states::
   ``downloaded`` the files written with their sha256 checksums.
 * ``rejected``: the API refused the input (nothing was created); final.
 
-Every create attempt is also logged in ``attempts`` (marker, time, outcome) so what happened to
-an input can be audited. Secrets never reach the journal: inputs are stored only as their
+Every create attempt is also logged in ``attempts`` (marker, time, outcome, prediction id) so
+what happened to an input can be audited. Each transition names the attempt it is about (the
+marker this journal handed out for it, or the attempt an earlier run left) and applies only
+if the row is still where that attempt left it: an outcome is never written onto another
+attempt's row, an attempt that got a prediction id is never called "not created", and an
+input that has a prediction is never moved back to ``queued``. An attempt whose prediction a
+reconciliation could not find is logged ``not found on the server`` (not "not created": a
+server may still create it later). Secrets never reach the journal: inputs are stored only as their
 fingerprint, which is computed without the values of secret fields.
 
 The journal survives a killed process (SQLite's WAL is crash-safe; ``synchronous=NORMAL`` may
@@ -38,6 +44,7 @@ from typing import Any
 
 __all__ = [
     "Journal",
+    "StateConflict",
     "JournalEntry",
     "OutputFile",
     "fingerprint",
@@ -77,6 +84,16 @@ CREATE TABLE IF NOT EXISTS attempts (
     PRIMARY KEY (key, attempt)
 );
 """
+
+
+class StateConflict(Exception):
+    """A transition found the row moved on by someone else (another runner on this journal)."""
+
+    def __init__(self, key: str, state: str, prediction_id: str | None) -> None:
+        super().__init__(f"input {key[:12]}… is already {state!r}")
+        self.key = key
+        self.state = state
+        self.prediction_id = prediction_id
 
 
 def canonical(value: Any) -> Any:
@@ -159,6 +176,7 @@ class Journal:
         self._db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (_SCHEMA_VERSION,)
         )
+        self._mine: dict[str, str] = {}  # key -> the marker of the create this object sent
 
     @classmethod
     def in_dir(cls, directory: Path | str) -> Journal:
@@ -219,10 +237,40 @@ class Journal:
             yield _entry(row)
 
     def known_prediction_ids(self) -> set[str]:
+        """Every prediction id this journal holds: the inputs' and every attempt's."""
         rows = self._db.execute(
-            "SELECT prediction_id FROM items WHERE prediction_id IS NOT NULL"
+            "SELECT prediction_id FROM items WHERE prediction_id IS NOT NULL "
+            "UNION SELECT prediction_id FROM attempts WHERE prediction_id IS NOT NULL"
         ).fetchall()
         return {str(r[0]) for r in rows}
+
+    def oldest_creating(self) -> float | None:
+        """The oldest ``creating_at`` of an input left in ``creating`` (None when there is none)."""
+        row = self._db.execute(
+            "SELECT MIN(creating_at) FROM items WHERE state = 'creating'"
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    # --- this run's inputs (a temporary table: constant memory, gone when the journal closes)
+
+    def begin_run(self) -> None:
+        """Forget which inputs the current run has seen (see :meth:`add_for_run`)."""
+        self._db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS run_lines (key TEXT PRIMARY KEY, line INTEGER)"
+        )
+        self._db.execute("DELETE FROM run_lines")
+
+    def add_for_run(self, key: str, line: int, model: str) -> tuple[JournalEntry, int | None]:
+        """:meth:`add`, and the line of this run that had the same input first (None: this is
+        the first)."""
+        entry = self.add(key, line, model)
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO run_lines (key, line) VALUES (?, ?)", (key, line)
+        )
+        if cursor.rowcount == 1:
+            return entry, None
+        row = self._db.execute("SELECT line FROM run_lines WHERE key = ?", (key,)).fetchone()
+        return entry, int(row[0])
 
     def attempts(self, key: str) -> list[tuple[str, float, str | None, str | None]]:
         rows = self._db.execute(
@@ -234,77 +282,121 @@ class Journal:
 
     # --- transitions (each one transaction)
 
+    def _attempt_of(self, key: str, attempt: str | None) -> str | None:
+        """The attempt a transition is about: given, else the create this object sent, else
+        the one the row holds (an earlier run's)."""
+        if attempt is not None:
+            return attempt
+        mine = self._mine.get(key)
+        if mine is not None:
+            return mine
+        row = self._db.execute("SELECT attempt FROM items WHERE key = ?", (key,)).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
     def mark_creating(self, key: str) -> tuple[str, float]:
-        """Record that a create is about to be sent; returns (marker, timestamp). Call BEFORE sending."""
+        """Record that a create is about to be sent; returns (marker, timestamp). Call BEFORE
+        sending. Raises :class:`StateConflict` when the input is no longer ``queued`` or
+        ``creating`` (another runner created it meanwhile): then send nothing."""
         marker = uuid.uuid4().hex
         now = time.time()
         with self._tx():
-            self._db.execute(
+            cursor = self._db.execute(
                 "UPDATE items SET state = 'creating', attempt = ?, creating_at = ?, "
-                "attempts = attempts + 1, error = NULL, updated_at = ? WHERE key = ?",
+                "attempts = attempts + 1, error = NULL, updated_at = ? "
+                "WHERE key = ? AND state IN ('queued', 'creating')",
                 (marker, now, now, key),
             )
+            if cursor.rowcount != 1:
+                row = self._db.execute(
+                    "SELECT state, prediction_id FROM items WHERE key = ?", (key,)
+                ).fetchone()
+                state, pid = (row[0], row[1]) if row is not None else ("missing", None)
+                raise StateConflict(key, str(state), pid)
             self._db.execute(
                 "INSERT INTO attempts (key, attempt, sent_at, outcome) VALUES (?, ?, ?, 'sent')",
                 (key, marker, now),
             )
+        self._mine[key] = marker
         return marker, now
 
-    def mark_created(self, key: str, prediction_id: str, *, how: str = "created") -> None:
-        """The create answered (or reconciliation found it): record the prediction id."""
+    def mark_created(
+        self, key: str, prediction_id: str, *, how: str = "created", attempt: str | None = None
+    ) -> str:
+        """The create answered (or reconciliation found it): record the prediction id on its
+        attempt, and on the input unless the input already has another one (then that one
+        stays, this one is kept in the attempt and logged). Returns the input's prediction id."""
         now = time.time()
+        marker = self._attempt_of(key, attempt)
         with self._tx():
+            self._db.execute(
+                "UPDATE attempts SET outcome = ?, prediction_id = ? WHERE key = ? AND attempt = ?",
+                (how, prediction_id, key, marker),
+            )
             self._db.execute(
                 "UPDATE items SET state = 'created', prediction_id = ?, error = NULL, "
-                "updated_at = ? WHERE key = ?",
+                "updated_at = ? WHERE key = ? AND state IN ('queued', 'creating')",
                 (prediction_id, now, key),
             )
-            self._db.execute(
-                "UPDATE attempts SET outcome = ?, prediction_id = ? WHERE key = ? AND attempt = "
-                "(SELECT attempt FROM items WHERE key = ?)",
-                (how, prediction_id, key, key),
+            row = self._db.execute(
+                "SELECT prediction_id FROM items WHERE key = ?", (key,)
+            ).fetchone()
+        self._mine.pop(key, None)
+        current = None if row is None or row[0] is None else str(row[0])
+        if current is not None and current != prediction_id:
+            self.note_error(
+                key, f"prediction {prediction_id} was also created for this input (kept: {current})"
             )
+        return current or prediction_id
 
-    def mark_not_created(self, key: str, reason: str, *, final: bool = False) -> None:
-        """The create surely created nothing: back to ``queued`` (or ``rejected`` if final)."""
+    def _settle(self, key: str, attempt: str | None, outcome: str, state: str, reason: str) -> None:
+        """An attempt that created nothing (as far as is known): its outcome, and the input back
+        to ``state`` -- only if neither moved on meanwhile."""
         now = time.time()
+        marker = self._attempt_of(key, attempt)
         with self._tx():
             self._db.execute(
-                "UPDATE items SET state = ?, error = ?, updated_at = ? WHERE key = ?",
-                ("rejected" if final else "queued", reason, now, key),
+                "UPDATE attempts SET outcome = ? WHERE key = ? AND attempt = ? "
+                "AND prediction_id IS NULL",
+                (outcome, key, marker),
             )
             self._db.execute(
-                "UPDATE attempts SET outcome = ? WHERE key = ? AND attempt = "
-                "(SELECT attempt FROM items WHERE key = ?)",
-                ("rejected" if final else "not created", key, key),
+                "UPDATE items SET state = ?, error = ?, updated_at = ? "
+                "WHERE key = ? AND attempt = ? AND state = 'creating'",
+                (state, reason, now, key, marker),
             )
+        self._mine.pop(key, None)
 
-    def note_unknown(self, key: str, reason: str) -> None:
+    def mark_not_created(
+        self, key: str, reason: str, *, final: bool = False, attempt: str | None = None
+    ) -> None:
+        """The create surely created nothing (the server said so): back to ``queued`` (or
+        ``rejected`` if final)."""
+        outcome = "rejected" if final else "not created"
+        self._settle(key, attempt, outcome, "rejected" if final else "queued", reason)
+
+    def mark_not_found(self, key: str, reason: str, *, attempt: str | None = None) -> None:
+        """Reconciliation did not find the attempt's prediction on the server: back to
+        ``queued`` (logged ``not found on the server``, not "not created")."""
+        self._settle(key, attempt, "not found on the server", "queued", reason)
+
+    def note_unknown(self, key: str, reason: str, *, attempt: str | None = None) -> None:
         """The create's outcome is unknown (it may exist): stays ``creating`` until reconciled."""
+        marker = self._attempt_of(key, attempt)
         with self._tx():
             self._db.execute(
                 "UPDATE items SET error = ?, updated_at = ? WHERE key = ?",
                 (reason, time.time(), key),
             )
             self._db.execute(
-                "UPDATE attempts SET outcome = 'unknown' WHERE key = ? AND attempt = "
-                "(SELECT attempt FROM items WHERE key = ?)",
-                (key, key),
+                "UPDATE attempts SET outcome = 'unknown' WHERE key = ? AND attempt = ? "
+                "AND prediction_id IS NULL",
+                (key, marker),
             )
 
-    def requeue_unknown(self, key: str, reason: str) -> None:
+    def requeue_unknown(self, key: str, reason: str, *, attempt: str | None = None) -> None:
         """Give up on an unknown create outcome that cannot be checked (the user chose to create
         again): back to ``queued``; the attempt keeps the outcome ``unknown`` in the audit log."""
-        with self._tx():
-            self._db.execute(
-                "UPDATE items SET state = 'queued', error = ?, updated_at = ? WHERE key = ?",
-                (reason, time.time(), key),
-            )
-            self._db.execute(
-                "UPDATE attempts SET outcome = 'unknown, created again' WHERE key = ? AND "
-                "attempt = (SELECT attempt FROM items WHERE key = ?)",
-                (key, key),
-            )
+        self._settle(key, attempt, "unknown, created again", "queued", reason)
 
     def mark_finished(self, key: str, status: str, output: Any, error: str | None = None) -> None:
         self._db.execute(
@@ -319,15 +411,18 @@ class Journal:
             "UPDATE items SET error = ?, updated_at = ? WHERE key = ?", (error, time.time(), key)
         )
 
-    def mark_downloaded(self, key: str, files: Iterable[OutputFile]) -> None:
+    def mark_downloaded(
+        self, key: str, files: Iterable[OutputFile], error: str | None = None
+    ) -> None:
+        """Every output file saved (``error``: what is still wrong with the output, if any)."""
         data = [
             {"path": f.path, "sha256": f.sha256, "size": f.size, "url": _url_for_display(f.url)}
             for f in files
         ]
         self._db.execute(
-            "UPDATE items SET state = 'downloaded', files = ?, error = NULL, updated_at = ? "
+            "UPDATE items SET state = 'downloaded', files = ?, error = ?, updated_at = ? "
             "WHERE key = ?",
-            (json.dumps(data), time.time(), key),
+            (json.dumps(data), error, time.time(), key),
         )
 
     def _tx(self) -> _Transaction:

@@ -23,6 +23,22 @@ moment (even with SIGKILL) resumes where it stopped when started again on the sa
   API's 600), reads through another (2400 a minute); a 429 pauses all workers for its
   ``Retry-After``.
 * Every result names its input line and, once one exists, its prediction id.
+* **One runner per journal.** The run holds an OS lock on ``<journal>.lock`` (see
+  :mod:`.lock`) from before it reads the journal until it ends: a second runner on the same
+  folder raises :class:`~replicate_typed.batch.lock.JournalLockedError` at once, naming the
+  holder (pid, host, since when, command), or waits up to ``wait_for_lock`` seconds for it.
+* **Every job ends.** Each input's create + wait + download has a deadline (``job_timeout``,
+  default 2400 s: Replicate ends a prediction after 30 minutes), also handed to the client
+  (:func:`replicate_typed.client.limits.deadline`) so each request fits in the time left.
+  When it passes the input is reported unresolved with its prediction id, which stays in the
+  journal for the next run; a status the runner has never seen cannot keep it waiting longer.
+* **Streamed input.** Inputs are read one at a time as workers free up (at most
+  ``concurrency`` read ahead): the first create does not wait for the whole input, and memory
+  does not grow with its length (with ``keep_results=False``, only results that are not ok are
+  kept; counts cover every input).
+* **One output rule.** A succeeded prediction's output goes through the client's rule
+  (:func:`replicate_typed.client.outputs.succeeded_output`, as ``run()``): a null output the
+  model's type does not accept is a failure with the prediction id, never "succeeded, 0 files".
 
 * **Without a predictions list** (a router that serves only create and get), an unknown create
   outcome cannot be reconciled: the input is left ``creating`` in the journal and reported as
@@ -43,8 +59,9 @@ import hashlib
 import json
 import math
 import os
+import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,10 +71,21 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from replicate_typed.batch.journal import Journal, JournalEntry, OutputFile, fingerprint
+from replicate_typed.batch.journal import (
+    JOURNAL_NAME,
+    Journal,
+    JournalEntry,
+    OutputFile,
+    StateConflict,
+    fingerprint,
+)
+from replicate_typed.batch.lock import JournalLock, lock_path
 from replicate_typed.batch.ratelimit import TokenBucket
 from replicate_typed.client import errors
 from replicate_typed.client._logging import logger
+from replicate_typed.client.limits import DEFAULT_REQUEST_DEADLINE, DEFAULT_WAIT_TIMEOUT
+from replicate_typed.client.limits import deadline as client_deadline
+from replicate_typed.client.outputs import succeeded_output
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.core.model import ModelInfo, ModelInput
 from replicate_typed.predictions import status_of
@@ -73,7 +101,9 @@ __all__ = [
     "BatchItem",
     "OUTCOMES",
     "InvalidInput",
+    "DEFAULT_JOB_TIMEOUT",
     "arun_many",
+    "iter_items",
     "prepare_items",
     "secret_fields",
     "item_key",
@@ -81,7 +111,13 @@ __all__ = [
 
 EventHook = Callable[[str, "BatchResult"], None]
 """``on_event(kind, result)``: kinds ``created``, ``reconciled``, ``finished``, ``downloaded``,
-``failed``, ``skipped``, ``rejected``, ``done`` (the input needs nothing more this run)."""
+``failed``, ``skipped``, ``rejected``, ``duplicate`` (the same input as an earlier line),
+``done`` (the input needs nothing more this run)."""
+
+DEFAULT_JOB_TIMEOUT = DEFAULT_WAIT_TIMEOUT + DEFAULT_REQUEST_DEADLINE
+"""Seconds for one input's create + wait + download (2400): the client's default wait (2100 s:
+Replicate ends a prediction after 30 minutes, plus 5) and one request deadline (300 s) for
+the create, a reconciliation and the download."""
 
 
 @dataclass(frozen=True)
@@ -111,10 +147,25 @@ class BatchOptions:
     """Create an input again when its create's outcome is unknown and cannot be checked (the
     server has no predictions list, or listing kept failing). Off by default: such an input is
     reported unresolved, because creating it again may pay for it twice."""
+    job_timeout: float = DEFAULT_JOB_TIMEOUT
+    """Deadline in seconds of each input's create + wait + download (see the module)."""
+    wait_for_lock: float = 0.0
+    """Seconds to wait for another runner holding the journal (0: refuse at once)."""
+    keep_results: bool = True
+    """False: the report keeps only results that are not ok (memory independent of the number
+    of inputs; every count stays complete)."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise errors.InputError(f"concurrency: {self.concurrency!r} must be at least 1")
+        if not (0 < self.job_timeout < math.inf):
+            raise errors.InputError(
+                f"job_timeout: {self.job_timeout!r} must be a number of seconds > 0"
+            )
+        if not (0 <= self.wait_for_lock < math.inf):
+            raise errors.InputError(
+                f"wait_for_lock: {self.wait_for_lock!r} must be a number of seconds >= 0"
+            )
         if self.max_create_attempts < 1:
             raise errors.InputError("max_create_attempts must be at least 1")
         if self.reconcile_margin < 0 or self.reconcile_delay < 0:
@@ -236,8 +287,15 @@ class BatchReport:
     rejected: int = 0
     unresolved: int = 0
     duplicates: int = 0
+    cleaned: int = 0
+    """Temporary files of interrupted downloads removed (an earlier run was killed mid-file)."""
     aborted: str | None = None
     journal_path: str | None = None
+    duplicate_lines: list[tuple[int, int]] = field(default_factory=list)
+    """``(line, same as line)`` for inputs identical to an earlier line (the first 100 only
+    with ``keep_results=False``)."""
+    counted: dict[str, int] = field(default_factory=dict)
+    """The runner's count of every input's outcome (also those whose result was not kept)."""
 
     @property
     def failures(self) -> list[BatchResult]:
@@ -250,24 +308,30 @@ class BatchReport:
     @property
     def inputs(self) -> int:
         """Input lines (invalid ones included)."""
-        return len(self.results) + len(self.invalid)
+        return sum(self.outcomes().values())
 
     def outcomes(self) -> dict[str, int]:
         """How many inputs ended in each outcome of :data:`OUTCOMES`; the values add up to
         :attr:`inputs`."""
         counts = dict.fromkeys(OUTCOMES, 0)
-        for result in self.results:
-            counts[result.outcome] += 1
-        counts["invalid"] += len(self.invalid)
+        if self.counted:
+            counts.update(self.counted)
+        else:
+            for result in self.results:
+                counts[result.outcome] += 1
+        counts["invalid"] = len(self.invalid)
         return counts
 
     def activity(self) -> dict[str, int]:
         """What this run did (not outcomes: one input may be created and then fail)."""
-        return {
+        done = {
             "created": self.created,
             "reconciled": self.reconciled,
             "downloaded": self.downloaded,
         }
+        if self.cleaned:
+            done["temporary files removed"] = self.cleaned
+        return done
 
     def counts(self) -> dict[str, int]:
         """``inputs``, then :meth:`outcomes`, then :meth:`activity`."""
@@ -332,14 +396,16 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def prepare_items(
+def iter_items(
     inputs: Iterable[tuple[int, ModelInput[Any] | Mapping[str, Any]]],
     model: str | ModelInfo[Any, Any] | None = None,
-) -> tuple[list[BatchItem], list[InvalidInput]]:
-    """Validate each ``(line, input)`` through its model's generated ``Input``.
+) -> Iterator[BatchItem | InvalidInput]:
+    """Validate each ``(line, input)`` through its model's generated ``Input``, one at a time
+    (``inputs`` is read lazily: nothing is read ahead).
 
-    A generated ``Input`` carries its model; a mapping needs ``model`` (``owner/name``). A bad
-    input becomes an :class:`InvalidInput` per failing field and does not stop the others.
+    A generated ``Input`` carries its model; a mapping needs ``model`` (``owner/name``), which is
+    resolved now (an unknown model raises before anything is read). A bad input becomes an
+    :class:`InvalidInput` per failing field and does not stop the others.
     """
     info: ModelInfo[Any, Any] | None = None
     if isinstance(model, ModelInfo):
@@ -348,28 +414,47 @@ def prepare_items(
         from replicate_typed.models import registry
 
         info = registry.get_model(model)
-    items: list[BatchItem] = []
-    invalid: list[InvalidInput] = []
+    return _validated(inputs, info)
+
+
+def _validated(
+    inputs: Iterable[tuple[int, ModelInput[Any] | Mapping[str, Any]]],
+    info: ModelInfo[Any, Any] | None,
+) -> Iterator[BatchItem | InvalidInput]:
     for line, raw in inputs:
         if isinstance(raw, ModelInput):
             item_info = getattr(type(raw), "__model_info__", None)
             if not isinstance(item_info, ModelInfo):
-                invalid.append(InvalidInput(line, "", "", "not a generated model Input"))
+                yield InvalidInput(line, "", "", "not a generated model Input")
                 continue
-            items.append(BatchItem(line, item_info, raw, item_key(item_info, raw)))
+            yield BatchItem(line, item_info, raw, item_key(item_info, raw))
             continue
         if not isinstance(raw, Mapping):
-            invalid.append(InvalidInput(line, "", _shown(raw), "each input must be a JSON object"))
+            yield InvalidInput(line, "", _shown(raw), "each input must be a JSON object")
             continue
         if info is None:
-            invalid.append(InvalidInput(line, "", "", "a mapping input needs model='owner/name'"))
+            yield InvalidInput(line, "", "", "a mapping input needs model='owner/name'")
             continue
         try:
             validated = info.input_type.model_validate(dict(raw))
         except ValidationError as exc:
-            invalid.extend(_validation_problems(line, exc))
+            yield from _validation_problems(line, exc)
             continue
-        items.append(BatchItem(line, info, validated, item_key(info, validated)))
+        yield BatchItem(line, info, validated, item_key(info, validated))
+
+
+def prepare_items(
+    inputs: Iterable[tuple[int, ModelInput[Any] | Mapping[str, Any]]],
+    model: str | ModelInfo[Any, Any] | None = None,
+) -> tuple[list[BatchItem], list[InvalidInput]]:
+    """:func:`iter_items` as two lists: the valid items and the problems."""
+    items: list[BatchItem] = []
+    invalid: list[InvalidInput] = []
+    for entry in iter_items(inputs, model):
+        if isinstance(entry, InvalidInput):
+            invalid.append(entry)
+        else:
+            items.append(entry)
     return items, invalid
 
 
@@ -486,6 +571,37 @@ def _write_json_atomic(path: Path, value: Any) -> None:
     os.replace(tmp, path)
 
 
+# an interrupted download's temporary file (the client's ``.<16 hex>.download``) and an
+# interrupted ``output.json`` write (``.output.json.<pid>.tmp``)
+_TEMPORARY = re.compile(r"\.[0-9a-f]{16}\.download|\.output\.json\.[0-9]+\.tmp")
+
+
+def _remove_temporaries(folder: Path) -> int:
+    """Delete the temporary files an interrupted run left in ``folder``; returns how many."""
+    removed = 0
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.is_file()]
+    except OSError:  # no folder yet
+        return 0
+    for name in names:
+        if _TEMPORARY.fullmatch(name):
+            try:
+                (folder / name).unlink()
+            except FileNotFoundError:
+                continue
+            removed += 1
+            logger.info("batch: removed %s left by an interrupted download", folder / name)
+    return removed
+
+
+_UNUSABLE_OUTPUT = "no usable output: "
+"""The prefix of a succeeded prediction's output error that another run cannot fix."""
+
+
+def _final_output_error(error: str | None) -> bool:
+    return bool(error) and ("data_removed" in str(error) or str(error).startswith(_UNUSABLE_OUTPUT))
+
+
 def _output_name(index: int, url: str) -> str:
     if url[:5].lower() == "data:":
         return f"output_{index}"
@@ -515,11 +631,11 @@ class _Runner:
     def __init__(
         self,
         client: AsyncClient,
-        items: list[BatchItem],
         journal: Journal,
         out_dir: Path | None,
         options: BatchOptions,
         on_event: EventHook | None,
+        lock: JournalLock | None = None,
     ) -> None:
         self.client = client
         self.journal = journal
@@ -527,18 +643,16 @@ class _Runner:
         self.options = options
         self.save = out_dir is not None and options.download
         self.on_event = on_event
+        self.lock = lock
         self.creates = TokenBucket(options.creates_per_minute, options.create_burst)
         self.reads = TokenBucket(options.reads_per_minute, options.read_burst)
         self.report = BatchReport(results=[], journal_path=journal.path)
-        self.first: dict[str, BatchItem] = {}
-        self.repeats: list[tuple[BatchItem, BatchItem]] = []
-        for item in items:
-            if item.key in self.first:
-                self.repeats.append((item, self.first[item.key]))
-            else:
-                self.first[item.key] = item
-        self.secrets = {item.info.ref: secret_fields(item.info) for item in self.first.values()}
+        self.secrets: dict[str, frozenset[str]] = {}
+        # in flight (dropped when done), and the results kept for the report
         self.results: dict[str, BatchResult] = {}
+        self.kept: dict[str, BatchResult] = {}
+        self.repeats: list[tuple[int, int, str]] = []
+        self.last_status: dict[str, str] = {}
         self.abort: str | None = None
         self.started_wall = time.time()
         self._downloads: httpx.AsyncClient | None = None
@@ -580,7 +694,20 @@ class _Runner:
         result.files = entry.files
         return entry, result
 
-    async def run(self) -> BatchReport:
+    def _count(self, outcome: str) -> None:
+        self.report.counted[outcome] = self.report.counted.get(outcome, 0) + 1
+
+    def _settled(self, item: BatchItem) -> None:
+        """The input needs nothing more this run: count its outcome, keep or drop its result."""
+        result = self.results.pop(item.key, None) or self._result(item)
+        self.results.pop(item.key, None)
+        self.last_status.pop(item.key, None)
+        self._count(result.outcome)
+        if self.options.keep_results or not result.ok:
+            self.kept[item.key] = result
+        self._emit("done", result)
+
+    async def run(self, items: Iterator[BatchItem | InvalidInput]) -> BatchReport:
         opts = self.options
         limits = httpx.Limits(
             max_connections=max(opts.concurrency, 4), max_keepalive_connections=opts.concurrency
@@ -588,87 +715,112 @@ class _Runner:
         self._downloads = httpx.AsyncClient(
             timeout=httpx.Timeout(60.0, connect=10.0), limits=limits, follow_redirects=True
         )
+        self.journal.begin_run()
+        # inputs left in ``creating`` may be older than this run: widen the listing window
+        oldest = self.journal.oldest_creating()
+        if oldest is not None:
+            self.reconciler._floor = min(self.reconciler._floor, oldest - opts.reconcile_margin)
+        queue: asyncio.Queue[BatchItem | None] = asyncio.Queue(maxsize=opts.concurrency)
+
+        async def worker() -> None:
+            while (item := await queue.get()) is not None:
+                await self._process(item)
+
         try:
-            for item in self.first.values():
-                self.journal.add(item.key, item.line, item.info.ref)
-            # inputs stuck in ``creating`` may be older than this run: widen the listing window
-            stuck = [
-                e.creating_at
-                for e in (self.journal.get(k) for k in self.first)
-                if e is not None and e.state == "creating" and e.creating_at is not None
-            ]
-            if stuck:
-                self.reconciler._floor = min(stuck) - opts.reconcile_margin
-            gate = asyncio.Semaphore(opts.concurrency)
-
-            async def guarded(item: BatchItem) -> None:
-                async with gate:
-                    await self._process(item)
-
-            await asyncio.gather(*(guarded(item) for item in self.first.values()))
+            async with asyncio.TaskGroup() as group:
+                workers = [group.create_task(worker()) for _ in range(opts.concurrency)]
+                await self._feed(items, queue)
+                for _ in workers:
+                    await queue.put(None)
+        except BaseExceptionGroup as group_error:
+            if len(group_error.exceptions) == 1:
+                raise group_error.exceptions[0] from None
+            raise
         finally:
             await self._downloads.aclose()
         return self._finish()
 
+    async def _feed(
+        self, items: Iterator[BatchItem | InvalidInput], queue: asyncio.Queue[BatchItem | None]
+    ) -> None:
+        """Read the inputs one at a time: journal each, hand the first of each input to the
+        workers (blocking while ``concurrency`` wait), note repeats. Each input is read in a
+        worker thread: a slow source (a pipe, a generator over a network) never stalls the
+        predictions already running."""
+        while True:
+            entry = await asyncio.to_thread(next, items, None)
+            if entry is None:
+                return
+            if isinstance(entry, InvalidInput):
+                self.report.invalid.append(entry)
+                continue
+            item = entry
+            if item.info.ref not in self.secrets:
+                self.secrets[item.info.ref] = secret_fields(item.info)
+            if self.abort is not None:
+                self._not_attempted(item)
+                continue
+            _, first = self.journal.add_for_run(item.key, item.line, item.info.ref)
+            if first is not None:
+                self._repeat(item, first)
+                continue
+            await queue.put(item)
+
+    def _not_attempted(self, item: BatchItem) -> None:
+        result = BatchResult(
+            item.line, item.info.ref, item.key, "queued", error=f"not attempted: {self.abort}"
+        )
+        self._count(result.outcome)
+        if self.options.keep_results:
+            self.kept[item.key] = result
+        self._emit("done", result)
+
+    def _repeat(self, item: BatchItem, first: int) -> None:
+        self.report.duplicates += 1
+        self._count("duplicate")
+        if self.options.keep_results:
+            self.repeats.append((item.line, first, item.key))
+        if self.options.keep_results or len(self.report.duplicate_lines) < 100:
+            self.report.duplicate_lines.append((item.line, first))
+        result = BatchResult(item.line, item.info.ref, item.key, "queued", same_as=first)
+        self._emit("duplicate", result)
+        self._emit("done", result)
+
     def _finish(self) -> BatchReport:
         report = self.report
         report.aborted = self.abort
-        ran = {"succeeded": 0, "failed": 0, "rejected": 0, "unresolved": 0}
-        for item in self.first.values():
-            outcome = self._result(item).outcome
-            if outcome in ran:
-                ran[outcome] += 1
-        report.succeeded += ran["succeeded"]
-        report.failed += ran["failed"]
-        report.rejected += ran["rejected"]
-        report.unresolved += ran["unresolved"]
-        for item, first in self.repeats:
-            original = self._result(first)
-            report.results.append(
-                replace(original, line=item.line, same_as=first.line, skipped=True)
-            )
-            report.duplicates += 1
-        report.results.extend(self._result(item) for item in self.first.values())
-        report.results.sort(key=lambda r: r.line)
+        counted = report.counted
+        report.succeeded += counted.get("succeeded", 0)
+        report.failed += counted.get("failed", 0)
+        report.rejected += counted.get("rejected", 0)
+        report.unresolved += counted.get("unresolved", 0)
+        results = list(self.kept.values())
+        for line, first_line, key in self.repeats:
+            original = self.kept.get(key)
+            if original is not None:
+                results.append(replace(original, line=line, same_as=first_line, skipped=True))
+        results.sort(key=lambda r: r.line)
+        report.results = results
         return report
 
     async def _process(self, item: BatchItem) -> None:
         entry, result = self._sync(item)
         if self.abort is not None:
             result.error = f"not attempted: {self.abort}"
+            self._settled(item)
             return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.options.job_timeout
+        scope = asyncio.timeout_at(deadline)
         try:
-            if self._done(entry):
-                result.skipped = True
-                result.error = entry.error
-                self.report.skipped += 1
-                self._emit("skipped", result)
-                self._emit("done", result)
-                return
-            prediction: Prediction | None = None
-            pid = entry.prediction_id
-            if entry.state == "creating":
-                pid = await self._reconcile(item, entry.creating_at or self.started_wall)
-            while pid is None:
-                prediction = await self._create(item)
-                pid = prediction.id if prediction is not None else None
-            entry, result = self._sync(item)
-            if entry.state == "created":
-                prediction = await self._wait(item, pid, prediction)
-                status = str(prediction.status)
-                error = None
-                if status != "succeeded":
-                    error = f"prediction {pid} {status}" + (
-                        f": {prediction.error}" if prediction.error else ""
-                    )
-                self.journal.mark_finished(item.key, status, prediction.output, error)
-                entry, result = self._sync(item)
-                result.error = error
-                self._emit("finished" if error is None else "failed", result)
-            if entry.state == "finished" and entry.status == "succeeded" and self.save:
-                await self._download(item, entry)
-                entry, result = self._sync(item)
-                result.error = entry.error
+            # the client clamps each request to the time left; the scope ends the job regardless
+            with client_deadline(self.options.job_timeout):
+                async with scope:
+                    await self._steps(item, entry, result, deadline)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            self._deadline_passed(item)
         except _Rejected as exc:
             _, result = self._sync(item)
             result.error = str(exc)
@@ -682,17 +834,91 @@ class _Runner:
             result.error = str(exc)
             self.abort = self.abort or str(exc)
             self._emit("failed", result)
-        self._emit("done", self._result(item))
+        self._settled(item)
+
+    async def _steps(
+        self, item: BatchItem, entry: JournalEntry, result: BatchResult, deadline: float
+    ) -> None:
+        """create (or reconcile) -> wait -> output rule -> download, from wherever the journal
+        says this input is."""
+        if self._done(entry):
+            result.skipped = True
+            result.error = entry.error
+            self.report.skipped += 1
+            self._emit("skipped", result)
+            return
+        prediction: Prediction | None = None
+        pid = entry.prediction_id
+        if entry.state == "creating":
+            pid = await self._reconcile(item, entry.creating_at or self.started_wall)
+        while pid is None:
+            prediction = await self._create(item)
+            pid = prediction.id if prediction is not None else None
+        entry, result = self._sync(item)
+        pid = entry.prediction_id or pid
+        fresh: Prediction | None = None
+        if entry.state == "created":
+            prediction = await self._wait(item, pid, prediction, deadline)
+            status = str(prediction.status)
+            error = None
+            if status != "succeeded":
+                error = f"prediction {pid} {status}" + (
+                    f": {prediction.error}" if prediction.error else ""
+                )
+            self.journal.mark_finished(item.key, status, prediction.output, error)
+            entry, result = self._sync(item)
+            result.error = error
+            fresh = prediction
+            if error is not None:
+                self._emit("failed", result)
+        if entry.state == "finished" and entry.status == "succeeded":
+            await self._settle_output(item, entry, fresh)
+            entry, result = self._sync(item)
+            result.error = entry.error
+
+    def _deadline_passed(self, item: BatchItem) -> None:
+        """``job_timeout`` ran out: say where the input stands; the journal keeps it for the
+        next run (a create in flight is reconciled then, never sent blindly again)."""
+        entry, result = self._sync(item)
+        seconds = f"{self.options.job_timeout:g} s"
+        pid = entry.prediction_id
+        if entry.state == "creating":
+            message = (
+                f"deadline of {seconds} (job_timeout) passed while its create was in flight: "
+                "the prediction may exist; it stays 'creating' in the journal and is reconciled "
+                "(never created twice) when the batch runs again"
+            )
+            self.journal.note_unknown(item.key, message)
+        elif entry.state == "queued" or pid is None:
+            message = (
+                f"deadline of {seconds} (job_timeout) passed before it was created (nothing "
+                "was created); run again"
+            )
+            self.journal.note_error(item.key, message)
+        elif entry.state == "created":
+            last = self.last_status.get(item.key) or "unknown"
+            message = (
+                f"prediction {pid}: deadline of {seconds} (job_timeout) passed while waiting "
+                f"for it (last status: {last}); it was not canceled and stays in the journal: "
+                "run again to wait for it again"
+            )
+            self.journal.note_error(item.key, message)
+        else:
+            message = (
+                f"prediction {pid}: deadline of {seconds} (job_timeout) passed while saving its "
+                "output; run again to download it"
+            )
+            self.journal.note_error(item.key, message)
+        logger.warning("batch: line %d: %s", item.line, message)
+        entry, result = self._sync(item)
+        result.error = message
+        self._emit("failed", result)
 
     def _done(self, entry: JournalEntry) -> bool:
         if entry.state in ("downloaded", "rejected"):
             return True
         if entry.state == "finished":
-            return (
-                entry.status != "succeeded"
-                or not self.save
-                or bool(entry.error and "data_removed" in entry.error)
-            )
+            return entry.status != "succeeded" or not self.save or _final_output_error(entry.error)
         return False
 
     # --- create
@@ -710,7 +936,17 @@ class _Runner:
         if self.abort is not None:
             raise _Unresolved(f"not attempted: {self.abort}")
         await self.creates.acquire()
-        _, sent_at = self.journal.mark_creating(item.key)
+        self._check_lock()
+        try:
+            _, sent_at = self.journal.mark_creating(item.key)
+        except StateConflict as conflict:
+            # another runner on this journal moved the input on: adopt, never create again
+            if conflict.prediction_id is None:
+                raise _Unresolved(
+                    f"another runner on this journal has this input ({conflict.state}); "
+                    "not created here"
+                ) from None
+            return await self._get(item, conflict.prediction_id)
         try:
             typed = await self.client.create(item.input, **dict(self.options.create_options))
         except errors.RateLimitError as exc:
@@ -753,6 +989,16 @@ class _Runner:
             return await self._unknown(item, exc, sent_at)
         self._created(item, typed.id)
         return typed.raw
+
+    def _check_lock(self) -> None:
+        """Stop creating when another runner took this journal over (its record replaced ours:
+        the folder's file locks do not reach its machine)."""
+        other = self.lock.taken_over if self.lock is not None else None
+        if other is not None:
+            raise _Fatal(
+                f"another batch runner took over this journal ({other.describe()}): file locks "
+                "on this folder do not hold across machines; stopped before creating more"
+            )
 
     def _created(self, item: BatchItem, prediction_id: str) -> None:
         self.journal.mark_created(item.key, prediction_id)
@@ -808,7 +1054,9 @@ class _Runner:
                     )
                 await asyncio.sleep(self.options.error_backoff * failures)
         if not matches:
-            self.journal.mark_not_created(item.key, "reconciled: not created, creating again")
+            self.journal.mark_not_found(
+                item.key, "reconciled: not found on the server, creating again"
+            )
             return None
         chosen = _best(matches)
         self.journal.mark_created(item.key, chosen.id, how="reconciled")
@@ -878,14 +1126,21 @@ class _Runner:
                 )
             await asyncio.sleep(self.options.error_backoff * failures)
 
-    async def _wait(self, item: BatchItem, pid: str, current: Prediction | None) -> Prediction:
+    async def _wait(
+        self, item: BatchItem, pid: str, current: Prediction | None, deadline: float
+    ) -> Prediction:
+        """Until the prediction is terminal; the job's deadline (``asyncio.timeout_at`` around
+        the job) ends it whatever status the server reports, and the stream is given only the
+        time left."""
         poller = Poller(self.options.poll_policy)
         started = time.monotonic()
         if current is None or current.id != pid:
             current = await self._get(item, pid)
-        if not is_terminal(status_of(current)) and await self._stream_done(current):
+        self.last_status[item.key] = status_of(current) or "none"
+        if not is_terminal(status_of(current)) and await self._stream_done(current, deadline):
             current = await self._get(item, pid)  # the stream said done: one GET for the result
         while not is_terminal(status_of(current)):
+            self.last_status[item.key] = status_of(current) or "none"
             delay = poller.next_delay(
                 status_of(current), current.logs, elapsed=time.monotonic() - started
             )
@@ -893,21 +1148,78 @@ class _Runner:
             current = await self._get(item, pid)
         return current
 
-    async def _stream_done(self, current: Prediction) -> bool:
+    async def _stream_done(self, current: Prediction, deadline: float) -> bool:
         """Wait on the prediction's stream (one read, counted like a GET); False: poll."""
         if not self.options.poll_policy.use_stream or not getattr(current.urls, "stream", None):
             return False
         await self.reads.acquire()
+        left = deadline - asyncio.get_running_loop().time()
         try:
             return await self.client.predictions.stream_until_done(
-                current, poll_policy=self.options.poll_policy
+                current, poll_policy=self.options.poll_policy, timeout=max(0.0, left)
             )
         except errors.ReplicateError:
             return False
 
+    # --- output
+
+    async def _settle_output(
+        self, item: BatchItem, entry: JournalEntry, fresh: Prediction | None
+    ) -> None:
+        """A succeeded prediction's output through the client's one rule
+        (:func:`~replicate_typed.client.outputs.succeeded_output`, as ``run()``), then saved."""
+        from replicate_typed.types.api import Prediction as WirePrediction
+
+        pid = entry.prediction_id
+        assert pid is not None
+        prediction = fresh
+        asked = fresh is not None
+        if prediction is None:
+            if entry.output is None:  # nothing journaled (or null): ask the server
+                prediction = await self._get(item, pid)
+                asked = True
+            else:
+                prediction = WirePrediction.model_validate(
+                    {"id": pid, "status": "succeeded", "output": entry.output}
+                )
+        while True:
+            try:
+                typed: Any = succeeded_output(prediction, item.info)
+                problem = None
+            except errors.OutputRemovedError:
+                return self._removed(item, pid)
+            except errors.OutputValidationError as exc:
+                if "output" not in prediction.model_fields_set:
+                    if not asked:
+                        prediction = await self._get(item, pid)
+                        asked = True
+                        continue
+                    # the server's answer lacked the field: not final, a later run asks again
+                    return self._output_failed(item, pid, _short(exc), final=False)
+                problem = f"{_UNUSABLE_OUTPUT}{_short(exc)}"
+                if prediction.output is None or not self.save:
+                    return self._output_failed(item, pid, problem, final=True)
+                typed = prediction.output  # does not fit the type: save what it names anyway
+            break
+        if not self.save:
+            return
+        await self._download(item, pid, prediction, typed, problem)
+
+    def _output_failed(self, item: BatchItem, pid: str, message: str, *, final: bool) -> None:
+        if final and not message.startswith(_UNUSABLE_OUTPUT):
+            message = _UNUSABLE_OUTPUT + message
+        if pid not in message:
+            message += f" [prediction {pid}]"
+        self.journal.note_error(item.key, message)
+        _, result = self._sync(item)
+        result.error = message
+        self._emit("failed", result)
+
     # --- download
 
-    async def _download(self, item: BatchItem, entry: JournalEntry) -> None:
+    async def _download(
+        self, item: BatchItem, pid: str, prediction: Prediction, typed: Any, problem: str | None
+    ) -> None:
         from replicate_typed.client.downloads import (
             DownloadHTTPError,
             adownload,
@@ -916,26 +1228,15 @@ class _Runner:
         )
 
         assert self.out_dir is not None and self._downloads is not None
-        pid = entry.prediction_id
-        assert pid is not None
         try:
             # the id came from a server (or a journal): never a folder outside out_dir
             folder = output_dir(self.out_dir, pid)
         except errors.DownloadError as exc:
             return self._download_failed(item, pid, exc)
-        output = entry.output
+        # this run holds the journal's lock: any temporary file here is an earlier run's
+        self.report.cleaned += _remove_temporaries(folder)
         refreshed = False
-        if output is None:
-            prediction = await self._get(item, pid)
-            output = prediction.output
-            refreshed = True
-            if output is None and prediction.data_removed:
-                return self._removed(item, pid)
-        try:
-            typed = item.info.parse_output(output)
-        except (ValidationError, ValueError, TypeError):
-            typed = output
-        _write_json_atomic(folder / "output.json", {"id": pid, "output": output})
+        _write_json_atomic(folder / "output.json", {"id": pid, "output": prediction.output})
         files: list[OutputFile] = []
         urls = file_urls(typed)
         index = 0
@@ -975,10 +1276,11 @@ class _Runner:
             files.append(OutputFile(str(path), digest, size, url))
             failures = 0
             index += 1
-        self.journal.mark_downloaded(item.key, files)
+        self.journal.mark_downloaded(item.key, files, problem)
         self.report.downloaded += 1
         _, result = self._sync(item)
-        self._emit("downloaded", result)
+        result.error = problem
+        self._emit("downloaded" if problem is None else "failed", result)
 
     def _removed(self, item: BatchItem, pid: str) -> None:
         message = (
@@ -1015,30 +1317,47 @@ async def arun_many(
     """Run every input (see the module docstring); returns a :class:`BatchReport`.
 
     ``inputs``: generated ``Input`` objects, or mappings validated through ``model``'s Input
-    (``owner/name``); with ``numbered=True`` ``(line, input)`` pairs. ``out_dir``: the journal
-    (``journal.sqlite3``) and the downloaded outputs (``<prediction id>/``); without it the
-    journal is in memory and nothing is downloaded. ``options`` or keyword fields of
-    :class:`BatchOptions` (``concurrency=16``, ``creates_per_minute=300`` ...).
+    (``owner/name``); with ``numbered=True`` ``(line, input)`` pairs. Any iterable: it is read
+    lazily, as workers free up (a generator over a huge file is fine). ``out_dir``: the journal
+    (``journal.sqlite3``, locked for the run: see :class:`~replicate_typed.batch.lock.JournalLock`)
+    and the downloaded outputs (``<prediction id>/``); without it the journal is in memory and
+    nothing is downloaded. ``options`` or keyword fields of :class:`BatchOptions`
+    (``concurrency=16``, ``job_timeout=600``, ``wait_for_lock=60`` ...).
+
+    Raises :class:`~replicate_typed.batch.lock.JournalLockedError` (nothing sent) when another
+    runner holds the journal and ``wait_for_lock`` seconds pass.
     """
     if options is None:
         options = BatchOptions(**option_fields)
     elif option_fields:
         options = replace(options, **option_fields)
-    pairs: list[tuple[int, Any]] = (
-        list(inputs)  # type: ignore[arg-type]
+    pairs: Iterable[tuple[int, Any]] = (
+        inputs  # type: ignore[assignment]
         if numbered
-        else list(enumerate(inputs, start=1))
+        else enumerate(inputs, start=1)
     )
-    items, invalid = prepare_items(pairs, model)
+    items = iter_items(pairs, model)  # resolves ``model`` now; reads nothing yet
     folder = Path(out_dir) if out_dir is not None else None
-    owned = journal is None
-    if journal is None:
-        journal = Journal.in_dir(folder) if folder is not None else Journal(":memory:")
+    if journal is not None:
+        journal_path = journal.path
+    elif folder is not None:
+        journal_path = str(folder / JOURNAL_NAME)
+    else:
+        journal_path = ":memory:"
+    lock = JournalLock(lock_path(journal_path)) if journal_path != ":memory:" else None
+    if lock is not None:
+        await lock.acquire(options.wait_for_lock)
     try:
-        runner = _Runner(client, items, journal, folder, options, on_event)
-        report = await runner.run()
+        owned = journal is None
+        if journal is None:
+            journal = Journal(journal_path)
+        try:
+            runner = _Runner(client, journal, folder, options, on_event, lock)
+            report = await runner.run(iter(items))
+        finally:
+            if owned:
+                journal.close()
     finally:
-        if owned:
-            journal.close()
-    report.invalid = invalid
+        if lock is not None:
+            lock.release()
     return report

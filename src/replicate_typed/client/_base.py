@@ -334,7 +334,9 @@ class Core:
         if policy.should_retry(spec.kind, attempt, status=response.status_code):
             if response.status_code == 429:
                 hint = retry_after_hint(response.headers, body=response.content, now=policy.now)
-                delay = policy.pause_for(hint, spec.operation, attempt)
+                delay = policy.rate_limit_delay(hint, attempt)
+                self._check_sleep(spec, request, deadline, delay, "HTTP 429", None)
+                policy.announce_pause(delay, hint, spec.operation)  # only a pause that happens
             else:
                 delay = policy.delay(attempt, response.headers)
             self._check_sleep(spec, request, deadline, delay, f"HTTP {response.status_code}", None)

@@ -604,7 +604,8 @@ class Predictions(PredictionsResource):
         Reads the prediction's event stream when it has one the client may use (its ``done``
         event ends the wait, then one GET fetches the result), else polls (see
         :mod:`replicate_typed.client.polling`; ``poll_policy``, e.g. ``use_stream=False``).
-        Does not raise for a failed prediction (``run`` does). ``timeout`` (seconds) raises
+        Does not raise for a failed prediction (``run`` does). ``timeout`` (seconds; None:
+        ``Limits.wait_timeout``, 35 minutes; every request, retry and pause included) raises
         :class:`PredictionTimeoutError`; with ``cancel_on_timeout`` the prediction is canceled.
         ``on_update`` is called with each newer state seen (every GET's answer; on the stream,
         the logs so far). Interrupted (Ctrl-C, a cancelled task), the exception names the id.

@@ -317,6 +317,10 @@ class RetryPolicy:
     def pause_for(self, hint: float | None, operation: str, attempt: int = 0) -> float:
         """:meth:`rate_limit_delay` for a 429, announced (see :func:`on_rate_limit_pause`)."""
         seconds = self.rate_limit_delay(hint, attempt)
+        self.announce_pause(seconds, hint, operation)
+        return seconds
+
+    def announce_pause(self, seconds: float, hint: float | None, operation: str) -> None:
+        """Announce a rate-limit pause about to be slept (long ones reach the listeners)."""
         capped = hint is not None and not hint <= self.max_retry_after
         announce(RateLimitPause(seconds, operation, hint, capped))
-        return seconds

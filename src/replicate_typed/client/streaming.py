@@ -29,7 +29,7 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent, aconnect_sse, connect_sse
 
 from replicate_typed.client.errors import APITimeoutError, ResponseTooLargeError, StreamError
-from replicate_typed.client.limits import DEFAULT_MAX_EVENT_BYTES, Deadline
+from replicate_typed.client.limits import DEFAULT_MAX_EVENT_BYTES, Deadline, current_deadline
 from replicate_typed.client.validation import UnsafeValueError, check_header_value, origin_of
 
 __all__ = [
@@ -173,6 +173,45 @@ class _Bounded:
             self.check(text)
             yield text
 
+    # httpx-sse 0.4.0 reads lines (later versions read text and split it themselves)
+    def iter_lines(self) -> Iterator[str]:
+        lines = _Lines()
+        for text in self.iter_text():
+            yield from lines.feed(text)
+        yield from lines.flush()
+
+    async def aiter_lines(self) -> AsyncGenerator[str, None]:
+        lines = _Lines()
+        async for text in self.aiter_text():
+            for line in lines.feed(text):
+                yield line
+        for line in lines.flush():
+            yield line
+
+
+class _Lines:
+    """Text split into lines without their endings (``\r\n``, ``\n`` or ``\r``), as httpx's
+    ``iter_lines`` does, across chunk boundaries."""
+
+    def __init__(self) -> None:
+        self.buffer = ""
+        self.cr = False  # the last chunk ended in "\r": a "\n" may follow
+
+    def feed(self, text: str) -> list[str]:
+        if self.cr:
+            text, self.cr = "\r" + text, False
+        if text.endswith("\r"):
+            text, self.cr = text[:-1], True
+        if not text:
+            return []
+        parts = (self.buffer + text).splitlines(keepends=True)
+        self.buffer = "" if parts[-1].endswith(("\n", "\r")) else parts.pop()
+        return [part.rstrip("\r\n") for part in parts]
+
+    def flush(self) -> list[str]:
+        rest, self.buffer = self.buffer, ""
+        return [rest] if rest or self.cr else []
+
 
 def _deadline_error(url: str, deadline: Deadline) -> APITimeoutError:
     seconds = f" within {deadline.seconds:g}s" if deadline.seconds is not None else ""
@@ -185,6 +224,55 @@ def _clamped(timeout: httpx.Timeout | None, deadline: Deadline | None) -> dict[s
             raise _deadline_error("", deadline)
         timeout = deadline.clamp(timeout if timeout is not None else httpx.Timeout(None))
     return {} if timeout is None else {"timeout": timeout}
+
+
+@contextlib.contextmanager
+def _connect(
+    http: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    extra: dict[str, Any],
+    deadline: Deadline | None,
+) -> Iterator[EventSource]:
+    """``connect_sse`` whose status line and headers arrive by ``deadline``: the client's own
+    connection pool gives each socket read at most the time left (:mod:`._deadline_io`)."""
+    with contextlib.ExitStack() as stack:
+        token = None
+        if deadline is not None:
+            token = current_deadline.set(deadline.earliest(current_deadline.get()))
+        try:
+            source = stack.enter_context(connect_sse(http, "GET", url, headers=headers, **extra))
+        except httpx.TimeoutException as exc:
+            if deadline is not None and deadline.expired():
+                raise _deadline_error(url, deadline) from exc
+            raise
+        finally:
+            if token is not None:
+                current_deadline.reset(token)
+        yield source
+
+
+@contextlib.asynccontextmanager
+async def _aconnect(
+    http: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    extra: dict[str, Any],
+    deadline: Deadline | None,
+) -> AsyncGenerator[EventSource, None]:
+    """Async :func:`_connect`: the connection is cancelled at ``deadline``."""
+    async with contextlib.AsyncExitStack() as stack:
+        left = None if deadline is None else deadline.left()
+        connect = aconnect_sse(http, "GET", url, headers=headers, **extra)
+        if left is None or deadline is None:
+            source = await stack.enter_async_context(connect)
+        else:
+            try:
+                async with asyncio.timeout(max(left, 0.0)):
+                    source = await stack.enter_async_context(connect)
+            except TimeoutError:
+                raise _deadline_error(url, deadline) from None
+        yield source
 
 
 class _StreamState:
@@ -320,7 +408,7 @@ def iter_events(
         cause: BaseException | None = None
         extra = _clamped(timeout, deadline)
         try:
-            with connect_sse(http, "GET", url, headers=state.request_headers(), **extra) as source:
+            with _connect(http, url, state.request_headers(), extra, deadline) as source:
                 response = source.response
                 if not state.is_ok(response):
                     body = b""
@@ -364,9 +452,7 @@ async def aiter_events(
         cause: BaseException | None = None
         extra = _clamped(timeout, deadline)
         try:
-            async with aconnect_sse(
-                http, "GET", url, headers=state.request_headers(), **extra
-            ) as source:
+            async with _aconnect(http, url, state.request_headers(), extra, deadline) as source:
                 response = source.response
                 if not state.is_ok(response):
                     body = b""

@@ -1,22 +1,29 @@
 """``replicate-typed batch FILE.jsonl --model owner/name --out DIR``: a durable batch from the CLI.
 
 Each line of FILE is a JSON object of inputs, validated through the model's generated ``Input``
-before anything is sent: a bad line is reported (a ``warning:`` while the others run) with its
-line number, field, value and rule (``--strict``: nothing runs if any line is bad). The journal
-lives in ``DIR/journal.sqlite3``; run the same command again after a crash or Ctrl-C to resume.
-Outputs go to ``DIR/<prediction id>/``. The summary has one line per outcome, each input line
-counted once (succeeded, failed, skipped as already done, duplicate lines, invalid lines ...), then
-what this run did. Exit 0 when every input succeeded and was saved, 1 otherwise, 2 for bad usage
-or (with ``--strict``) bad lines.
+before it is sent: a bad line is reported (a ``warning:`` while the others run) with its line
+number, field, value and rule (``--strict``: nothing runs if any line is bad; the file is then
+read twice). FILE is read as a stream, a line at a time as workers free up: the first create
+does not wait for the whole file and memory does not grow with its length. The journal lives in
+``DIR/journal.sqlite3``; run the same command again after a crash or Ctrl-C to resume. One run
+per DIR at a time: a second one exits 75 at once, naming the process that holds the journal
+(``--wait-for-lock SECONDS`` waits for it instead). Each line's create + wait + download ends
+within ``--job-timeout`` (default 2400 s). Outputs go to ``DIR/<prediction id>/``. The summary
+has one line per outcome, each input line counted once (succeeded, failed, skipped as already
+done, duplicate lines, invalid lines ...), then what this run did. Exit 0 when every input
+succeeded and was saved, 1 otherwise, 2 for bad usage or (with ``--strict``) bad lines, 75 when
+another run holds DIR's journal.
 
 The batch runner is imported only when this command runs.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -35,39 +42,83 @@ from replicate_typed.cli.validate import cancel_after_callback, usage_error
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from replicate_typed.batch.runner import BatchReport, BatchResult, InvalidInput
+    from replicate_typed.batch.runner import BatchItem, BatchReport, BatchResult, InvalidInput
+    from replicate_typed.core.model import ModelInfo
 
-__all__ = ["batch_command", "read_jsonl"]
+__all__ = ["EXIT_LOCKED", "MAX_LINE_BYTES", "batch_command", "iter_jsonl", "read_jsonl"]
+
+EXIT_LOCKED = 75
+"""Another batch run holds the folder's journal (sysexits' EX_TEMPFAIL: try again later)."""
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""The longest input line read (longer lines are invalid, skipped without being held whole)."""
 
 
-def read_jsonl(path: Path) -> tuple[list[tuple[int, Any]], list[InvalidInput]]:
-    """``(line number, parsed object)`` for each non-blank line; lines that are not JSON become
-    :class:`~replicate_typed.batch.runner.InvalidInput`."""
-    from replicate_typed.batch.runner import InvalidInput
-
+def _open(path: Path) -> IO[bytes]:
     try:
-        raw = path.read_bytes()
+        return path.open("rb")
     except OSError as exc:
         raise CliError(
             f"cannot read FILE {str(path)!r}: {exc.strerror}", exit_code=EXIT_USAGE
         ) from None
-    rows: list[tuple[int, Any]] = []
-    bad: list[InvalidInput] = []
-    for number, line in enumerate(raw.splitlines(), start=1):
+
+
+def iter_jsonl(handle: IO[bytes]) -> Iterator[tuple[int, Any] | InvalidInput]:
+    """``(line number, parsed object)`` for each non-blank line, read one line at a time;
+    a line that is not JSON (or longer than :data:`MAX_LINE_BYTES`) is an
+    :class:`~replicate_typed.batch.runner.InvalidInput`."""
+    from replicate_typed.batch.runner import InvalidInput
+
+    for number in itertools.count(1):
+        line = handle.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of the line without holding it
+            shown = line[:60].decode("utf-8", "replace")
+            yield InvalidInput(
+                number, "", json.dumps(shown), f"line longer than {MAX_LINE_BYTES} bytes"
+            )
+            continue
         if not line.strip():
             continue
         try:
-            rows.append((number, json.loads(line)))
+            yield number, json.loads(line)
         except (ValueError, UnicodeDecodeError) as exc:
             shown = line[:60].decode("utf-8", "replace")
-            bad.append(InvalidInput(number, "", json.dumps(shown), f"not valid JSON ({exc})"))
+            yield InvalidInput(number, "", json.dumps(shown), f"not valid JSON ({exc})")
+
+
+def read_jsonl(path: Path) -> tuple[list[tuple[int, Any]], list[InvalidInput]]:
+    """:func:`iter_jsonl` of the file at ``path`` as two lists (rows, problems)."""
+    from replicate_typed.batch.runner import InvalidInput
+
+    rows: list[tuple[int, Any]] = []
+    bad: list[InvalidInput] = []
+    with _open(path) as handle:
+        for entry in iter_jsonl(handle):
+            if isinstance(entry, InvalidInput):
+                bad.append(entry)
+            else:
+                rows.append(entry)
     return rows, bad
+
+
+def _checked(handle: IO[bytes], info: ModelInfo[Any, Any]) -> Iterator[BatchItem | InvalidInput]:
+    """Each line of ``handle`` parsed and validated, one at a time."""
+    from replicate_typed.batch.runner import InvalidInput, iter_items
+
+    for entry in iter_jsonl(handle):
+        if isinstance(entry, InvalidInput):
+            yield entry
+        else:
+            yield from iter_items([entry], info)
 
 
 class _Display:
     """A Rich progress bar on a terminal, one plain line per event otherwise (stderr)."""
 
-    def __init__(self, console: Console, total: int) -> None:
+    def __init__(self, console: Console, total: int | None) -> None:
         self.console = console
         self.total = total
         self.progress: Progress | None = None
@@ -90,6 +141,12 @@ class _Display:
                 transient=False,
             )
             self.task = self.progress.add_task("batch", total=total, note="")
+
+    def set_total(self, total: int) -> None:
+        """The input was read to its end: ``total`` lines to run."""
+        self.total = total
+        if self.progress is not None:
+            self.progress.update(self.task, total=total)
 
     def __enter__(self) -> _Display:
         if self.progress is not None:
@@ -149,11 +206,11 @@ def _summary(report: BatchReport, console: Console) -> None:
     console.print(f"this run: {activity}", markup=False)
     for bad in report.invalid:
         console.print(redactor(f"warning: invalid, not sent: {bad}"), markup=False)
-    for result in report.results:
-        if result.same_as is not None:
-            console.print(
-                f"line {result.line}: same input as line {result.same_as}, run once", markup=False
-            )
+    for line, first in report.duplicate_lines:
+        console.print(f"line {line}: same input as line {first}, run once", markup=False)
+    if report.duplicates > len(report.duplicate_lines):
+        more = report.duplicates - len(report.duplicate_lines)
+        console.print(f"... and {more} more duplicate line(s)", markup=False)
     for result in report.failures:
         if result.same_as is not None:
             continue
@@ -207,11 +264,33 @@ def batch_command(
             "cannot list predictions to check (it may then be paid for twice).",
         ),
     ] = False,
+    job_timeout: Annotated[
+        float,
+        typer.Option(
+            "--job-timeout",
+            help="Deadline in seconds of each line's create + wait + download (Replicate ends "
+            "a prediction after 30 minutes); a line past it is reported with its prediction "
+            "id and picked up again by the next run.",
+            min=1.0,
+            metavar="SECONDS",
+        ),
+    ] = 2400.0,
+    wait_for_lock: Annotated[
+        float,
+        typer.Option(
+            "--wait-for-lock",
+            help="When another batch run holds DIR's journal, wait up to SECONDS for it "
+            "(default 0: exit 75 at once, naming that process).",
+            min=0.0,
+            metavar="SECONDS",
+        ),
+    ] = 0.0,
 ) -> None:
     """Run every line of a JSONL file through one model, durably (resume by running it again)."""
     import asyncio
 
-    from replicate_typed.batch.runner import BatchOptions, arun_many, prepare_items
+    from replicate_typed.batch.lock import JournalLockedError
+    from replicate_typed.batch.runner import BatchOptions, InvalidInput, arun_many
     from replicate_typed.core.registry import UnknownModelError
     from replicate_typed.models import registry
 
@@ -220,55 +299,97 @@ def batch_command(
         info = registry.get_model(model)
     except UnknownModelError as exc:
         raise usage_error("--model", str(exc)) from None
-    rows, unparsable = read_jsonl(file)
-    items, invalid = prepare_items(rows, info)
-    invalid = sorted([*unparsable, *invalid], key=lambda i: i.line)
-    # Each bad line is named; the one ``error:`` line is reserved for a run that stops.
-    label = "warning" if items and not strict else "invalid"
-    for bad in invalid:
+
+    def report_invalid(bad: InvalidInput, label: str) -> None:
         err.print(redactor(f"{label}: invalid input for {info.ref}, not sent: {bad}"), markup=False)
-    if invalid and strict:
-        lines = sorted({b.line for b in invalid})
-        raise CliError(
-            f"{len(lines)} invalid line(s) ({', '.join(map(str, lines[:10]))}); "
-            "nothing was sent (--strict)",
-            exit_code=EXIT_USAGE,
-        )
-    if not items:
-        raise CliError(f"{file}: no valid input to run", exit_code=EXIT_USAGE)
-    cli_state = context.state(ctx)
-    context.read_token(cli_state)  # exit 2 before anything runs when there is none
-    context.base_url(cli_state)
-    create_options: dict[str, Any] = {}
-    if cancel_after:
-        create_options["cancel_after"] = cancel_after
-    options = BatchOptions(
-        concurrency=concurrency,
-        creates_per_minute=creates_per_minute,
-        download=download,
-        create_options=create_options,
-        recreate_unknown=recreate_unknown,
-    )
 
-    async def main(display: _Display) -> BatchReport:
-        async with context.make_async_client(cli_state) as client:
-            return await arun_many(
-                client,
-                [(item.line, item.input) for item in items],
-                numbered=True,
-                out_dir=out,
-                options=options,
-                on_event=display,
+    invalid: list[InvalidInput] = []
+    if strict:  # a first pass: nothing runs if any line is bad
+        with _open(file) as handle:
+            for entry in _checked(handle, info):
+                if isinstance(entry, InvalidInput):
+                    report_invalid(entry, "invalid")
+                    invalid.append(entry)
+        if invalid:
+            bad_lines = sorted({b.line for b in invalid})
+            raise CliError(
+                f"{len(bad_lines)} invalid line(s) ({', '.join(map(str, bad_lines[:10]))}); "
+                "nothing was sent (--strict)",
+                exit_code=EXIT_USAGE,
             )
-
+    handle = _open(file)
     try:
-        with _Display(err, len(items)) as display, interrupts.asyncio_handling():
-            report = asyncio.run(main(display))
-    except KeyboardInterrupt:
-        raise CliError(
-            f"interrupted; the journal in {out}/ is intact: run the same command again to resume",
-            exit_code=EXIT_INTERRUPTED,
-        ) from None
+        checked = _checked(handle, info)
+        # read up to the first valid line: a file without one is bad usage (exit 2)
+        before: list[InvalidInput] = []
+        first = None
+        for entry in checked:
+            if isinstance(entry, InvalidInput):
+                before.append(entry)
+            else:
+                first = entry
+                break
+        # Each bad line is named; the one ``error:`` line is reserved for a run that stops.
+        for bad in before:
+            report_invalid(bad, "warning" if first is not None else "invalid")
+        invalid.extend(before)
+        if first is None:
+            raise CliError(f"{file}: no valid input to run", exit_code=EXIT_USAGE)
+        cli_state = context.state(ctx)
+        context.read_token(cli_state)  # exit 2 before anything runs when there is none
+        context.base_url(cli_state)
+        create_options: dict[str, Any] = {}
+        if cancel_after:
+            create_options["cancel_after"] = cancel_after
+        options = BatchOptions(
+            concurrency=concurrency,
+            creates_per_minute=creates_per_minute,
+            download=download,
+            create_options=create_options,
+            recreate_unknown=recreate_unknown,
+            job_timeout=job_timeout,
+            wait_for_lock=wait_for_lock,
+            keep_results=False,
+        )
+
+        def lines(display: _Display) -> Iterator[tuple[int, Any]]:
+            """The valid lines, read as the runner asks; bad ones reported as they come."""
+            valid = 1
+            assert first is not None
+            yield first.line, first.input
+            for entry in checked:
+                if isinstance(entry, InvalidInput):
+                    report_invalid(entry, "warning")
+                    invalid.append(entry)
+                    continue
+                valid += 1
+                yield entry.line, entry.input
+            display.set_total(valid)
+
+        async def main(display: _Display) -> BatchReport:
+            async with context.make_async_client(cli_state) as client:
+                return await arun_many(
+                    client,
+                    lines(display),
+                    numbered=True,
+                    out_dir=out,
+                    options=options,
+                    on_event=display,
+                )
+
+        try:
+            with _Display(err, None) as display, interrupts.asyncio_handling():
+                report = asyncio.run(main(display))
+        except KeyboardInterrupt:
+            raise CliError(
+                f"interrupted; the journal in {out}/ is intact: run the same command again to "
+                "resume",
+                exit_code=EXIT_INTERRUPTED,
+            ) from None
+        except JournalLockedError as exc:
+            raise CliError(str(exc), exit_code=EXIT_LOCKED) from None
+    finally:
+        handle.close()
     report.invalid = invalid
     _summary(report, err)
     if report.aborted:
