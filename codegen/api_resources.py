@@ -332,15 +332,23 @@ def type_names(resources: Resource) -> list[str]:
     return sorted(names - {"Any", "None", "Literal"})
 
 
-def docstring(method: Method) -> str:
-    """The method's docstring: summary, the call on the wire, the description (as the spec has
-    it, made safe for a Python string)."""
+def docstring(method: Method, indent: int = 8) -> str:
+    """The method's docstring: summary, the call on the wire, the parameters the spec describes,
+    the description (as the spec has it), made safe for a Python string and indented."""
     lines = [method.summary or method.id, "", f"``{method.http_method} /v1{method.path}``."]
+    described = [p for p in method.params if p.doc]
+    if described:
+        lines += ["", "Args:"]
+        lines += [f"    {p.name}: {p.doc}" for p in described]
     if method.description and method.description != method.summary:
         lines += ["", method.description]
-    text = "\n".join(line.rstrip() for line in "\n".join(lines).splitlines())
+    pad = " " * indent
+    text = "\n".join(
+        (pad + line.rstrip()) if i and line.strip() else line.rstrip()
+        for i, line in enumerate("\n".join(lines).splitlines())
+    )
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    return text.rstrip("\n")
+    return text.rstrip("\n") + "\n" + pad
 
 
 def signature_doc(method: Method) -> str:

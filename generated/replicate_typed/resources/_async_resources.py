@@ -96,28 +96,29 @@ class AsyncAccountResource:
     ) -> Account:
         """Get the authenticated account
 
-``GET /v1/account``.
+        ``GET /v1/account``.
 
-Returns information about the user or organization associated with the provided API token.
+        Returns information about the user or organization associated with the provided API token.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/account
-```
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/account
+        ```
 
-The response will be a JSON object describing the account:
+        The response will be a JSON object describing the account:
 
-```json
-{
-  "type": "organization",
-  "username": "acme",
-  "name": "Acme Corp, Inc.",
-  "github_url": "https://github.com/acme",
-}
-```"""
+        ```json
+        {
+          "type": "organization",
+          "username": "acme",
+          "name": "Acme Corp, Inc.",
+          "github_url": "https://github.com/acme",
+        }
+        ```
+        """
         return cast(
             "Account",
             await self._requester._call(
@@ -160,31 +161,32 @@ class AsyncCollectionsResource:
     ) -> AsyncPager[CollectionListItem]:
         """List collections of models
 
-``GET /v1/collections``.
+        ``GET /v1/collections``.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/collections
-```
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/collections
+        ```
 
-The response will be a paginated JSON list of collection objects:
+        The response will be a paginated JSON list of collection objects:
 
-```json
-{
-  "next": "null",
-  "previous": null,
-  "results": [
-    {
-      "name": "Super resolution",
-      "slug": "super-resolution",
-      "description": "Upscaling models that create high-quality images from low-quality images."
-    }
-  ]
-}
-```"""
+        ```json
+        {
+          "next": "null",
+          "previous": null,
+          "results": [
+            {
+              "name": "Super resolution",
+              "slug": "super-resolution",
+              "description": "Upscaling models that create high-quality images from low-quality images."
+            }
+          ]
+        }
+        ```
+        """
         return AsyncPager(
             self._requester,
             _calls.collections_list(options=request_options(extra_headers, timeout, max_retries)),
@@ -200,27 +202,28 @@ The response will be a paginated JSON list of collection objects:
     ) -> Collection:
         """Get a collection of models
 
-``GET /v1/collections/{collection_slug}``.
+        ``GET /v1/collections/{collection_slug}``.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/collections/super-resolution
-```
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/collections/super-resolution
+        ```
 
-The response will be a collection object with a nested list of the models in that collection:
+        The response will be a collection object with a nested list of the models in that collection:
 
-```json
-{
-  "name": "Super resolution",
-  "slug": "super-resolution",
-  "description": "Upscaling models that create high-quality images from low-quality images.",
-  "full_description": "## Overview\\n\\nThese models generate high-quality images from low-quality images. Many of these models are based on **advanced upscaling techniques**.\\n\\n### Key Features\\n\\n- Enhance image resolution\\n- Restore fine details\\n- Improve overall image quality",
-  "models": [...]
-}
-```"""
+        ```json
+        {
+          "name": "Super resolution",
+          "slug": "super-resolution",
+          "description": "Upscaling models that create high-quality images from low-quality images.",
+          "full_description": "## Overview\\n\\nThese models generate high-quality images from low-quality images. Many of these models are based on **advanced upscaling techniques**.\\n\\n### Key Features\\n\\n- Enhance image resolution\\n- Restore fine details\\n- Improve overall image quality",
+          "models": [...]
+        }
+        ```
+        """
         return cast(
             "Collection",
             await self._requester._call(
@@ -288,23 +291,33 @@ class AsyncDeploymentsPredictionsResource:
     ) -> Prediction:
         """Create a prediction using a deployment
 
-``POST /v1/deployments/{deployment_owner}/{deployment_name}/predictions``.
+        ``POST /v1/deployments/{deployment_owner}/{deployment_name}/predictions``.
 
-Create a prediction for the deployment and inputs you provide.
+        Args:
+            deployment: ``owner/name`` of the deployment
+            wait: Leave the request open and wait for the model to finish generating output. Set to `wait=n` where n is a number of seconds between 1 and 60. See [sync mode](https://replicate.com/docs/topics/predictions/create-a-prediction#sync-mode) for more information.
+            cancel_after: The maximum time the prediction can run before it is automatically canceled. The lifetime is measured from when the prediction is created. The duration can be specified as string with an optional unit suffix: - `s` for seconds (e.g., `30s`, `90s`) - `m` for minutes (e.g., `5m`, `15m`) - `h` for hours (e.g., `1h`, `2h30m`) - defaults to seconds if no unit suffix is provided (e.g. `30` is the same as `30s`) You can combine units for more precision (e.g., `1h30m45s`). The minimum allowed duration is 5 seconds.
+            input: The model's input as a JSON object. The input schema depends on what model you are running. To see the available inputs, click the "API" tab on the model you are running or [get the model version](#models.versions.get) and look at its `openapi_schema` property. For example, [stability-ai/sdxl](https://replicate.com/stability-ai/sdxl) takes `prompt` as an input. Files should be passed as HTTP URLs or data URLs. Use an HTTP URL when: - you have a large file > 256kb - you want to be able to use the file multiple times - you want your prediction metadata to be associable with your input files Use a data URL when: - you have a small file <= 256kb - you don't want to upload and host the file somewhere - you don't need to use the file again (Replicate will not store it)
+            stream: **This field is deprecated.** Request a URL to receive streaming output using [server-sent events (SSE)](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events). This field is no longer needed as the returned prediction will always have a `stream` entry in its `urls` property if the model supports streaming.
+            webhook: An HTTPS URL for receiving a webhook when the prediction has new output. The webhook will be a POST request where the request body is the same as the response body of the [get prediction](#predictions.get) operation. If there are network problems, we will retry the webhook a few times, so make sure it can be safely called more than once. Replicate will not follow redirects when sending webhook requests to your service, so be sure to specify a URL that will resolve without redirecting.
+            webhook_events_filter: By default, we will send requests to your webhook URL whenever there are new outputs or the prediction has finished. You can change which events trigger webhook requests by specifying `webhook_events_filter` in the prediction request: - `start`: immediately on prediction start - `output`: each time a prediction generates an output (note that predictions can generate multiple outputs) - `logs`: each time log output is generated by a prediction - `completed`: when the prediction reaches a terminal state (succeeded/canceled/failed) For example, if you only wanted requests to be sent at the start and end of the prediction, you would provide: ```json { "input": { "text": "Alice" }, "webhook": "https://example.com/my-webhook", "webhook_events_filter": ["start", "completed"] } ``` Requests for event types `output` and `logs` will be sent at most once every 500ms. If you request `start` and `completed` webhooks, then they'll always be sent regardless of throttling.
 
-Example cURL request:
+        Create a prediction for the deployment and inputs you provide.
 
-```console
-curl -s -X POST -H 'Prefer: wait' \\
-  -d '{"input": {"prompt": "A photo of a bear riding a bicycle over the moon"}}' \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  -H 'Content-Type: application/json' \\
-  https://api.replicate.com/v1/deployments/acme/my-app-image-generator/predictions
-```
+        Example cURL request:
 
-The request will wait up to 60 seconds for the model to run. If this time is exceeded the prediction will be returned in a `"starting"` state and need to be retrieved using the `predictions.get` endpoint.
+        ```console
+        curl -s -X POST -H 'Prefer: wait' \\
+          -d '{"input": {"prompt": "A photo of a bear riding a bicycle over the moon"}}' \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          -H 'Content-Type: application/json' \\
+          https://api.replicate.com/v1/deployments/acme/my-app-image-generator/predictions
+        ```
 
-For a complete overview of the `deployments.predictions.create` API check out our documentation on [creating a prediction](https://replicate.com/docs/topics/predictions/create-a-prediction) which covers a variety of use cases."""
+        The request will wait up to 60 seconds for the model to run. If this time is exceeded the prediction will be returned in a `"starting"` state and need to be retrieved using the `predictions.get` endpoint.
+
+        For a complete overview of the `deployments.predictions.create` API check out our documentation on [creating a prediction](https://replicate.com/docs/topics/predictions/create-a-prediction) which covers a variety of use cases.
+        """
         return cast(
             "Prediction",
             await self._requester._call(
@@ -374,50 +387,51 @@ class AsyncDeploymentsResource:
     ) -> AsyncPager[Deployment]:
         """List deployments
 
-``GET /v1/deployments``.
+        ``GET /v1/deployments``.
 
-Get a list of deployments associated with the current account, including the latest release configuration for each deployment.
+        Get a list of deployments associated with the current account, including the latest release configuration for each deployment.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/deployments
-```
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/deployments
+        ```
 
-The response will be a paginated JSON array of deployment objects, sorted with the most recent deployment first:
+        The response will be a paginated JSON array of deployment objects, sorted with the most recent deployment first:
 
-```json
-{
-  "next": "http://api.replicate.com/v1/deployments?cursor=cD0yMDIzLTA2LTA2KzIzJTNBNDAlM0EwOC45NjMwMDAlMkIwMCUzQTAw",
-  "previous": null,
-  "results": [
-    {
-      "owner": "replicate",
-      "name": "my-app-image-generator",
-      "current_release": {
-        "number": 1,
-        "model": "stability-ai/sdxl",
-        "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
-        "created_at": "2024-02-15T16:32:57.018467Z",
-        "created_by": {
-          "type": "organization",
-          "username": "acme",
-          "name": "Acme Corp, Inc.",
-          "avatar_url": "https://cdn.replicate.com/avatars/acme.png",
-          "github_url": "https://github.com/acme"
-        },
-        "configuration": {
-          "hardware": "gpu-t4",
-          "min_instances": 1,
-          "max_instances": 5
+        ```json
+        {
+          "next": "http://api.replicate.com/v1/deployments?cursor=cD0yMDIzLTA2LTA2KzIzJTNBNDAlM0EwOC45NjMwMDAlMkIwMCUzQTAw",
+          "previous": null,
+          "results": [
+            {
+              "owner": "replicate",
+              "name": "my-app-image-generator",
+              "current_release": {
+                "number": 1,
+                "model": "stability-ai/sdxl",
+                "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
+                "created_at": "2024-02-15T16:32:57.018467Z",
+                "created_by": {
+                  "type": "organization",
+                  "username": "acme",
+                  "name": "Acme Corp, Inc.",
+                  "avatar_url": "https://cdn.replicate.com/avatars/acme.png",
+                  "github_url": "https://github.com/acme"
+                },
+                "configuration": {
+                  "hardware": "gpu-t4",
+                  "min_instances": 1,
+                  "max_instances": 5
+                }
+              }
+            }
+          ]
         }
-      }
-    }
-  ]
-}
-```"""
+        ```
+        """
         return AsyncPager(
             self._requester,
             _calls.deployments_list(options=request_options(extra_headers, timeout, max_retries)),
@@ -438,54 +452,63 @@ The response will be a paginated JSON array of deployment objects, sorted with t
     ) -> Deployment:
         """Create a deployment
 
-``POST /v1/deployments``.
+        ``POST /v1/deployments``.
 
-Create a new deployment:
+        Args:
+            hardware: The SKU for the hardware used to run the model. Possible values can be retrieved from the `hardware.list` endpoint.
+            max_instances: The maximum number of instances for scaling.
+            min_instances: The minimum number of instances for scaling.
+            model: The full name of the model that you want to deploy e.g. stability-ai/sdxl.
+            name: The name of the deployment.
+            version: The 64-character string ID of the model version that you want to deploy.
 
-Example cURL request:
+        Create a new deployment:
 
-```console
-curl -s \\
-  -X POST \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  -H "Content-Type: application/json" \\
-  -d '{
-        "name": "my-app-image-generator",
-        "model": "stability-ai/sdxl",
-        "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
-        "hardware": "gpu-t4",
-        "min_instances": 0,
-        "max_instances": 3
-      }' \\
-  https://api.replicate.com/v1/deployments
-```
+        Example cURL request:
 
-The response will be a JSON object describing the deployment:
+        ```console
+        curl -s \\
+          -X POST \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          -H "Content-Type: application/json" \\
+          -d '{
+                "name": "my-app-image-generator",
+                "model": "stability-ai/sdxl",
+                "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
+                "hardware": "gpu-t4",
+                "min_instances": 0,
+                "max_instances": 3
+              }' \\
+          https://api.replicate.com/v1/deployments
+        ```
 
-```json
-{
-  "owner": "acme",
-  "name": "my-app-image-generator",
-  "current_release": {
-    "number": 1,
-    "model": "stability-ai/sdxl",
-    "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
-    "created_at": "2024-02-15T16:32:57.018467Z",
-    "created_by": {
-      "type": "organization",
-      "username": "acme",
-      "name": "Acme Corp, Inc.",
-      "avatar_url": "https://cdn.replicate.com/avatars/acme.png",
-      "github_url": "https://github.com/acme"
-    },
-    "configuration": {
-      "hardware": "gpu-t4",
-      "min_instances": 1,
-      "max_instances": 5
-    }
-  }
-}
-```"""
+        The response will be a JSON object describing the deployment:
+
+        ```json
+        {
+          "owner": "acme",
+          "name": "my-app-image-generator",
+          "current_release": {
+            "number": 1,
+            "model": "stability-ai/sdxl",
+            "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
+            "created_at": "2024-02-15T16:32:57.018467Z",
+            "created_by": {
+              "type": "organization",
+              "username": "acme",
+              "name": "Acme Corp, Inc.",
+              "avatar_url": "https://cdn.replicate.com/avatars/acme.png",
+              "github_url": "https://github.com/acme"
+            },
+            "configuration": {
+              "hardware": "gpu-t4",
+              "min_instances": 1,
+              "max_instances": 5
+            }
+          }
+        }
+        ```
+        """
         return cast(
             "Deployment",
             await self._requester._call(
@@ -511,44 +534,48 @@ The response will be a JSON object describing the deployment:
     ) -> Deployment:
         """Get a deployment
 
-``GET /v1/deployments/{deployment_owner}/{deployment_name}``.
+        ``GET /v1/deployments/{deployment_owner}/{deployment_name}``.
 
-Get information about a deployment by name including the current release.
+        Args:
+            deployment: ``owner/name`` of the deployment
 
-Example cURL request:
+        Get information about a deployment by name including the current release.
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/deployments/replicate/my-app-image-generator
-```
+        Example cURL request:
 
-The response will be a JSON object describing the deployment:
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/deployments/replicate/my-app-image-generator
+        ```
 
-```json
-{
-  "owner": "acme",
-  "name": "my-app-image-generator",
-  "current_release": {
-    "number": 1,
-    "model": "stability-ai/sdxl",
-    "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
-    "created_at": "2024-02-15T16:32:57.018467Z",
-    "created_by": {
-      "type": "organization",
-      "username": "acme",
-      "name": "Acme Corp, Inc.",
-      "avatar_url": "https://cdn.replicate.com/avatars/acme.png",
-      "github_url": "https://github.com/acme"
-    },
-    "configuration": {
-      "hardware": "gpu-t4",
-      "min_instances": 1,
-      "max_instances": 5
-    }
-  }
-}
-```"""
+        The response will be a JSON object describing the deployment:
+
+        ```json
+        {
+          "owner": "acme",
+          "name": "my-app-image-generator",
+          "current_release": {
+            "number": 1,
+            "model": "stability-ai/sdxl",
+            "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
+            "created_at": "2024-02-15T16:32:57.018467Z",
+            "created_by": {
+              "type": "organization",
+              "username": "acme",
+              "name": "Acme Corp, Inc.",
+              "avatar_url": "https://cdn.replicate.com/avatars/acme.png",
+              "github_url": "https://github.com/acme"
+            },
+            "configuration": {
+              "hardware": "gpu-t4",
+              "min_instances": 1,
+              "max_instances": 5
+            }
+          }
+        }
+        ```
+        """
         return cast(
             "Deployment",
             await self._requester._call(
@@ -572,49 +599,57 @@ The response will be a JSON object describing the deployment:
     ) -> Deployment:
         """Update a deployment
 
-``PATCH /v1/deployments/{deployment_owner}/{deployment_name}``.
+        ``PATCH /v1/deployments/{deployment_owner}/{deployment_name}``.
 
-Update properties of an existing deployment, including hardware, min/max instances, and the deployment's underlying model [version](https://replicate.com/docs/how-does-replicate-work#versions).
+        Args:
+            deployment: ``owner/name`` of the deployment
+            hardware: The SKU for the hardware used to run the model. Possible values can be retrieved from the `hardware.list` endpoint.
+            max_instances: The maximum number of instances for scaling.
+            min_instances: The minimum number of instances for scaling.
+            version: The ID of the model version that you want to deploy
 
-Example cURL request:
+        Update properties of an existing deployment, including hardware, min/max instances, and the deployment's underlying model [version](https://replicate.com/docs/how-does-replicate-work#versions).
 
-```console
-curl -s \\
-  -X PATCH \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  -H "Content-Type: application/json" \\
-  -d '{"min_instances": 3, "max_instances": 10}' \\
-  https://api.replicate.com/v1/deployments/acme/my-app-image-generator
-```
+        Example cURL request:
 
-The response will be a JSON object describing the deployment:
+        ```console
+        curl -s \\
+          -X PATCH \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          -H "Content-Type: application/json" \\
+          -d '{"min_instances": 3, "max_instances": 10}' \\
+          https://api.replicate.com/v1/deployments/acme/my-app-image-generator
+        ```
 
-```json
-{
-  "owner": "acme",
-  "name": "my-app-image-generator",
-  "current_release": {
-    "number": 2,
-    "model": "stability-ai/sdxl",
-    "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
-    "created_at": "2024-02-15T16:32:57.018467Z",
-    "created_by": {
-      "type": "organization",
-      "username": "acme",
-      "name": "Acme Corp, Inc.",
-      "avatar_url": "https://cdn.replicate.com/avatars/acme.png",
-      "github_url": "https://github.com/acme"
-    },
-    "configuration": {
-      "hardware": "gpu-t4",
-      "min_instances": 3,
-      "max_instances": 10
-    }
-  }
-}
-```
+        The response will be a JSON object describing the deployment:
 
-Updating any deployment properties will increment the `number` field of the `current_release`."""
+        ```json
+        {
+          "owner": "acme",
+          "name": "my-app-image-generator",
+          "current_release": {
+            "number": 2,
+            "model": "stability-ai/sdxl",
+            "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
+            "created_at": "2024-02-15T16:32:57.018467Z",
+            "created_by": {
+              "type": "organization",
+              "username": "acme",
+              "name": "Acme Corp, Inc.",
+              "avatar_url": "https://cdn.replicate.com/avatars/acme.png",
+              "github_url": "https://github.com/acme"
+            },
+            "configuration": {
+              "hardware": "gpu-t4",
+              "min_instances": 3,
+              "max_instances": 10
+            }
+          }
+        }
+        ```
+
+        Updating any deployment properties will increment the `number` field of the `current_release`.
+        """
         return cast(
             "Deployment",
             await self._requester._call(
@@ -639,23 +674,27 @@ Updating any deployment properties will increment the `number` field of the `cur
     ) -> None:
         """Delete a deployment
 
-``DELETE /v1/deployments/{deployment_owner}/{deployment_name}``.
+        ``DELETE /v1/deployments/{deployment_owner}/{deployment_name}``.
 
-Delete a deployment
+        Args:
+            deployment: ``owner/name`` of the deployment
 
-Deployment deletion has some restrictions:
+        Delete a deployment
 
-- You can only delete deployments that have been offline and unused for at least 15 minutes.
+        Deployment deletion has some restrictions:
 
-Example cURL request:
+        - You can only delete deployments that have been offline and unused for at least 15 minutes.
 
-```command
-curl -s -X DELETE \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/deployments/acme/my-app-image-generator
-```
+        Example cURL request:
 
-The response will be an empty 204, indicating the deployment has been deleted."""
+        ```command
+        curl -s -X DELETE \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/deployments/acme/my-app-image-generator
+        ```
+
+        The response will be an empty 204, indicating the deployment has been deleted.
+        """
         await self._requester._call(
             _calls.deployments_delete(
                 deployment, options=request_options(extra_headers, timeout, max_retries)
@@ -778,19 +817,20 @@ class AsyncFilesResource:
     ) -> AsyncPager[File]:
         """List files
 
-``GET /v1/files``.
+        ``GET /v1/files``.
 
-Get a paginated list of all files created by the user or organization associated with the provided API token.
+        Get a paginated list of all files created by the user or organization associated with the provided API token.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s \\
-  -H "Authorization: Token $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/files
-```
+        ```console
+        curl -s \\
+          -H "Authorization: Token $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/files
+        ```
 
-The response will be a paginated JSON array of file objects, sorted with the most recent file first."""
+        The response will be a paginated JSON array of file objects, sorted with the most recent file first.
+        """
         return AsyncPager(
             self._requester,
             _calls.files_list(options=request_options(extra_headers, timeout, max_retries)),
@@ -809,25 +849,32 @@ The response will be a paginated JSON array of file objects, sorted with the mos
     ) -> File:
         """Create a file
 
-``POST /v1/files``.
+        ``POST /v1/files``.
 
-Create a file by uploading its content and optional metadata.
+        Args:
+            content: The file content
+            filename: The filename
+            metadata: User-provided metadata associated with the file
+            type: The content / MIME type for the file
 
-Example cURL request:
+        Create a file by uploading its content and optional metadata.
 
-```console
-curl -X POST https://api.replicate.com/v1/files \\
-  -H "Authorization: Token $REPLICATE_API_TOKEN" \\
-  -H 'Content-Type: multipart/form-data' \\
-  -F 'content=@/path/to/archive.zip;type=application/zip;filename=example.zip' \\
-  -F 'metadata={"customer_reference_id": 123};type=application/json'
-```
+        Example cURL request:
 
-The request must include:
-- `content`: The file content (required)
-- `type`: The content / MIME type for the file (defaults to `application/octet-stream`)
-- `filename`: The filename (required, ≤ 255 bytes, valid UTF-8)
-- `metadata`: User-provided metadata associated with the file (defaults to `{}`, must be valid JSON)"""
+        ```console
+        curl -X POST https://api.replicate.com/v1/files \\
+          -H "Authorization: Token $REPLICATE_API_TOKEN" \\
+          -H 'Content-Type: multipart/form-data' \\
+          -F 'content=@/path/to/archive.zip;type=application/zip;filename=example.zip' \\
+          -F 'metadata={"customer_reference_id": 123};type=application/json'
+        ```
+
+        The request must include:
+        - `content`: The file content (required)
+        - `type`: The content / MIME type for the file (defaults to `application/octet-stream`)
+        - `filename`: The filename (required, ≤ 255 bytes, valid UTF-8)
+        - `metadata`: User-provided metadata associated with the file (defaults to `{}`, must be valid JSON)
+        """
         return cast(
             "File",
             await self._requester._call(
@@ -851,17 +898,18 @@ The request must include:
     ) -> File:
         """Get a file
 
-``GET /v1/files/{file_id}``.
+        ``GET /v1/files/{file_id}``.
 
-Get the details of a file.
+        Get the details of a file.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s \\
-  -H "Authorization: Token $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/files/cneqzikepnug6xezperrr4z55o
-```"""
+        ```console
+        curl -s \\
+          -H "Authorization: Token $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/files/cneqzikepnug6xezperrr4z55o
+        ```
+        """
         return cast(
             "File",
             await self._requester._call(
@@ -881,17 +929,18 @@ curl -s \\
     ) -> None:
         """Delete a file
 
-``DELETE /v1/files/{file_id}``.
+        ``DELETE /v1/files/{file_id}``.
 
-Delete a file. Once a file has been deleted, subsequent requests to the file resource return 404 Not found.
+        Delete a file. Once a file has been deleted, subsequent requests to the file resource return 404 Not found.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -X DELETE \\
-  -H "Authorization: Token $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/files/cneqzikepnug6xezperrr4z55o
-```"""
+        ```console
+        curl -X DELETE \\
+          -H "Authorization: Token $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/files/cneqzikepnug6xezperrr4z55o
+        ```
+        """
         await self._requester._call(
             _calls.files_delete(
                 file_id, options=request_options(extra_headers, timeout, max_retries)
@@ -913,13 +962,19 @@ curl -X DELETE \\
 
         ``GET /v1/files/{file_id}/download``.
 
+        Args:
+            owner: The username of the user or organization that uploaded the file
+            expiry: A Unix timestamp with expiration date of this download URL
+            signature: A base64-encoded HMAC-SHA256 checksum of the string '{owner} {id} {expiry}' generated with the Files API signing secret
+
         Download a file by providing the file owner, access expiry, and a valid signature.
 
         Example cURL request:
 
         ```console
         curl -X GET "https://api.replicate.com/v1/files/cneqzikepnug6xezperrr4z55o/download?expiry=1708515345&owner=mattt&signature=zuoghqlrcnw8YHywkpaXQlHsVhWen%2FDZ4aal76dLiOo%3D"
-        ```"""
+        ```
+        """
         return cast(
             "bytes",
             await self._requester._call(
@@ -1040,26 +1095,27 @@ class AsyncHardwareResource:
     ) -> list[Hardware]:
         """List available hardware for models
 
-``GET /v1/hardware``.
+        ``GET /v1/hardware``.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/hardware
-```
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/hardware
+        ```
 
-The response will be a JSON array of hardware objects:
+        The response will be a JSON array of hardware objects:
 
-```json
-[
-    {"name": "CPU", "sku": "cpu"},
-    {"name": "Nvidia T4 GPU", "sku": "gpu-t4"},
-    {"name": "Nvidia A40 GPU", "sku": "gpu-a40-small"},
-    {"name": "Nvidia A40 (Large) GPU", "sku": "gpu-a40-large"},
-]
-```"""
+        ```json
+        [
+            {"name": "CPU", "sku": "cpu"},
+            {"name": "Nvidia T4 GPU", "sku": "gpu-t4"},
+            {"name": "Nvidia A40 GPU", "sku": "gpu-a40-small"},
+            {"name": "Nvidia A40 (Large) GPU", "sku": "gpu-a40-large"},
+        ]
+        ```
+        """
         return cast(
             "list[Hardware]",
             await self._requester._call(
@@ -1103,34 +1159,38 @@ class AsyncModelsExamplesResource:
     ) -> AsyncPager[Prediction]:
         """List examples for a model
 
-``GET /v1/models/{model_owner}/{model_name}/examples``.
+        ``GET /v1/models/{model_owner}/{model_name}/examples``.
 
-List [example predictions](https://replicate.com/docs/topics/models/publish-a-model#what-are-examples) made using the model.
-These are predictions that were saved by the model author as illustrative examples of the model's capabilities.
+        Args:
+            model: ``owner/name`` of the model
 
-If you want all the examples for a model, use this operation.
+        List [example predictions](https://replicate.com/docs/topics/models/publish-a-model#what-are-examples) made using the model.
+        These are predictions that were saved by the model author as illustrative examples of the model's capabilities.
 
-If you just want the model's default example, you can use the [`models.get`](#models.get) operation instead, which includes a `default_example` object.
+        If you want all the examples for a model, use this operation.
 
-Example cURL request:
+        If you just want the model's default example, you can use the [`models.get`](#models.get) operation instead, which includes a `default_example` object.
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/models/replicate/hello-world/examples
-```
+        Example cURL request:
 
-The response will be a pagination object containing a list of example predictions:
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/models/replicate/hello-world/examples
+        ```
 
-```json
-{
-  "next": "https://api.replicate.com/v1/models/replicate/hello-world/examples?cursor=...",
-  "previous": "https://api.replicate.com/v1/models/replicate/hello-world/examples?cursor=...",
-  "results": [...]
-}
-```
+        The response will be a pagination object containing a list of example predictions:
 
-Each item in the `results` list is a [prediction object](#predictions.get)."""
+        ```json
+        {
+          "next": "https://api.replicate.com/v1/models/replicate/hello-world/examples?cursor=...",
+          "previous": "https://api.replicate.com/v1/models/replicate/hello-world/examples?cursor=...",
+          "results": [...]
+        }
+        ```
+
+        Each item in the `results` list is a [prediction object](#predictions.get).
+        """
         return AsyncPager(
             self._requester,
             _calls.models_examples_list(
@@ -1184,25 +1244,35 @@ class AsyncModelsPredictionsResource:
     ) -> Prediction:
         """Create a prediction using an official model
 
-``POST /v1/models/{model_owner}/{model_name}/predictions``.
+        ``POST /v1/models/{model_owner}/{model_name}/predictions``.
 
-Create a prediction using an [official model](https://replicate.com/changelog/2025-01-29-official-models).
+        Args:
+            model: ``owner/name`` of the model
+            wait: Leave the request open and wait for the model to finish generating output. Set to `wait=n` where n is a number of seconds between 1 and 60. See [sync mode](https://replicate.com/docs/topics/predictions/create-a-prediction#sync-mode) for more information.
+            cancel_after: The maximum time the prediction can run before it is automatically canceled. The lifetime is measured from when the prediction is created. The duration can be specified as string with an optional unit suffix: - `s` for seconds (e.g., `30s`, `90s`) - `m` for minutes (e.g., `5m`, `15m`) - `h` for hours (e.g., `1h`, `2h30m`) - defaults to seconds if no unit suffix is provided (e.g. `30` is the same as `30s`) You can combine units for more precision (e.g., `1h30m45s`). The minimum allowed duration is 5 seconds.
+            input: The model's input as a JSON object. The input schema depends on what model you are running. To see the available inputs, click the "API" tab on the model you are running or [get the model version](#models.versions.get) and look at its `openapi_schema` property. For example, [stability-ai/sdxl](https://replicate.com/stability-ai/sdxl) takes `prompt` as an input. Files should be passed as HTTP URLs or data URLs. Use an HTTP URL when: - you have a large file > 256kb - you want to be able to use the file multiple times - you want your prediction metadata to be associable with your input files Use a data URL when: - you have a small file <= 256kb - you don't want to upload and host the file somewhere - you don't need to use the file again (Replicate will not store it)
+            stream: **This field is deprecated.** Request a URL to receive streaming output using [server-sent events (SSE)](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events). This field is no longer needed as the returned prediction will always have a `stream` entry in its `urls` property if the model supports streaming.
+            webhook: An HTTPS URL for receiving a webhook when the prediction has new output. The webhook will be a POST request where the request body is the same as the response body of the [get prediction](#predictions.get) operation. If there are network problems, we will retry the webhook a few times, so make sure it can be safely called more than once. Replicate will not follow redirects when sending webhook requests to your service, so be sure to specify a URL that will resolve without redirecting.
+            webhook_events_filter: By default, we will send requests to your webhook URL whenever there are new outputs or the prediction has finished. You can change which events trigger webhook requests by specifying `webhook_events_filter` in the prediction request: - `start`: immediately on prediction start - `output`: each time a prediction generates an output (note that predictions can generate multiple outputs) - `logs`: each time log output is generated by a prediction - `completed`: when the prediction reaches a terminal state (succeeded/canceled/failed) For example, if you only wanted requests to be sent at the start and end of the prediction, you would provide: ```json { "input": { "text": "Alice" }, "webhook": "https://example.com/my-webhook", "webhook_events_filter": ["start", "completed"] } ``` Requests for event types `output` and `logs` will be sent at most once every 500ms. If you request `start` and `completed` webhooks, then they'll always be sent regardless of throttling.
 
-If you're _not_ running an official model, use the [`predictions.create`](#predictions.create) operation instead.
+        Create a prediction using an [official model](https://replicate.com/changelog/2025-01-29-official-models).
 
-Example cURL request:
+        If you're _not_ running an official model, use the [`predictions.create`](#predictions.create) operation instead.
 
-```console
-curl -s -X POST -H 'Prefer: wait' \\
-  -d '{"input": {"prompt": "Write a short poem about the weather."}}' \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  -H 'Content-Type: application/json' \\
-  https://api.replicate.com/v1/models/meta/meta-llama-3-70b-instruct/predictions
-```
+        Example cURL request:
 
-The request will wait up to 60 seconds for the model to run. If this time is exceeded the prediction will be returned in a `"starting"` state and need to be retrieved using the `predictions.get` endpoint.
+        ```console
+        curl -s -X POST -H 'Prefer: wait' \\
+          -d '{"input": {"prompt": "Write a short poem about the weather."}}' \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          -H 'Content-Type: application/json' \\
+          https://api.replicate.com/v1/models/meta/meta-llama-3-70b-instruct/predictions
+        ```
 
-For a complete overview of the `deployments.predictions.create` API check out our documentation on [creating a prediction](https://replicate.com/docs/topics/predictions/create-a-prediction) which covers a variety of use cases."""
+        The request will wait up to 60 seconds for the model to run. If this time is exceeded the prediction will be returned in a `"starting"` state and need to be retrieved using the `predictions.get` endpoint.
+
+        For a complete overview of the `deployments.predictions.create` API check out our documentation on [creating a prediction](https://replicate.com/docs/topics/predictions/create-a-prediction) which covers a variety of use cases.
+        """
         return cast(
             "Prediction",
             await self._requester._call(
@@ -1272,25 +1342,29 @@ class AsyncModelsReadmeResource:
     ) -> str:
         """Get a model's README
 
-``GET /v1/models/{model_owner}/{model_name}/readme``.
+        ``GET /v1/models/{model_owner}/{model_name}/readme``.
 
-Get the README content for a model.
+        Args:
+            model: ``owner/name`` of the model
 
-Example cURL request:
+        Get the README content for a model.
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/models/replicate/hello-world/readme
-```
+        Example cURL request:
 
-The response will be the README content as plain text in Markdown format:
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/models/replicate/hello-world/readme
+        ```
 
-```
-# Hello World Model
+        The response will be the README content as plain text in Markdown format:
 
-This is an example model that...
-```"""
+        ```
+        # Hello World Model
+
+        This is an example model that...
+        ```
+        """
         return cast(
             "str",
             await self._requester._call(
@@ -1339,32 +1413,36 @@ class AsyncModelsVersionsResource:
     ) -> AsyncPager[ModelVersion]:
         """List model versions
 
-``GET /v1/models/{model_owner}/{model_name}/versions``.
+        ``GET /v1/models/{model_owner}/{model_name}/versions``.
 
-Example cURL request:
+        Args:
+            model: ``owner/name`` of the model
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/models/replicate/hello-world/versions
-```
+        Example cURL request:
 
-The response will be a JSON array of model version objects, sorted with the most recent version first:
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/models/replicate/hello-world/versions
+        ```
 
-```json
-{
-  "next": null,
-  "previous": null,
-  "results": [
-    {
-      "id": "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
-      "created_at": "2022-04-26T19:29:04.418669Z",
-      "cog_version": "0.3.0",
-      "openapi_schema": {...}
-    }
-  ]
-}
-```"""
+        The response will be a JSON array of model version objects, sorted with the most recent version first:
+
+        ```json
+        {
+          "next": null,
+          "previous": null,
+          "results": [
+            {
+              "id": "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
+              "created_at": "2022-04-26T19:29:04.418669Z",
+              "cog_version": "0.3.0",
+              "openapi_schema": {...}
+            }
+          ]
+        }
+        ```
+        """
         return AsyncPager(
             self._requester,
             _calls.models_versions_list(
@@ -1383,59 +1461,63 @@ The response will be a JSON array of model version objects, sorted with the most
     ) -> ModelVersion:
         """Get a model version
 
-``GET /v1/models/{model_owner}/{model_name}/versions/{version_id}``.
+        ``GET /v1/models/{model_owner}/{model_name}/versions/{version_id}``.
 
-Example cURL request:
+        Args:
+            model: ``owner/name`` of the model
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/models/replicate/hello-world/versions/5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa
-```
+        Example cURL request:
 
-The response will be the version object:
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/models/replicate/hello-world/versions/5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa
+        ```
 
-```json
-{
-  "id": "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
-  "created_at": "2022-04-26T19:29:04.418669Z",
-  "cog_version": "0.3.0",
-  "openapi_schema": {...}
-}
-```
+        The response will be the version object:
 
-Every model describes its inputs and outputs with [OpenAPI Schema Objects](https://spec.openapis.org/oas/latest.html#schemaObject) in the `openapi_schema` property.
+        ```json
+        {
+          "id": "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
+          "created_at": "2022-04-26T19:29:04.418669Z",
+          "cog_version": "0.3.0",
+          "openapi_schema": {...}
+        }
+        ```
 
-The `openapi_schema.components.schemas.Input` property for the [replicate/hello-world](https://replicate.com/replicate/hello-world) model looks like this:
+        Every model describes its inputs and outputs with [OpenAPI Schema Objects](https://spec.openapis.org/oas/latest.html#schemaObject) in the `openapi_schema` property.
 
-```json
-{
-  "type": "object",
-  "title": "Input",
-  "required": [
-    "text"
-  ],
-  "properties": {
-    "text": {
-      "x-order": 0,
-      "type": "string",
-      "title": "Text",
-      "description": "Text to prefix with 'hello '"
-    }
-  }
-}
-```
+        The `openapi_schema.components.schemas.Input` property for the [replicate/hello-world](https://replicate.com/replicate/hello-world) model looks like this:
 
-The `openapi_schema.components.schemas.Output` property for the [replicate/hello-world](https://replicate.com/replicate/hello-world) model looks like this:
+        ```json
+        {
+          "type": "object",
+          "title": "Input",
+          "required": [
+            "text"
+          ],
+          "properties": {
+            "text": {
+              "x-order": 0,
+              "type": "string",
+              "title": "Text",
+              "description": "Text to prefix with 'hello '"
+            }
+          }
+        }
+        ```
 
-```json
-{
-  "type": "string",
-  "title": "Output"
-}
-```
+        The `openapi_schema.components.schemas.Output` property for the [replicate/hello-world](https://replicate.com/replicate/hello-world) model looks like this:
 
-For more details, see the docs on [Cog's supported input and output types](https://github.com/replicate/cog/blob/75b7802219e7cd4cee845e34c4c22139558615d4/docs/python.md#input-and-output-types)"""
+        ```json
+        {
+          "type": "string",
+          "title": "Output"
+        }
+        ```
+
+        For more details, see the docs on [Cog's supported input and output types](https://github.com/replicate/cog/blob/75b7802219e7cd4cee845e34c4c22139558615d4/docs/python.md#input-and-output-types)
+        """
         return cast(
             "ModelVersion",
             await self._requester._call(
@@ -1456,28 +1538,32 @@ For more details, see the docs on [Cog's supported input and output types](https
     ) -> None:
         """Delete a model version
 
-``DELETE /v1/models/{model_owner}/{model_name}/versions/{version_id}``.
+        ``DELETE /v1/models/{model_owner}/{model_name}/versions/{version_id}``.
 
-Delete a model version and all associated predictions, including all output files.
+        Args:
+            model: ``owner/name`` of the model
 
-Model version deletion has some restrictions:
+        Delete a model version and all associated predictions, including all output files.
 
-- You can only delete versions from models you own.
-- You can only delete versions from private models.
-- You cannot delete a version if someone other than you has run predictions with it.
-- You cannot delete a version if it is being used as the base model for a fine tune/training.
-- You cannot delete a version if it has an associated deployment.
-- You cannot delete a version if another model version is overridden to use it.
+        Model version deletion has some restrictions:
 
-Example cURL request:
+        - You can only delete versions from models you own.
+        - You can only delete versions from private models.
+        - You cannot delete a version if someone other than you has run predictions with it.
+        - You cannot delete a version if it is being used as the base model for a fine tune/training.
+        - You cannot delete a version if it has an associated deployment.
+        - You cannot delete a version if another model version is overridden to use it.
 
-```command
-curl -s -X DELETE \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/models/replicate/hello-world/versions/5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa
-```
+        Example cURL request:
 
-The response will be an empty 202, indicating the deletion request has been accepted. It might take a few minutes to be processed."""
+        ```command
+        curl -s -X DELETE \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/models/replicate/hello-world/versions/5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa
+        ```
+
+        The response will be an empty 202, indicating the deletion request has been accepted. It might take a few minutes to be processed.
+        """
         await self._requester._call(
             _calls.models_versions_delete(
                 model, version_id, options=request_options(extra_headers, timeout, max_retries)
@@ -1560,39 +1646,44 @@ class AsyncModelsResource:
     ) -> AsyncPager[Model]:
         """List public models
 
-``GET /v1/models``.
+        ``GET /v1/models``.
 
-Get a paginated list of public models.
+        Args:
+            sort_by: Field to sort models by. Defaults to `latest_version_created_at`.
+            sort_direction: Sort direction. Defaults to `desc` (descending, newest first).
 
-Example cURL request:
+        Get a paginated list of public models.
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/models
-```
+        Example cURL request:
 
-The response will be a pagination object containing a list of model objects.
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/models
+        ```
 
-See the [`models.get`](#models.get) docs for more details about the model object.
+        The response will be a pagination object containing a list of model objects.
 
-## Sorting
+        See the [`models.get`](#models.get) docs for more details about the model object.
 
-You can sort the results using the `sort_by` and `sort_direction` query parameters.
+        ## Sorting
 
-For example, to get the most recently created models:
+        You can sort the results using the `sort_by` and `sort_direction` query parameters.
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  "https://api.replicate.com/v1/models?sort_by=model_created_at&sort_direction=desc"
-```
+        For example, to get the most recently created models:
 
-Available sorting options:
-- `model_created_at`: Sort by when the model was first created
-- `latest_version_created_at`: Sort by when the model's latest version was created (default)
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          "https://api.replicate.com/v1/models?sort_by=model_created_at&sort_direction=desc"
+        ```
 
-Sort direction can be `asc` (ascending) or `desc` (descending, default)."""
+        Available sorting options:
+        - `model_created_at`: Sort by when the model was first created
+        - `latest_version_created_at`: Sort by when the model's latest version was created (default)
+
+        Sort direction can be `asc` (ascending) or `desc` (descending, default).
+        """
         return AsyncPager(
             self._requester,
             _calls.models_list(
@@ -1620,40 +1711,52 @@ Sort direction can be `asc` (ascending) or `desc` (descending, default)."""
     ) -> Model:
         """Create a model
 
-``POST /v1/models``.
+        ``POST /v1/models``.
 
-Create a model.
+        Args:
+            cover_image_url: A URL for the model's cover image. This should be an image file.
+            description: A description of the model.
+            github_url: A URL for the model's source code on GitHub.
+            hardware: The SKU for the hardware used to run the model. Possible values can be retrieved from the `hardware.list` endpoint.
+            license_url: A URL for the model's license.
+            name: The name of the model. This must be unique among all models owned by the user or organization.
+            owner: The name of the user or organization that will own the model. This must be the same as the user or organization that is making the API request. In other words, the API token used in the request must belong to this user or organization.
+            paper_url: A URL for the model's paper.
+            visibility: Whether the model should be public or private. A public model can be viewed and run by anyone, whereas a private model can be viewed and run only by the user or organization members that own the model.
 
-Example cURL request:
+        Create a model.
 
-```console
-curl -s -X POST \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  -H 'Content-Type: application/json' \\
-  -d '{"owner": "alice", "name": "hot-dog-detector", "description": "Detect hot dogs in images", "visibility": "public", "hardware": "cpu"}' \\
-  https://api.replicate.com/v1/models
-```
+        Example cURL request:
 
-The response will be a model object in the following format:
+        ```console
+        curl -s -X POST \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          -H 'Content-Type: application/json' \\
+          -d '{"owner": "alice", "name": "hot-dog-detector", "description": "Detect hot dogs in images", "visibility": "public", "hardware": "cpu"}' \\
+          https://api.replicate.com/v1/models
+        ```
 
-```json
-{
-  "url": "https://replicate.com/alice/hot-dog-detector",
-  "owner": "alice",
-  "name": "hot-dog-detector",
-  "description": "Detect hot dogs in images",
-  "visibility": "public",
-  "github_url": null,
-  "paper_url": null,
-  "license_url": null,
-  "run_count": 0,
-  "cover_image_url": null,
-  "default_example": null,
-  "latest_version": null,
-}
-```
+        The response will be a model object in the following format:
 
-Note that there is a limit of 1,000 models per account. For most purposes, we recommend using a single model and pushing new [versions](https://replicate.com/docs/how-does-replicate-work#versions) of the model as you make changes to it."""
+        ```json
+        {
+          "url": "https://replicate.com/alice/hot-dog-detector",
+          "owner": "alice",
+          "name": "hot-dog-detector",
+          "description": "Detect hot dogs in images",
+          "visibility": "public",
+          "github_url": null,
+          "paper_url": null,
+          "license_url": null,
+          "run_count": 0,
+          "cover_image_url": null,
+          "default_example": null,
+          "latest_version": null,
+        }
+        ```
+
+        Note that there is a limit of 1,000 models per account. For most purposes, we recommend using a single model and pushing new [versions](https://replicate.com/docs/how-does-replicate-work#versions) of the model as you make changes to it.
+        """
         return cast(
             "Model",
             await self._requester._call(
@@ -1682,23 +1785,24 @@ Note that there is a limit of 1,000 models per account. For most purposes, we re
     ) -> AsyncPager[Model]:
         """Search public models
 
-``QUERY /v1/models``.
+        ``QUERY /v1/models``.
 
-Get a list of public models matching a search query.
+        Get a list of public models matching a search query.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s -X QUERY \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  -H "Content-Type: text/plain" \\
-  -d "hello" \\
-  https://api.replicate.com/v1/models
-```
+        ```console
+        curl -s -X QUERY \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          -H "Content-Type: text/plain" \\
+          -d "hello" \\
+          https://api.replicate.com/v1/models
+        ```
 
-The response will be a paginated JSON object containing an array of model objects.
+        The response will be a paginated JSON object containing an array of model objects.
 
-See the [`models.get`](#models.get) docs for more details about the model object."""
+        See the [`models.get`](#models.get) docs for more details about the model object.
+        """
         return AsyncPager(
             self._requester,
             _calls.models_search(
@@ -1716,76 +1820,80 @@ See the [`models.get`](#models.get) docs for more details about the model object
     ) -> Model:
         """Get a model
 
-``GET /v1/models/{model_owner}/{model_name}``.
+        ``GET /v1/models/{model_owner}/{model_name}``.
 
-Example cURL request:
+        Args:
+            model: ``owner/name`` of the model
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/models/replicate/hello-world
-```
+        Example cURL request:
 
-The response will be a model object in the following format:
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/models/replicate/hello-world
+        ```
 
-```json
-{
-  "url": "https://replicate.com/replicate/hello-world",
-  "owner": "replicate",
-  "name": "hello-world",
-  "description": "A tiny model that says hello",
-  "visibility": "public",
-  "github_url": "https://github.com/replicate/cog-examples",
-  "paper_url": null,
-  "license_url": null,
-  "run_count": 5681081,
-  "cover_image_url": "...",
-  "default_example": {...},
-  "latest_version": {...},
-}
-```
+        The response will be a model object in the following format:
 
-The model object includes the [input and output schema](https://replicate.com/docs/reference/openapi#model-schemas) for the latest version of the model.
+        ```json
+        {
+          "url": "https://replicate.com/replicate/hello-world",
+          "owner": "replicate",
+          "name": "hello-world",
+          "description": "A tiny model that says hello",
+          "visibility": "public",
+          "github_url": "https://github.com/replicate/cog-examples",
+          "paper_url": null,
+          "license_url": null,
+          "run_count": 5681081,
+          "cover_image_url": "...",
+          "default_example": {...},
+          "latest_version": {...},
+        }
+        ```
 
-Here's an example showing how to fetch the model with cURL and display its input schema with [jq](https://stedolan.github.io/jq/):
+        The model object includes the [input and output schema](https://replicate.com/docs/reference/openapi#model-schemas) for the latest version of the model.
 
-```console
-curl -s \\
-    -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-    https://api.replicate.com/v1/models/replicate/hello-world \\
-    | jq ".latest_version.openapi_schema.components.schemas.Input"
-```
+        Here's an example showing how to fetch the model with cURL and display its input schema with [jq](https://stedolan.github.io/jq/):
 
-This will return the following JSON object:
+        ```console
+        curl -s \\
+            -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+            https://api.replicate.com/v1/models/replicate/hello-world \\
+            | jq ".latest_version.openapi_schema.components.schemas.Input"
+        ```
 
-```json
-{
-  "type": "object",
-  "title": "Input",
-  "required": [
-    "text"
-  ],
-  "properties": {
-    "text": {
-      "type": "string",
-      "title": "Text",
-      "x-order": 0,
-      "description": "Text to prefix with 'hello '"
-    }
-  }
-}
-```
+        This will return the following JSON object:
 
-The `cover_image_url` string is an HTTPS URL for an image file. This can be:
+        ```json
+        {
+          "type": "object",
+          "title": "Input",
+          "required": [
+            "text"
+          ],
+          "properties": {
+            "text": {
+              "type": "string",
+              "title": "Text",
+              "x-order": 0,
+              "description": "Text to prefix with 'hello '"
+            }
+          }
+        }
+        ```
 
-- An image uploaded by the model author.
-- The output file of the example prediction, if the model author has not set a cover image.
-- The input file of the example prediction, if the model author has not set a cover image and the example prediction has no output file.
-- A generic fallback image.
+        The `cover_image_url` string is an HTTPS URL for an image file. This can be:
 
-The `default_example` object is a [prediction](#predictions.get) created with this model.
+        - An image uploaded by the model author.
+        - The output file of the example prediction, if the model author has not set a cover image.
+        - The input file of the example prediction, if the model author has not set a cover image and the example prediction has no output file.
+        - A generic fallback image.
 
-The `latest_version` object is the model's most recently pushed [version](#models.versions.get)."""
+        The `default_example` object is a [prediction](#predictions.get) created with this model.
+
+        The `latest_version` object is the model's most recently pushed [version](#models.versions.get).
+        """
         return cast(
             "Model",
             await self._requester._call(
@@ -1811,37 +1919,47 @@ The `latest_version` object is the model's most recently pushed [version](#model
     ) -> Model:
         """Update metadata for a model
 
-``PATCH /v1/models/{model_owner}/{model_name}``.
+        ``PATCH /v1/models/{model_owner}/{model_name}``.
 
-Update select properties of an existing model.
+        Args:
+            model: ``owner/name`` of the model
+            description: A description of the model.
+            github_url: A URL for the model's source code on GitHub.
+            license_url: A URL for the model's license.
+            paper_url: A URL for the model's paper.
+            readme: The README content of the model.
+            weights_url: A URL for the model's weights.
 
-You can update the following properties:
+        Update select properties of an existing model.
 
-  - `description` - Model description
-  - `readme` - Model README content
-  - `github_url` - GitHub repository URL
-  - `paper_url` - Research paper URL
-  - `weights_url` - Model weights URL
-  - `license_url` - License URL
+        You can update the following properties:
 
-Example cURL request:
+          - `description` - Model description
+          - `readme` - Model README content
+          - `github_url` - GitHub repository URL
+          - `paper_url` - Research paper URL
+          - `weights_url` - Model weights URL
+          - `license_url` - License URL
 
-```console
-curl -X PATCH \\
-  https://api.replicate.com/v1/models/your-username/your-model-name \\
-  -H "Authorization: Token $REPLICATE_API_TOKEN" \\
-  -H "Content-Type: application/json" \\
-  -d '{
-    "description": "Detect hot dogs in images",
-    "readme": "# Hot Dog Detector\\n\\n🌭 Ketchup, mustard, and onions...",
-    "github_url": "https://github.com/alice/hot-dog-detector",
-    "paper_url": "https://arxiv.org/abs/2504.17639",
-    "weights_url": "https://huggingface.co/alice/hot-dog-detector",
-    "license_url": "https://choosealicense.com/licenses/mit/"
-  }'
-```
+        Example cURL request:
 
-The response will be the updated model object with all of its properties."""
+        ```console
+        curl -X PATCH \\
+          https://api.replicate.com/v1/models/your-username/your-model-name \\
+          -H "Authorization: Token $REPLICATE_API_TOKEN" \\
+          -H "Content-Type: application/json" \\
+          -d '{
+            "description": "Detect hot dogs in images",
+            "readme": "# Hot Dog Detector\\n\\n🌭 Ketchup, mustard, and onions...",
+            "github_url": "https://github.com/alice/hot-dog-detector",
+            "paper_url": "https://arxiv.org/abs/2504.17639",
+            "weights_url": "https://huggingface.co/alice/hot-dog-detector",
+            "license_url": "https://choosealicense.com/licenses/mit/"
+          }'
+        ```
+
+        The response will be the updated model object with all of its properties.
+        """
         return cast(
             "Model",
             await self._requester._call(
@@ -1868,25 +1986,29 @@ The response will be the updated model object with all of its properties."""
     ) -> None:
         """Delete a model
 
-``DELETE /v1/models/{model_owner}/{model_name}``.
+        ``DELETE /v1/models/{model_owner}/{model_name}``.
 
-Delete a model
+        Args:
+            model: ``owner/name`` of the model
 
-Model deletion has some restrictions:
+        Delete a model
 
-- You can only delete models you own.
-- You can only delete private models.
-- You can only delete models that have no versions associated with them. Currently you'll need to [delete the model's versions](#models.versions.delete) before you can delete the model itself.
+        Model deletion has some restrictions:
 
-Example cURL request:
+        - You can only delete models you own.
+        - You can only delete private models.
+        - You can only delete models that have no versions associated with them. Currently you'll need to [delete the model's versions](#models.versions.delete) before you can delete the model itself.
 
-```command
-curl -s -X DELETE \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/models/replicate/hello-world
-```
+        Example cURL request:
 
-The response will be an empty 204, indicating the model has been deleted."""
+        ```command
+        curl -s -X DELETE \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/models/replicate/hello-world
+        ```
+
+        The response will be an empty 204, indicating the model has been deleted.
+        """
         await self._requester._call(
             _calls.models_delete(
                 model, options=request_options(extra_headers, timeout, max_retries)
@@ -2048,59 +2170,67 @@ class AsyncTrainingsResource:
     ) -> Training:
         """Create a training
 
-``POST /v1/models/{model_owner}/{model_name}/versions/{version_id}/trainings``.
+        ``POST /v1/models/{model_owner}/{model_name}/versions/{version_id}/trainings``.
 
-Start a new training of the model version you specify.
+        Args:
+            model: ``owner/name`` of the model
+            destination: A string representing the desired model to push to in the format `{destination_model_owner}/{destination_model_name}`. This should be an existing model owned by the user or organization making the API request. If the destination is invalid, the server will return an appropriate 4XX response.
+            input: An object containing inputs to the Cog model's `train()` function.
+            webhook: An HTTPS URL for receiving a webhook when the training completes. The webhook will be a POST request where the request body is the same as the response body of the [get training](#trainings.get) operation. If there are network problems, we will retry the webhook a few times, so make sure it can be safely called more than once. Replicate will not follow redirects when sending webhook requests to your service, so be sure to specify a URL that will resolve without redirecting.
+            webhook_events_filter: By default, we will send requests to your webhook URL whenever there are new outputs or the training has finished. You can change which events trigger webhook requests by specifying `webhook_events_filter` in the training request: - `start`: immediately on training start - `output`: each time a training generates an output (note that trainings can generate multiple outputs) - `logs`: each time log output is generated by a training - `completed`: when the training reaches a terminal state (succeeded/canceled/failed) For example, if you only wanted requests to be sent at the start and end of the training, you would provide: ```json { "destination": "my-organization/my-model", "input": { "text": "Alice" }, "webhook": "https://example.com/my-webhook", "webhook_events_filter": ["start", "completed"] } ``` Requests for event types `output` and `logs` will be sent at most once every 500ms. If you request `start` and `completed` webhooks, then they'll always be sent regardless of throttling.
 
-Example request body:
+        Start a new training of the model version you specify.
 
-```json
-{
-  "destination": "{new_owner}/{new_name}",
-  "input": {
-    "train_data": "https://example.com/my-input-images.zip",
-  },
-  "webhook": "https://example.com/my-webhook",
-}
-```
+        Example request body:
 
-Example cURL request:
+        ```json
+        {
+          "destination": "{new_owner}/{new_name}",
+          "input": {
+            "train_data": "https://example.com/my-input-images.zip",
+          },
+          "webhook": "https://example.com/my-webhook",
+        }
+        ```
 
-```console
-curl -s -X POST \\
-  -d '{"destination": "{new_owner}/{new_name}", "input": {"input_images": "https://example.com/my-input-images.zip"}}' \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  -H 'Content-Type: application/json' \\
-  https://api.replicate.com/v1/models/stability-ai/sdxl/versions/da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf/trainings
-```
+        Example cURL request:
 
-The response will be the training object:
+        ```console
+        curl -s -X POST \\
+          -d '{"destination": "{new_owner}/{new_name}", "input": {"input_images": "https://example.com/my-input-images.zip"}}' \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          -H 'Content-Type: application/json' \\
+          https://api.replicate.com/v1/models/stability-ai/sdxl/versions/da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf/trainings
+        ```
 
-```json
-{
-  "id": "zz4ibbonubfz7carwiefibzgga",
-  "model": "stability-ai/sdxl",
-  "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
-  "input": {
-    "input_images": "https://example.com/my-input-images.zip"
-  },
-  "logs": "",
-  "error": null,
-  "status": "starting",
-  "created_at": "2023-09-08T16:32:56.990893084Z",
-  "urls": {
-    "web": "https://replicate.com/p/zz4ibbonubfz7carwiefibzgga",
-     "get": "https://api.replicate.com/v1/predictions/zz4ibbonubfz7carwiefibzgga",
-     "cancel": "https://api.replicate.com/v1/predictions/zz4ibbonubfz7carwiefibzgga/cancel"
-  }
-}
-```
+        The response will be the training object:
 
-As models can take several minutes or more to train, the result will not be available immediately. To get the final result of the training you should either provide a `webhook` HTTPS URL for us to call when the results are ready, or poll the [get a training](#trainings.get) endpoint until it has finished.
+        ```json
+        {
+          "id": "zz4ibbonubfz7carwiefibzgga",
+          "model": "stability-ai/sdxl",
+          "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
+          "input": {
+            "input_images": "https://example.com/my-input-images.zip"
+          },
+          "logs": "",
+          "error": null,
+          "status": "starting",
+          "created_at": "2023-09-08T16:32:56.990893084Z",
+          "urls": {
+            "web": "https://replicate.com/p/zz4ibbonubfz7carwiefibzgga",
+             "get": "https://api.replicate.com/v1/predictions/zz4ibbonubfz7carwiefibzgga",
+             "cancel": "https://api.replicate.com/v1/predictions/zz4ibbonubfz7carwiefibzgga/cancel"
+          }
+        }
+        ```
 
-When a training completes, it creates a new [version](https://replicate.com/docs/how-does-replicate-work#terminology) of the model at the specified destination.
+        As models can take several minutes or more to train, the result will not be available immediately. To get the final result of the training you should either provide a `webhook` HTTPS URL for us to call when the results are ready, or poll the [get a training](#trainings.get) endpoint until it has finished.
 
-To find some models to train on, check out the [trainable language models collection](https://replicate.com/collections/trainable-language-models)."""
+        When a training completes, it creates a new [version](https://replicate.com/docs/how-does-replicate-work#terminology) of the model at the specified destination.
+
+        To find some models to train on, check out the [trainable language models collection](https://replicate.com/collections/trainable-language-models).
+        """
         return cast(
             "Training",
             await self._requester._call(
@@ -2125,66 +2255,67 @@ To find some models to train on, check out the [trainable language models collec
     ) -> AsyncPager[Training]:
         """List trainings
 
-``GET /v1/trainings``.
+        ``GET /v1/trainings``.
 
-Get a paginated list of all trainings created by the user or organization associated with the provided API token.
+        Get a paginated list of all trainings created by the user or organization associated with the provided API token.
 
-This will include trainings created from the API and the website. It will return 100 records per page.
+        This will include trainings created from the API and the website. It will return 100 records per page.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/trainings
-```
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/trainings
+        ```
 
-The response will be a paginated JSON array of training objects, sorted with the most recent training first:
+        The response will be a paginated JSON array of training objects, sorted with the most recent training first:
 
-```json
-{
-  "next": null,
-  "previous": null,
-  "results": [
-    {
-      "completed_at": "2023-09-08T16:41:19.826523Z",
-      "created_at": "2023-09-08T16:32:57.018467Z",
-      "error": null,
-      "id": "zz4ibbonubfz7carwiefibzgga",
-      "input": {
-        "input_images": "https://example.com/my-input-images.zip"
-      },
-      "metrics": {
-        "predict_time": 502.713876
-      },
-      "output": {
-        "version": "...",
-        "weights": "..."
-      },
-      "started_at": "2023-09-08T16:32:57.112647Z",
-      "source": "api",
-      "status": "succeeded",
-      "urls": {
-        "web": "https://replicate.com/p/zz4ibbonubfz7carwiefibzgga",
-        "get": "https://api.replicate.com/v1/trainings/zz4ibbonubfz7carwiefibzgga",
-        "cancel": "https://api.replicate.com/v1/trainings/zz4ibbonubfz7carwiefibzgga/cancel"
-      },
-      "model": "stability-ai/sdxl",
-      "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
-    }
-  ]
-}
-```
+        ```json
+        {
+          "next": null,
+          "previous": null,
+          "results": [
+            {
+              "completed_at": "2023-09-08T16:41:19.826523Z",
+              "created_at": "2023-09-08T16:32:57.018467Z",
+              "error": null,
+              "id": "zz4ibbonubfz7carwiefibzgga",
+              "input": {
+                "input_images": "https://example.com/my-input-images.zip"
+              },
+              "metrics": {
+                "predict_time": 502.713876
+              },
+              "output": {
+                "version": "...",
+                "weights": "..."
+              },
+              "started_at": "2023-09-08T16:32:57.112647Z",
+              "source": "api",
+              "status": "succeeded",
+              "urls": {
+                "web": "https://replicate.com/p/zz4ibbonubfz7carwiefibzgga",
+                "get": "https://api.replicate.com/v1/trainings/zz4ibbonubfz7carwiefibzgga",
+                "cancel": "https://api.replicate.com/v1/trainings/zz4ibbonubfz7carwiefibzgga/cancel"
+              },
+              "model": "stability-ai/sdxl",
+              "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
+            }
+          ]
+        }
+        ```
 
-`id` will be the unique ID of the training.
+        `id` will be the unique ID of the training.
 
-`source` will indicate how the training was created. Possible values are `web` or `api`.
+        `source` will indicate how the training was created. Possible values are `web` or `api`.
 
-`status` will be the status of the training. Refer to [get a single training](#trainings.get) for possible values.
+        `status` will be the status of the training. Refer to [get a single training](#trainings.get) for possible values.
 
-`urls` will be a convenience object that can be used to construct new API requests for the given training.
+        `urls` will be a convenience object that can be used to construct new API requests for the given training.
 
-`version` will be the unique ID of model version used to create the training."""
+        `version` will be the unique ID of model version used to create the training.
+        """
         return AsyncPager(
             self._requester,
             _calls.trainings_list(options=request_options(extra_headers, timeout, max_retries)),
@@ -2200,62 +2331,63 @@ The response will be a paginated JSON array of training objects, sorted with the
     ) -> Training:
         """Get a training
 
-``GET /v1/trainings/{training_id}``.
+        ``GET /v1/trainings/{training_id}``.
 
-Get the current state of a training.
+        Get the current state of a training.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/trainings/zz4ibbonubfz7carwiefibzgga
-```
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/trainings/zz4ibbonubfz7carwiefibzgga
+        ```
 
-The response will be the training object:
+        The response will be the training object:
 
-```json
-{
-  "completed_at": "2023-09-08T16:41:19.826523Z",
-  "created_at": "2023-09-08T16:32:57.018467Z",
-  "error": null,
-  "id": "zz4ibbonubfz7carwiefibzgga",
-  "input": {
-    "input_images": "https://example.com/my-input-images.zip"
-  },
-  "logs": "...",
-  "metrics": {
-    "predict_time": 502.713876
-  },
-  "output": {
-    "version": "...",
-    "weights": "..."
-  },
-  "started_at": "2023-09-08T16:32:57.112647Z",
-  "status": "succeeded",
-  "urls": {
-    "web": "https://replicate.com/p/zz4ibbonubfz7carwiefibzgga",
-    "get": "https://api.replicate.com/v1/trainings/zz4ibbonubfz7carwiefibzgga",
-    "cancel": "https://api.replicate.com/v1/trainings/zz4ibbonubfz7carwiefibzgga/cancel"
-  },
-  "model": "stability-ai/sdxl",
-  "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
-}
-```
+        ```json
+        {
+          "completed_at": "2023-09-08T16:41:19.826523Z",
+          "created_at": "2023-09-08T16:32:57.018467Z",
+          "error": null,
+          "id": "zz4ibbonubfz7carwiefibzgga",
+          "input": {
+            "input_images": "https://example.com/my-input-images.zip"
+          },
+          "logs": "...",
+          "metrics": {
+            "predict_time": 502.713876
+          },
+          "output": {
+            "version": "...",
+            "weights": "..."
+          },
+          "started_at": "2023-09-08T16:32:57.112647Z",
+          "status": "succeeded",
+          "urls": {
+            "web": "https://replicate.com/p/zz4ibbonubfz7carwiefibzgga",
+            "get": "https://api.replicate.com/v1/trainings/zz4ibbonubfz7carwiefibzgga",
+            "cancel": "https://api.replicate.com/v1/trainings/zz4ibbonubfz7carwiefibzgga/cancel"
+          },
+          "model": "stability-ai/sdxl",
+          "version": "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf",
+        }
+        ```
 
-`status` will be one of:
+        `status` will be one of:
 
-- `starting`: the training is starting up. If this status lasts longer than a few seconds, then it's typically because a new worker is being started to run the training.
-- `processing`: the `train()` method of the model is currently running.
-- `succeeded`: the training completed successfully.
-- `failed`: the training encountered an error during processing.
-- `canceled`: the training was canceled by its creator.
+        - `starting`: the training is starting up. If this status lasts longer than a few seconds, then it's typically because a new worker is being started to run the training.
+        - `processing`: the `train()` method of the model is currently running.
+        - `succeeded`: the training completed successfully.
+        - `failed`: the training encountered an error during processing.
+        - `canceled`: the training was canceled by its creator.
 
-In the case of success, `output` will be an object containing the output of the model. Any files will be represented as HTTPS URLs. You'll need to pass the `Authorization` header to request them.
+        In the case of success, `output` will be an object containing the output of the model. Any files will be represented as HTTPS URLs. You'll need to pass the `Authorization` header to request them.
 
-In the case of failure, `error` will contain the error encountered during the training.
+        In the case of failure, `error` will contain the error encountered during the training.
 
-Terminated trainings (with a status of `succeeded`, `failed`, or `canceled`) will include a `metrics` object with a `predict_time` property showing the amount of CPU or GPU time, in seconds, that the training used while running. It won't include time waiting for the training to start. The `metrics` object will also include a `total_time` property showing the total time, in seconds, that the training took to complete."""
+        Terminated trainings (with a status of `succeeded`, `failed`, or `canceled`) will include a `metrics` object with a `predict_time` property showing the amount of CPU or GPU time, in seconds, that the training used while running. It won't include time waiting for the training to start. The `metrics` object will also include a `total_time` property showing the total time, in seconds, that the training took to complete.
+        """
         return cast(
             "Training",
             await self._requester._call(
@@ -2275,7 +2407,8 @@ Terminated trainings (with a status of `succeeded`, `failed`, or `canceled`) wil
     ) -> Training:
         """Cancel a training
 
-        ``POST /v1/trainings/{training_id}/cancel``."""
+        ``POST /v1/trainings/{training_id}/cancel``.
+        """
         return cast(
             "Training",
             await self._requester._call(
@@ -2380,68 +2513,74 @@ class AsyncPredictionsResource:
     ) -> AsyncPager[Prediction]:
         """List predictions
 
-``GET /v1/predictions``.
+        ``GET /v1/predictions``.
 
-Get a paginated list of all predictions created by the user or organization associated with the provided API token.
+        Args:
+            created_after: Include only predictions created at or after this date-time, in ISO 8601 format.
+            created_before: Include only predictions created before this date-time, in ISO 8601 format.
+            source: Filter predictions by how they were created. Currently only `web` is supported. If no value is set, the API returns predictions from both API and web sources. When filtering by `source=web`, results are limited to predictions created in the last 14 days.
 
-This will include predictions created from the API and the website. It will return 100 records per page.
+        Get a paginated list of all predictions created by the user or organization associated with the provided API token.
 
-Example cURL request:
+        This will include predictions created from the API and the website. It will return 100 records per page.
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/predictions
-```
+        Example cURL request:
 
-The response will be a paginated JSON array of prediction objects, sorted with the most recent prediction first:
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/predictions
+        ```
 
-```json
-{
-  "next": null,
-  "previous": null,
-  "results": [
-    {
-      "completed_at": "2023-09-08T16:19:34.791859Z",
-      "created_at": "2023-09-08T16:19:34.907244Z",
-      "data_removed": false,
-      "error": null,
-      "id": "gm3qorzdhgbfurvjtvhg6dckhu",
-      "input": {
-        "text": "Alice"
-      },
-      "metrics": {
-        "predict_time": 0.012683
-      },
-      "output": "hello Alice",
-      "started_at": "2023-09-08T16:19:34.779176Z",
-      "source": "api",
-      "status": "succeeded",
-      "urls": {
-        "web": "https://replicate.com/p/gm3qorzdhgbfurvjtvhg6dckhu",
-        "get": "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu",
-        "cancel": "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu/cancel"
-      },
-      "model": "replicate/hello-world",
-      "version": "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
-    }
-  ]
-}
-```
+        The response will be a paginated JSON array of prediction objects, sorted with the most recent prediction first:
 
-`id` will be the unique ID of the prediction.
+        ```json
+        {
+          "next": null,
+          "previous": null,
+          "results": [
+            {
+              "completed_at": "2023-09-08T16:19:34.791859Z",
+              "created_at": "2023-09-08T16:19:34.907244Z",
+              "data_removed": false,
+              "error": null,
+              "id": "gm3qorzdhgbfurvjtvhg6dckhu",
+              "input": {
+                "text": "Alice"
+              },
+              "metrics": {
+                "predict_time": 0.012683
+              },
+              "output": "hello Alice",
+              "started_at": "2023-09-08T16:19:34.779176Z",
+              "source": "api",
+              "status": "succeeded",
+              "urls": {
+                "web": "https://replicate.com/p/gm3qorzdhgbfurvjtvhg6dckhu",
+                "get": "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu",
+                "cancel": "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu/cancel"
+              },
+              "model": "replicate/hello-world",
+              "version": "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
+            }
+          ]
+        }
+        ```
 
-`source` will indicate how the prediction was created. Possible values are `web` or `api`.
+        `id` will be the unique ID of the prediction.
 
-`status` will be the status of the prediction. Refer to [get a single prediction](#predictions.get) for possible values.
+        `source` will indicate how the prediction was created. Possible values are `web` or `api`.
 
-`urls` will be a convenience object that can be used to construct new API requests for the given prediction. If the requested model version supports streaming, this will have a `stream` entry with an HTTPS URL that you can use to construct an [`EventSource`](https://developer.mozilla.org/en-US/docs/Web/API/EventSource).
+        `status` will be the status of the prediction. Refer to [get a single prediction](#predictions.get) for possible values.
 
-`model` will be the model identifier string in the format of `{model_owner}/{model_name}`.
+        `urls` will be a convenience object that can be used to construct new API requests for the given prediction. If the requested model version supports streaming, this will have a `stream` entry with an HTTPS URL that you can use to construct an [`EventSource`](https://developer.mozilla.org/en-US/docs/Web/API/EventSource).
 
-`version` will be the unique ID of model version used to create the prediction.
+        `model` will be the model identifier string in the format of `{model_owner}/{model_name}`.
 
-`data_removed` will be `true` if the input and output data has been deleted."""
+        `version` will be the unique ID of model version used to create the prediction.
+
+        `data_removed` will be `true` if the input and output data has been deleted.
+        """
         return AsyncPager(
             self._requester,
             _calls.predictions_list(
@@ -2469,23 +2608,33 @@ The response will be a paginated JSON array of prediction objects, sorted with t
     ) -> Prediction:
         """Create a prediction
 
-``POST /v1/predictions``.
+        ``POST /v1/predictions``.
 
-Create a prediction for the model version and inputs you provide.
+        Args:
+            wait: Leave the request open and wait for the model to finish generating output. Set to `wait=n` where n is a number of seconds between 1 and 60. See [sync mode](https://replicate.com/docs/topics/predictions/create-a-prediction#sync-mode) for more information.
+            cancel_after: The maximum time the prediction can run before it is automatically canceled. The lifetime is measured from when the prediction is created. The duration can be specified as string with an optional unit suffix: - `s` for seconds (e.g., `30s`, `90s`) - `m` for minutes (e.g., `5m`, `15m`) - `h` for hours (e.g., `1h`, `2h30m`) - defaults to seconds if no unit suffix is provided (e.g. `30` is the same as `30s`) You can combine units for more precision (e.g., `1h30m45s`). The minimum allowed duration is 5 seconds.
+            input: The model's input as a JSON object. The input schema depends on what model you are running. To see the available inputs, click the "API" tab on the model you are running or [get the model version](#models.versions.get) and look at its `openapi_schema` property. For example, [stability-ai/sdxl](https://replicate.com/stability-ai/sdxl) takes `prompt` as an input. Files should be passed as HTTP URLs or data URLs. Use an HTTP URL when: - you have a large file > 256kb - you want to be able to use the file multiple times - you want your prediction metadata to be associable with your input files Use a data URL when: - you have a small file <= 256kb - you don't want to upload and host the file somewhere - you don't need to use the file again (Replicate will not store it)
+            stream: **This field is deprecated.** Request a URL to receive streaming output using [server-sent events (SSE)](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events). This field is no longer needed as the returned prediction will always have a `stream` entry in its `urls` property if the model supports streaming.
+            version: The identifier for the model or model version that you want to run. This can be specified in a few different formats: - `{owner_name}/{model_name}` - Use this format for [official models](https://replicate.com/docs/topics/models/official-models). For example, `black-forest-labs/flux-schnell`. For all other models, the specific version is required. - `{owner_name}/{model_name}:{version_id}` - The owner and model name, plus the full 64-character version ID. For example, `replicate/hello-world:9dcd6d78e7c6560c340d916fe32e9f24aabfa331e5cce95fe31f77fb03121426`. - `{version_id}` - Just the 64-character version ID. For example, `9dcd6d78e7c6560c340d916fe32e9f24aabfa331e5cce95fe31f77fb03121426`
+            webhook: An HTTPS URL for receiving a webhook when the prediction has new output. The webhook will be a POST request where the request body is the same as the response body of the [get prediction](#predictions.get) operation. If there are network problems, we will retry the webhook a few times, so make sure it can be safely called more than once. Replicate will not follow redirects when sending webhook requests to your service, so be sure to specify a URL that will resolve without redirecting.
+            webhook_events_filter: By default, we will send requests to your webhook URL whenever there are new outputs or the prediction has finished. You can change which events trigger webhook requests by specifying `webhook_events_filter` in the prediction request: - `start`: immediately on prediction start - `output`: each time a prediction generates an output (note that predictions can generate multiple outputs) - `logs`: each time log output is generated by a prediction - `completed`: when the prediction reaches a terminal state (succeeded/canceled/failed) For example, if you only wanted requests to be sent at the start and end of the prediction, you would provide: ```json { "version": "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa", "input": { "text": "Alice" }, "webhook": "https://example.com/my-webhook", "webhook_events_filter": ["start", "completed"] } ``` Requests for event types `output` and `logs` will be sent at most once every 500ms. If you request `start` and `completed` webhooks, then they'll always be sent regardless of throttling.
 
-Example cURL request:
+        Create a prediction for the model version and inputs you provide.
 
-```console
-curl -s -X POST -H 'Prefer: wait' \\
-  -d '{"version": "replicate/hello-world:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa", "input": {"text": "Alice"}}' \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  -H 'Content-Type: application/json' \\
-  https://api.replicate.com/v1/predictions
-```
+        Example cURL request:
 
-The request will wait up to 60 seconds for the model to run. If this time is exceeded the prediction will be returned in a `"starting"` state and need to be retrieved using the `predictions.get` endpoint.
+        ```console
+        curl -s -X POST -H 'Prefer: wait' \\
+          -d '{"version": "replicate/hello-world:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa", "input": {"text": "Alice"}}' \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          -H 'Content-Type: application/json' \\
+          https://api.replicate.com/v1/predictions
+        ```
 
-For a complete overview of the `predictions.create` API check out our documentation on [creating a prediction](https://replicate.com/docs/topics/predictions/create-a-prediction) which covers a variety of use cases."""
+        The request will wait up to 60 seconds for the model to run. If this time is exceeded the prediction will be returned in a `"starting"` state and need to be retrieved using the `predictions.get` endpoint.
+
+        For a complete overview of the `predictions.create` API check out our documentation on [creating a prediction](https://replicate.com/docs/topics/predictions/create-a-prediction) which covers a variety of use cases.
+        """
         return cast(
             "Prediction",
             await self._requester._call(
@@ -2512,69 +2661,70 @@ For a complete overview of the `predictions.create` API check out our documentat
     ) -> Prediction:
         """Get a prediction
 
-``GET /v1/predictions/{prediction_id}``.
+        ``GET /v1/predictions/{prediction_id}``.
 
-Get the current state of a prediction.
+        Get the current state of a prediction.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu
-```
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu
+        ```
 
-The response will be the prediction object:
+        The response will be the prediction object:
 
-```json
-{
-  "id": "gm3qorzdhgbfurvjtvhg6dckhu",
-  "model": "replicate/hello-world",
-  "version": "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
-  "input": {
-    "text": "Alice"
-  },
-  "logs": "",
-  "output": "hello Alice",
-  "error": null,
-  "status": "succeeded",
-  "created_at": "2023-09-08T16:19:34.765994Z",
-  "source": "api",
-  "data_removed": false,
-  "started_at": "2023-09-08T16:19:34.779176Z",
-  "completed_at": "2023-09-08T16:19:34.791859Z",
-  "metrics": {
-    "predict_time": 0.012683
-  },
-  "urls": {
-    "web": "https://replicate.com/p/gm3qorzdhgbfurvjtvhg6dckhu",
-    "get": "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu",
-    "cancel": "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu/cancel"
-  }
-}
-```
+        ```json
+        {
+          "id": "gm3qorzdhgbfurvjtvhg6dckhu",
+          "model": "replicate/hello-world",
+          "version": "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
+          "input": {
+            "text": "Alice"
+          },
+          "logs": "",
+          "output": "hello Alice",
+          "error": null,
+          "status": "succeeded",
+          "created_at": "2023-09-08T16:19:34.765994Z",
+          "source": "api",
+          "data_removed": false,
+          "started_at": "2023-09-08T16:19:34.779176Z",
+          "completed_at": "2023-09-08T16:19:34.791859Z",
+          "metrics": {
+            "predict_time": 0.012683
+          },
+          "urls": {
+            "web": "https://replicate.com/p/gm3qorzdhgbfurvjtvhg6dckhu",
+            "get": "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu",
+            "cancel": "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu/cancel"
+          }
+        }
+        ```
 
-`source` will indicate how the prediction was created. Possible values are `web` or `api`.
+        `source` will indicate how the prediction was created. Possible values are `web` or `api`.
 
-`status` will be one of:
+        `status` will be one of:
 
-- `starting`: the prediction is starting up. If this status lasts longer than a few seconds, then it's typically because a new worker is being started to run the prediction.
-- `processing`: the `predict()` method of the model is currently running.
-- `succeeded`: the prediction completed successfully.
-- `failed`: the prediction encountered an error during processing.
-- `canceled`: the prediction was canceled by its creator.
+        - `starting`: the prediction is starting up. If this status lasts longer than a few seconds, then it's typically because a new worker is being started to run the prediction.
+        - `processing`: the `predict()` method of the model is currently running.
+        - `succeeded`: the prediction completed successfully.
+        - `failed`: the prediction encountered an error during processing.
+        - `canceled`: the prediction was canceled by its creator.
 
-In the case of success, `output` will be an object containing the output of the model. Any files will be represented as HTTPS URLs. You'll need to pass the `Authorization` header to request them.
+        In the case of success, `output` will be an object containing the output of the model. Any files will be represented as HTTPS URLs. You'll need to pass the `Authorization` header to request them.
 
-In the case of failure, `error` will contain the error encountered during the prediction.
+        In the case of failure, `error` will contain the error encountered during the prediction.
 
-Terminated predictions (with a status of `succeeded`, `failed`, or `canceled`) will include a `metrics` object with a `predict_time` property showing the amount of CPU or GPU time, in seconds, that the prediction used while running. It won't include time waiting for the prediction to start. The `metrics` object will also include a `total_time` property showing the total time, in seconds, that the prediction took to complete.
+        Terminated predictions (with a status of `succeeded`, `failed`, or `canceled`) will include a `metrics` object with a `predict_time` property showing the amount of CPU or GPU time, in seconds, that the prediction used while running. It won't include time waiting for the prediction to start. The `metrics` object will also include a `total_time` property showing the total time, in seconds, that the prediction took to complete.
 
-All input parameters, output values, and logs are automatically removed after an hour, by default, for predictions created through the API.
+        All input parameters, output values, and logs are automatically removed after an hour, by default, for predictions created through the API.
 
-You must save a copy of any data or files in the output if you'd like to continue using them. The `output` key will still be present, but it's value will be `null` after the output has been removed.
+        You must save a copy of any data or files in the output if you'd like to continue using them. The `output` key will still be present, but it's value will be `null` after the output has been removed.
 
-Output files are served by `replicate.delivery` and its subdomains. If you use an allow list of external domains for your assets, add `replicate.delivery` and `*.replicate.delivery` to it."""
+        Output files are served by `replicate.delivery` and its subdomains. If you use an allow list of external domains for your assets, add `replicate.delivery` and `*.replicate.delivery` to it.
+        """
         return cast(
             "Prediction",
             await self._requester._call(
@@ -2594,32 +2744,33 @@ Output files are served by `replicate.delivery` and its subdomains. If you use a
     ) -> Prediction:
         """Cancel a prediction
 
-``POST /v1/predictions/{prediction_id}/cancel``.
+        ``POST /v1/predictions/{prediction_id}/cancel``.
 
-Cancel a prediction that is currently running.
+        Cancel a prediction that is currently running.
 
-Example cURL request that creates a prediction and then cancels it:
+        Example cURL request that creates a prediction and then cancels it:
 
-```console
-# First, create a prediction
-PREDICTION_ID=$(curl -s -X POST \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  -H "Content-Type: application/json" \\
-  -d '{
-    "input": {
-      "prompt": "a video that may take a while to generate"
-    }
-  }' \\
-  https://api.replicate.com/v1/models/minimax/video-01/predictions | jq -r '.id')
+        ```console
+        # First, create a prediction
+        PREDICTION_ID=$(curl -s -X POST \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          -H "Content-Type: application/json" \\
+          -d '{
+            "input": {
+              "prompt": "a video that may take a while to generate"
+            }
+          }' \\
+          https://api.replicate.com/v1/models/minimax/video-01/predictions | jq -r '.id')
 
-# Echo the prediction ID
-echo "Created prediction with ID: $PREDICTION_ID"
+        # Echo the prediction ID
+        echo "Created prediction with ID: $PREDICTION_ID"
 
-# Cancel the prediction
-curl -s -X POST \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/predictions/$PREDICTION_ID/cancel
-```"""
+        # Cancel the prediction
+        curl -s -X POST \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/predictions/$PREDICTION_ID/cancel
+        ```
+        """
         return cast(
             "Prediction",
             await self._requester._call(
@@ -2731,25 +2882,26 @@ class AsyncWebhooksDefaultSecretResource:
     ) -> WebhookSecret:
         """Get the signing secret for the default webhook
 
-``GET /v1/webhooks/default/secret``.
+        ``GET /v1/webhooks/default/secret``.
 
-Get the signing secret for the default webhook endpoint. This is used to verify that webhook requests are coming from Replicate.
+        Get the signing secret for the default webhook endpoint. This is used to verify that webhook requests are coming from Replicate.
 
-Example cURL request:
+        Example cURL request:
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  https://api.replicate.com/v1/webhooks/default/secret
-```
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          https://api.replicate.com/v1/webhooks/default/secret
+        ```
 
-The response will be a JSON object with a `key` property:
+        The response will be a JSON object with a `key` property:
 
-```json
-{
-  "key": "..."
-}
-```"""
+        ```json
+        {
+          "key": "..."
+        }
+        ```
+        """
         return cast(
             "WebhookSecret",
             await self._requester._call(
@@ -2850,25 +3002,30 @@ class AsyncAPIResources:
     ) -> SearchResults:
         """Search models, collections, and docs (beta)
 
-``GET /v1/search``.
+        ``GET /v1/search``.
 
-Search for public models, collections, and docs using a text query.
+        Args:
+            query: The search query string
+            limit: Maximum number of model results to return (1-50, defaults to 20)
 
-For models, the response includes all model data, plus a new `metadata` object with the following fields:
+        Search for public models, collections, and docs using a text query.
 
-- `generated_description`: A longer and more detailed AI-generated description of the model
-- `tags`: An array of tags for the model
-- `score`: A score for the model's relevance to the search query
+        For models, the response includes all model data, plus a new `metadata` object with the following fields:
 
-Example cURL request:
+        - `generated_description`: A longer and more detailed AI-generated description of the model
+        - `tags`: An array of tags for the model
+        - `score`: A score for the model's relevance to the search query
 
-```console
-curl -s \\
-  -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
-  "https://api.replicate.com/v1/search?query=nano+banana"
-```
+        Example cURL request:
 
-Note: This search API is currently in beta and may change in future versions."""
+        ```console
+        curl -s \\
+          -H "Authorization: Bearer $REPLICATE_API_TOKEN" \\
+          "https://api.replicate.com/v1/search?query=nano+banana"
+        ```
+
+        Note: This search API is currently in beta and may change in future versions.
+        """
         return cast(
             "SearchResults",
             await self._requester._call(
