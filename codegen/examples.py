@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import functools
 import itertools
-import keyword
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jsonschema
 from pydantic import TypeAdapter, ValidationError
 
 from .errors import SpecError, pointer
+from .naming import is_plain_field_name
 from .schema_checks import validator_for
 from .spec import ModelSpec
 
@@ -244,10 +244,15 @@ def _docstring_safe(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
-def example_args(spec: ModelSpec, input_schema: dict[str, Any]) -> str:
-    """The usage example's arguments as Python source for the docstring."""
+def example_args(
+    spec: ModelSpec, input_schema: dict[str, Any], python_names: Mapping[str, str] | None = None
+) -> str:
+    """The usage example's arguments as Python source for the docstring: keyword arguments when
+    every key is the field's own Python name (``python_names``: wire key -> Python name, where
+    they differ), else ``**{...}`` by the schema's keys (an alias is taken under its key)."""
     values = example_input(spec, input_schema)
-    if all(n.isidentifier() and not keyword.iskeyword(n) for n in values):
+    names = python_names or {}
+    if all(is_plain_field_name(n) and names.get(n, n) == n for n in values):
         text = ", ".join(f"{name}={value!r}" for name, value in values.items())
     else:
         text = f"**{values!r}"

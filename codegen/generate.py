@@ -34,8 +34,8 @@ from .api_types import normalise_api
 from .errors import SpecError, SpecErrors, SpecWarning, pointer
 from .examples import example_args
 from .naming import find_collisions, module_name
-from .normalize import normalise
-from .pymodels import ModelCode, api_code, defined_names, model_code
+from .normalize import normalise, property_path
+from .pymodels import FieldNameError, ModelCode, api_code, defined_names, model_code
 from .schema_checks import check_schemas, validator_for
 from .spec import (
     ModelSpec,
@@ -150,6 +150,9 @@ def render_model(
         code: ModelCode = model_code(norm.codegen_document, norm.output_schema, settings)
     except SpecError:
         raise
+    except FieldNameError as exc:
+        where = pointer(property_path(spec.openapi_schema, exc.key))
+        raise SpecError(spec.path, where, exc.rule) from None
     except Exception as exc:  # datamodel-code-generator's own errors: name the spec
         raise SpecError(
             spec.path, "/openapi_schema", f"cannot generate models: {type(exc).__name__}: {exc}"
@@ -162,7 +165,7 @@ def render_model(
         spec=spec,
         module_path=module_of(spec, project.module),
         code=code,
-        example_args=example_args(spec, norm.input_schema),
+        example_args=example_args(spec, norm.input_schema, code.input_fields),
         input_schema_json=_compact_json(norm.input_schema),
         output_schema_json=_compact_json(norm.output_schema),
         examples_json=_compact_json(list(spec.examples)),

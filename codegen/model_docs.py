@@ -16,7 +16,6 @@ The generator owns the folder as it owns the package: every file there starts wi
 from __future__ import annotations
 
 import json
-import keyword
 import os
 import shlex
 from collections.abc import Collection, Mapping, Sequence
@@ -26,7 +25,7 @@ from typing import Any
 from . import config
 from .errors import SpecError, SpecErrors
 from .examples import example_input, placeholder
-from .naming import module_name
+from .naming import is_plain_field_name, module_name
 from .normalize import normalise
 from .schema_checks import validator_for
 from .spec import ModelSpec, SpecEntry, index_model_specs, load_model_spec, load_model_specs
@@ -213,8 +212,9 @@ def with_prompt(values: dict[str, Any], input_schema: dict[str, Any]) -> dict[st
 
 
 def python_call(values: Mapping[str, Any]) -> str:
-    """The ``Input(...)`` arguments: keywords, or ``**{...}`` when a name is not one."""
-    if all(n.isidentifier() and not keyword.iskeyword(n) for n in values):
+    """The ``Input(...)`` arguments: keywords, or ``**{...}`` when a key is not its field's own
+    Python name (``codegen.naming``: ``model_version``, ``ﬁle``, ``class`` are aliases)."""
+    if all(is_plain_field_name(n) for n in values):
         return ", ".join(f"{name}={value!r}" for name, value in values.items())
     return f"**{dict(values)!r}"
 

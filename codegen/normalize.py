@@ -244,6 +244,57 @@ def _map_schemas(node: Any, fn: Any) -> Any:
     return result
 
 
+def property_keys(node: Any, found: list[str] | None = None) -> list[str]:
+    """Every property key of every object schema in ``node``, outer before inner, each once
+    (the keys a generated class may have as fields)."""
+    found = [] if found is None else found
+    if not isinstance(node, dict):
+        return found
+    properties = node.get("properties")
+    if isinstance(properties, dict):
+        found.extend(k for k in properties if k not in found)
+    for key in _SCHEMA_MAPS:
+        if isinstance(node.get(key), dict):
+            for value in node[key].values():
+                property_keys(value, found)
+    for key in (*_SCHEMA_LISTS, *_SCHEMA_ONE):
+        value = node.get(key)
+        for item in value if isinstance(value, list) else [value]:
+            property_keys(item, found)
+    return found
+
+
+def property_path(openapi_schema: dict[str, Any], key: str) -> list[str | int]:
+    """Where in a spec's ``openapi_schema`` the property ``key`` is (the Input's own first), as
+    path parts for a JSON pointer; the schemas section when no object has it."""
+    base: list[str | int] = ["openapi_schema", "components", "schemas"]
+    schemas = openapi_schema.get("components", {}).get("schemas", {})
+    order = sorted(schemas, key=lambda name: name != "Input")
+
+    def find(node: Any, path: list[str | int]) -> list[str | int] | None:
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict) and key in node["properties"]:
+                return [*path, "properties", key]
+            items = list(node.items())
+        elif isinstance(node, list):
+            items = list(enumerate(node))
+        else:
+            return None
+        for name, value in items:
+            if name in ("default", "enum", "const", "examples", "example"):
+                continue
+            found = find(value, [*path, name])
+            if found is not None:
+                return found
+        return None
+
+    for name in order:
+        found = find(schemas[name], [*base, name])
+        if found is not None:
+            return found
+    return base
+
+
 INPUT_OBJECT_BASE = "replicate_typed.core.model.InputObject"
 
 

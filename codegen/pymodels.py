@@ -9,13 +9,19 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from datamodel_code_generator import generate
 from datamodel_code_generator.enums import DataModelType, InputFileType, OpenAPIScope
 from datamodel_code_generator.format import PythonVersion
+
+from .naming import RUNTIME_ATTRIBUTES, field_names, is_plain_field_name
+from .normalize import property_keys
+
+__all__ = ["RUNTIME_ATTRIBUTES", "ModelCode", "api_code", "field_aliases", "model_code"]
 
 # Options shared by model and API generation: timestamps off, enums become Literal. No formatter
 # here: datamodel-code-generator would start one ruff process per model; the generator runs ruff
@@ -47,6 +53,8 @@ class ModelCode:
     imports: str
     body: str
     output_value: str  # the annotation Client.run returns
+    # the Input's fields: wire key -> Python name
+    input_fields: dict[str, str] = field(default_factory=dict)
 
 
 def _split(code: str) -> tuple[str, str]:
@@ -91,24 +99,134 @@ def defined_names(body: str) -> list[str]:
     return names
 
 
-# Methods the runtime's ModelInput adds to every Input: a field of that name would shadow them, so
-# it gets a Python name with a trailing underscore (its wire name stays, as the alias).
-RUNTIME_ATTRIBUTES = ("to_request_input", "request_values")
+# Names every model module binds besides what datamodel-code-generator imports (the template's
+# own, and the builtins annotations use): no field is named like one (it would shadow it in its
+# class, and datamodel-code-generator's own way out, an aliased import, misses other classes).
+MODULE_NAMES = frozenset(
+    {
+        *("json", "Any", "Final", "TypeAlias", "ModelInfo", "ModelInput", "TypedPrediction"),
+        *("Input", "Output", "OutputValue", "Prediction", "MODEL", "INPUT_SCHEMA", "OUTPUT_SCHEMA"),
+        *("str", "int", "float", "bool", "list", "dict", "bytes", "object"),
+    }
+)
+
+
+def field_aliases(
+    codegen_document: dict[str, Any], module_names: Collection[str] = MODULE_NAMES
+) -> dict[str, str]:
+    """Schema key -> Python name for every property whose key is not a plain Python name
+    (:func:`codegen.naming.field_names`): datamodel-code-generator writes these fields with the
+    key as their alias. The Input's own keys are settled first."""
+    defs = codegen_document.get("$defs", {})
+    keys = property_keys(defs.get("Input", {}))
+    property_keys(codegen_document, keys)
+    known = set(keys)
+    # datamodel-code-generator reads an alias key "Class.field" as meant for that field of that
+    # class only: a key with a dot whose tail is another key would rename that other field too.
+    # Such a key keeps datamodel-code-generator's own name (check_names holds it to the rules).
+    return {
+        key: name
+        for key, name in field_names(keys, module_names).items()
+        if not any(key[index + 1 :] in known for index, c in enumerate(key) if c == ".")
+    }
+
+
+class FieldNameError(ValueError):
+    """A generated class whose field or class name is not what the naming rules promise (a
+    datamodel-code-generator release that names differently): the generator stops rather than
+    write a module that would take or send another key than the schema's."""
+
+    def __init__(self, key: str, rule: str) -> None:
+        super().__init__(rule)
+        self.key = key
+        self.rule = rule
+
+
+def check_names(body: str, keys: list[str], module_names: Collection[str] = ()) -> None:
+    """Every class of ``body`` has an ASCII name, and every field a safe, distinct Python name
+    (:func:`codegen.naming.is_plain_field_name`) whose wire name (its alias, else the name) is a
+    property key of the schema: Python then reads each name as written (no NFKC surprise),
+    pydantic warns about none, and what the field takes and sends is the schema's own key."""
+    known = set(keys)
+    for node in ast.walk(ast.parse(body)):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        if not node.name.isascii():
+            raise FieldNameError(node.name, f"the class name {node.name!r} is not ASCII")
+        seen: set[str] = set()
+        for item in node.body:
+            if not isinstance(item, ast.AnnAssign) or not isinstance(item.target, ast.Name):
+                continue
+            name = item.target.id
+            alias = _alias_of(item)
+            wire = name if alias is None else alias
+            if name == "root" and wire == name:
+                continue  # a RootModel's value
+            if wire not in known:
+                raise FieldNameError(
+                    wire,
+                    f"the field {name!r} of class {node.name} is sent as {wire!r}, "
+                    "which is no property key of the schema",
+                )
+            if not is_plain_field_name(name) or name in seen or name in module_names:
+                raise FieldNameError(
+                    wire,
+                    f"the property {wire!r} got the Python name {name!r} in class "
+                    f"{node.name}, which is not a safe, distinct field name",
+                )
+            seen.add(name)
+
+
+def _bound_names(imports: str, body: str) -> set[str]:
+    """The names the module's imports and top-level statements bind."""
+    names: set[str] = set()
+    for node in [*ast.parse(imports).body, *ast.parse(body).body]:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            # the imported name too: datamodel-code-generator renames an import a field shadows
+            names.update(n.split(".")[0] for a in node.names for n in (a.name, a.asname) if n)
+    return names | set(defined_names(body))
+
+
+def _field_python_names(body: str) -> set[str]:
+    return {
+        item.target.id
+        for node in ast.walk(ast.parse(body))
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+    }
+
+
+def _alias_of(item: ast.AnnAssign) -> str | None:
+    for sub in ast.walk(item):
+        if isinstance(sub, ast.keyword) and sub.arg == "alias":
+            if isinstance(sub.value, ast.Constant) and isinstance(sub.value.value, str):
+                return sub.value.value
+    return None
 
 
 def model_code(
     codegen_document: dict[str, Any], output_schema: dict[str, Any], settings_path: Path
 ) -> ModelCode:
-    code = generate(
-        json.dumps(codegen_document),
-        input_file_type=InputFileType.JsonSchema,
-        settings_path=settings_path,
-        aliases={name: f"{name}_" for name in RUNTIME_ATTRIBUTES},
-        **COMMON_OPTIONS,
-    )
-    assert isinstance(code, str)
-    code = _ROOT_ANY.sub("", code)
-    imports, body = _split(code)
+    module_names = set(MODULE_NAMES)
+    for _ in range(3):
+        code = generate(
+            json.dumps(codegen_document),
+            input_file_type=InputFileType.JsonSchema,
+            settings_path=settings_path,
+            aliases=field_aliases(codegen_document, module_names),
+            **COMMON_OPTIONS,
+        )
+        assert isinstance(code, str)
+        code = _ROOT_ANY.sub("", code)
+        imports, body = _split(code)
+        # A field named like something this module imports or defines (``Field``, a class):
+        # once more with those names kept from fields (rare; the common case runs once).
+        bound = _bound_names(imports, body)
+        if not bound & _field_python_names(body) or bound <= module_names:
+            break
+        module_names |= bound
+    check_names(body, property_keys(codegen_document), module_names)
     if output_schema.get("x-cog-array-display") == "concatenate":
         output_value = "str"
     else:
@@ -128,7 +246,24 @@ def model_code(
     )
     if rebuilds:
         body += "\n\n" + "\n".join(rebuilds) + "\n"
-    return ModelCode(imports=imports, body=body, output_value=output_value)
+    return ModelCode(
+        imports=imports,
+        body=body,
+        output_value=output_value,
+        input_fields=_input_fields(input_class),
+    )
+
+
+def _input_fields(input_class: str) -> dict[str, str]:
+    """The ``Input`` class's fields: wire key (alias, else the name) -> Python name."""
+    out: dict[str, str] = {}
+    for node in ast.parse(input_class).body:
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                    alias = _alias_of(item)
+                    out[item.target.id if alias is None else alias] = item.target.id
+    return out
 
 
 def _take_rebuilds(body: str) -> tuple[str, list[str]]:

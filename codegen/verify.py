@@ -7,9 +7,11 @@ module must then pass, in order:
 2. ``ruff check`` with the generator's rules (``ruff.toml`` next to this file, the same in every
    project; no fixing: the ruff pass before has fixed what it can, anything left is a failure);
 3. an import in a subprocess with a time limit (``CODEGEN_IMPORT_TIMEOUT``, default 60 s), with
-   the staged package standing in for the committed one: every pydantic class complete, every
-   default of the schema and every example accepted by the generated ``Input``, the registry
-   finding each changed model;
+   the staged package standing in for the committed one: no warning at import (a user's suite
+   may turn warnings into errors), every pydantic class complete, every property of the schema
+   taken and sent by the ``Input`` under its own key (and no other class keyed otherwise than
+   its schemas), every default of the schema and every example accepted by the generated
+   ``Input``, the registry finding each changed model;
 4. ``mypy --strict`` on the changed modules (imports followed silently, cache in
    ``.mypy_cache/codegen`` or ``CODEGEN_MYPY_CACHE_DIR``).
 
@@ -89,7 +91,8 @@ def _locate(text: str, line: int, origin: Origin) -> str:
             ]
             end = following[0] if following else node.end_lineno  # the docstring belongs to it
             if item.lineno <= line <= (end or item.lineno):
-                wire = _alias(item) or item.target.id
+                alias = _alias(item)
+                wire = item.target.id if alias is None else alias
                 props = origin.schemas.get(schema or "", {}).get("properties", {})
                 if schema is not None and wire in props:
                     return pointer([*base, schema, "properties", wire])
@@ -225,12 +228,43 @@ def where_in(exc, filename):
             line = frame.lineno
     return line
 
-from pydantic import BaseModel, ValidationError
+import warnings
+from pydantic import BaseModel, RootModel, ValidationError
+for runtime in plan["runtime"]:  # the runtime's own warnings are not the generated module's
+    importlib.import_module(runtime)
+
+def wire_keys(cls):
+    # field -> (key it is validated under, key it is sent under)
+    out = {}
+    for name, f in cls.model_fields.items():
+        alias = name if f.alias is None else f.alias
+        taken = f.validation_alias if isinstance(f.validation_alias, str) else alias
+        sent = alias if f.serialization_alias is None else f.serialization_alias
+        out[name] = (taken, sent)
+    return out
+
+def property_keys(node, found):
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict):
+            found.update(node["properties"])
+        for key, value in node.items():
+            if key not in ("default", "enum", "const", "examples", "example"):
+                property_keys(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            property_keys(value, found)
+    return found
+
+def pointer_to(prop):
+    return "/openapi_schema/components/schemas/Input/properties/" + prop.replace("~", "~0").replace("/", "~1")
+
 for rel, module in plan["modules"]:
     emit(importing=rel)
     filename = os.path.join(staged, rel)
     try:
-        mod = importlib.import_module(module)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a user's test suite may run with -W error
+            mod = importlib.import_module(module)
     except BaseException as exc:
         emit(rel=rel, line=where_in(exc, filename), rule=f"importing the generated module fails: {type(exc).__name__}: {exc}"[:400])
         continue
@@ -243,7 +277,28 @@ for rel, module in plan["modules"]:
         continue
     info = mod.MODEL
     Input = info.input_type
-    fields = {(f.alias or name): name for name, f in Input.model_fields.items()}
+    fields = {(name if f.alias is None else f.alias): name for name, f in Input.model_fields.items()}
+    # The generator never lies about keys: the Input takes and sends every property under the
+    # schema's own key (an alias where the Python name differs), and every other class of the
+    # module only keys its schemas have.
+    properties = info.input_schema.get("properties", {})
+    for name, (taken, sent) in wire_keys(Input).items():
+        if taken in properties and sent == taken:
+            continue
+        where = pointer_to(taken) if taken in properties else "/openapi_schema/components/schemas/Input"
+        emit(rel=rel, line=None, where=where,
+             rule=f"the generated Input takes the field {name!r} as {taken!r} and sends it as {sent!r}, "
+                  "not under a property key of the schema")
+    missing = set(properties) - {taken for taken, _ in wire_keys(Input).values()}
+    for prop in sorted(missing):
+        emit(rel=rel, line=None, where=pointer_to(prop), rule=f"the generated Input has no field for the property {prop!r}")
+    known = property_keys([info.input_schema, info.output_schema], set())
+    for value in list(vars(mod).values()):
+        if (isinstance(value, type) and issubclass(value, BaseModel) and value is not Input
+                and value.__module__ == module and not issubclass(value, RootModel)):
+            for name, (taken, sent) in wire_keys(value).items():
+                if taken not in known or sent != taken:
+                    emit(rel=rel, line=None, rule=f"class {value.__name__} takes the field {name!r} as {taken!r} and sends it as {sent!r}: not a property key of the schema")
     blank = Input.model_construct()
     for prop, schema in info.input_schema.get("properties", {}).items():
         if not isinstance(schema, dict) or schema.get("default") is None or prop not in fields:
@@ -348,6 +403,7 @@ def _import_step(report: _Report, changed: list[str], project: Project) -> None:
             "models": models,
             "packages": _packages(project),
             "registry": project.module,
+            "runtime": [f"{RUNTIME}.core.model"],
             "registry_file": project.module.replace(".", "/") + "/__init__.py",
         }
     )

@@ -7,6 +7,7 @@ the rule, and leave every file of the committed package as it was.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 
 from codegen import generate as gen
 from codegen.errors import SpecErrors
-from contract_tests.codegen._repo import copy_repo, spec_file
+from contract_tests.codegen._repo import copy_repo, run_codegen, spec_file
 
 REF = "cjwbw/rembg"
 IMAGE = "/openapi_schema/components/schemas/Input/properties/image"
@@ -60,6 +61,28 @@ DEFECTS: list[tuple[str, Callable[[str], str], str, str]] = [
         "mypy --strict",
     ),
     (
+        "sends-another-key",  # the generator never lies: a field sent under another key
+        lambda t: t.replace(
+            "Field(title='Image')", "Field(serialization_alias='Image', title='Image')"
+        ),
+        IMAGE,
+        "the generated Input takes the field 'image' as 'image' and sends it as 'Image'",
+    ),
+    (
+        "takes-another-key",
+        lambda t: t.replace("Field(title='Image')", "Field(alias='picture', title='Image')"),
+        "/openapi_schema/components/schemas/Input",
+        "takes the field 'image' as 'picture'",
+    ),
+    (
+        "warns-at-import",  # model_dump*: pydantic's protected namespace on every 2.x
+        lambda t: t.replace(
+            "    image: Annotated", "    model_dump_x: int | None = None\n    image: Annotated"
+        ),
+        "/openapi_schema",
+        "importing the generated module fails: UserWarning",
+    ),
+    (
         "syntax-error",
         lambda t: t.replace("class Input(", "class Input((", 1),
         "/openapi_schema",
@@ -93,7 +116,8 @@ def test_a_broken_module_is_reported_and_nothing_is_written(
     assert first.file == spec_file(root, REF)
     assert first.pointer.startswith(where), str(first)
     assert words in first.rule, str(first)
-    assert "models/cjwbw/rembg.py line" in first.rule or first.pointer == "/openapi_schema"
+    # a generated line, or the exact schema place the import step names (a key it checked)
+    assert "models/cjwbw/rembg.py line" in first.rule or first.pointer in ("/openapi_schema", where)
     assert _snapshot(root) == before  # the committed package is untouched
 
 
@@ -144,3 +168,93 @@ def test_unchanged_files_are_not_rewritten_or_reverified(tmp_path: Path) -> None
     assert {
         rel: (project.root / rel).stat().st_mtime_ns for rel in gen.owned_files(project)
     } == stamps
+
+
+NFKC_SPEC = "ﬁle"  # Python reads the identifier ﬁle as file: only an alias keeps the key
+
+
+def _with_property(root: Path, key: str) -> None:
+    path = spec_file(root, REF)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    props = data["openapi_schema"]["components"]["schemas"]["Input"]["properties"]
+    props[key] = {"type": "integer", "title": "F", "x-order": 1}
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        (NFKC_SPEC, "takes the field 'file' as 'file'"),
+        ("model_dump_extra", "importing the generated module fails: UserWarning"),
+    ],
+)
+def test_verify_catches_a_naming_step_that_lies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, words: str
+) -> None:
+    """With the naming step and its own check switched off (datamodel-code-generator's names as
+    they come), the import step still stops the module: the key it would send is not the
+    schema's, or pydantic warns at import."""
+    from codegen import pymodels
+
+    root = copy_repo(tmp_path / "repo")
+    _with_property(root, key)
+    before = _snapshot(root)
+    monkeypatch.setattr(pymodels, "field_aliases", lambda *args: {})
+    monkeypatch.setattr(pymodels, "check_names", lambda *args: None)
+    with pytest.raises(SpecErrors) as info:
+        gen.write(root, only=[REF])
+    rules = [str(e) for e in info.value.errors]
+    assert any(words in rule for rule in rules), rules
+    assert all(str(e.file) == str(spec_file(root, REF)) for e in info.value.errors)
+    assert _snapshot(root) == before
+
+
+def test_a_name_the_generator_cannot_keep_stops_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """datamodel-code-generator naming a field otherwise than the rules promise (here: the
+    naming step switched off) is caught before verification: spec: at /pointer: rule, exit 2."""
+    from codegen import pymodels
+
+    root = copy_repo(tmp_path / "repo")
+    _with_property(root, "model_version")
+    before = _snapshot(root)
+    monkeypatch.setattr(pymodels, "field_aliases", lambda *args: {})
+    result = run_codegen("generate", "--root", str(root))
+    assert result.returncode == 2, result
+    pointer = "/openapi_schema/components/schemas/Input/properties/model_version"
+    assert f"spec.json: at {pointer}: the property 'model_version' got the Python name" in (
+        result.stderr
+    ), result.stderr
+    assert _snapshot(root) == before
+
+
+HOSTILE = [
+    *("model_version", "model_dump", "model_config", "ﬁle", "file", "ℌ", "ｆoo", "提示", "é"),
+    *("class", "json", "_x", "__init__", "1st", "a-b", "a_b", "", "int", "str"),
+    *("to_request_input", "Field", "Annotated", "Input.x", "x", "Output", "type"),
+]
+
+
+def test_hostile_property_names_pass_every_verify_step(tmp_path: Path) -> None:
+    """Property names of every hostile class, at the top and nested, required and optional,
+    go through the whole of verify (ruff, the -W error import with its key checks, mypy
+    --strict) and are written; the docstring's example takes them by their keys."""
+    root = copy_repo(tmp_path / "repo")
+    path = spec_file(root, REF)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    schemas = data["openapi_schema"]["components"]["schemas"]
+    props = schemas["Input"]["properties"]
+    for index, key in enumerate(HOSTILE):
+        kind = "integer" if index % 2 else "string"
+        props[key] = {"type": kind, "title": f"F{index}", "x-order": index + 1}
+    props["ｏbj"] = {"type": "object", "properties": {k: {"type": "integer"} for k in HOSTILE}}
+    schemas["Input"]["required"] = ["model_version", "ﬁle", "class"]
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    written = gen.write(root, only=[REF])
+    module = "generated/replicate_typed/models/cjwbw/rembg.py"
+    assert module in written
+    text = (root / module).read_text(encoding="utf-8")
+    assert "Input(**{'model_version': 'aaa', 'ﬁle': 1, 'class': 1})" in text
+    assert 'field_model_version: Annotated[str, Field(alias="model_version", title="F0")]' in text
+    assert 'file_1: Annotated[int, Field(alias="ﬁle", title="F3")]' in text

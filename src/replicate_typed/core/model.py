@@ -99,7 +99,7 @@ class ModelInput(BaseModel, Generic[OutputT]):
             fields = cls.model_fields
             for name in _none_means_unset(cls):
                 field = fields[name]
-                key = (field.serialization_alias or field.alias or name) if info.by_alias else name
+                key = _wire_name(name, field) if info.by_alias else name
                 if key in data and data[key] is None:
                     del data[key]
             if info.by_alias:
@@ -137,7 +137,7 @@ class ModelInput(BaseModel, Generic[OutputT]):
             value = getattr(self, name)
             if value is None and name in unset_if_none:
                 continue  # None means "not set": the schema accepts no null here
-            key = fields[name].alias or name
+            key = _wire_name(name, fields[name])
             if isinstance(value, BaseModel) or isinstance(value, list | dict):
                 value = _drop_unsendable_none(_python_dump(value), properties.get(key, {}), defs)
             values[key] = value
@@ -322,7 +322,7 @@ def _bool_refused(cls: type[ModelInput[Any]], field_name: str, value: Any) -> st
     if schema is None:
         return None
     field = cls.model_fields[field_name]
-    prop = schema.get("properties", {}).get(field.alias or field_name)
+    prop = schema.get("properties", {}).get(_wire_name(field_name, field))
     if not isinstance(prop, dict):
         return None
     if isinstance(value, bool):  # the common case (a boolean field): answered once per class
@@ -365,7 +365,7 @@ def _none_means_unset(cls: type[ModelInput[Any]]) -> frozenset[str]:
         properties = schema.get("properties", {})
         defs = schema.get("$defs", {})
         for name, field in cls.model_fields.items():
-            prop = properties.get(field.alias or name)
+            prop = properties.get(_wire_name(name, field))
             if isinstance(prop, dict) and not accepts_null(prop, defs):
                 names.add(name)
     result = frozenset(names)
@@ -416,3 +416,10 @@ def accepts_null(schema: Any, defs: Mapping[str, Any], _seen: frozenset[str] = f
         if branch in schema and not accepts_null(schema[branch], defs, _seen):
             return False
     return True
+
+
+def _wire_name(name: str, field: Any) -> str:
+    """The key a field (a pydantic ``FieldInfo``) is sent under: its alias (even an empty
+    one), else its name."""
+    alias = field.serialization_alias if field.serialization_alias is not None else field.alias
+    return name if alias is None else str(alias)
