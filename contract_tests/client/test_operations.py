@@ -30,6 +30,7 @@ from contract_tests.client.test_client_helpers import PID, SDXL_VERSION, TOKEN, 
 from replicate_typed.client import AsyncClient, Client, errors
 from replicate_typed.client import _requests as rq
 from replicate_typed.core.calls import RawResponse
+from replicate_typed.resources import _calls
 from replicate_typed.types import api
 from replicate_typed.types.operations import OPERATIONS
 
@@ -529,3 +530,20 @@ def test_a_page_keeps_every_good_item_in_order_and_names_every_bad_one(
     assert [p.id for p in page.results] == [results[i]["id"] for i in good]
     assert [bad.index for bad in page.invalid] == [i for i in range(len(results)) if i not in good]
     assert all(bad.id is None or bad.id.startswith("p") or bad.id == "ok" for bad in page.invalid)
+
+
+@given(st.text(max_size=12), st.text(max_size=12))
+def test_an_owner_name_the_rule_accepts_stays_in_its_two_segments(owner: str, name: str) -> None:
+    """The one rule (core/refs.py): whatever it accepts is two plain path segments, never a dot
+    segment; whatever it refuses is refused before any request, naming the argument."""
+    from replicate_typed.core.refs import is_model_ref
+
+    value = f"{owner}/{name}"
+    if is_model_ref(value.strip()):  # surrounding blanks are trimmed, as a user types them
+        owner, name = value.strip().split("/")
+        assert owner not in (".", "..") and name not in (".", "..")
+        spec = rq.spec_of(_calls.models_get(value))
+        assert spec.url == f"/v1/models/{owner}/{name}"
+    else:
+        with pytest.raises(errors.InputError, match=r"^model: .* is not owner/name"):
+            rq.spec_of(_calls.models_get(value))

@@ -5,7 +5,8 @@ files, ``add-model``) and the mock: they all agree because they all read these.
 
 * a version id is 64 lowercase hex digits;
 * a model (or deployment) reference is ``owner/name``, each part letters, digits, ``.``, ``_``
-  or ``-``, starting with a letter or digit (so never ``.`` or ``..``: it goes into URL paths).
+  or ``-``; the owner starts with a letter or digit, the name with anything but ``.`` (so
+  neither is ever ``.`` or ``..``: both go into URL paths).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 __all__ = [
     "MODEL_REF",
     "MODEL_REF_PATTERN",
+    "NAME_SLUG",
     "SLUG",
     "VERSION_ID",
     "VERSION_ID_PATTERN",
@@ -24,9 +26,11 @@ __all__ = [
 ]
 
 SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]*"
-"""One part of ``owner/name``."""
+"""The owner part of ``owner/name``."""
+NAME_SLUG = r"[A-Za-z0-9_-][A-Za-z0-9._-]*"
+"""The name part of ``owner/name`` (``-dash.1.5`` is a name; ``.x`` is not)."""
 VERSION_ID_PATTERN = r"^[0-9a-f]{64}$"
-MODEL_REF_PATTERN = rf"^{SLUG}/{SLUG}$"
+MODEL_REF_PATTERN = rf"^{SLUG}/{NAME_SLUG}$"
 VERSION_ID = re.compile(VERSION_ID_PATTERN)
 MODEL_REF = re.compile(MODEL_REF_PATTERN)
 
