@@ -108,12 +108,23 @@ def test_a_type_that_cannot_be_a_header_is_kept_but_not_served_as_one(env: Env, 
     assert "x-injected" not in download.headers
 
 
-def test_any_printable_type_is_served_as_given(env: Env) -> None:
-    content_type, body = _encode({"type": "0"}, {"content": ("a", b"x", "text/plain")})
+@pytest.mark.parametrize(
+    ("given", "served"),
+    [
+        ("0", "application/octet-stream"),
+        ("text", "application/octet-stream"),
+        ("image/png", "image/png"),
+        ("text/plain; charset=utf-8", "text/plain; charset=utf-8"),
+    ],
+)
+def test_a_media_type_is_served_as_given_anything_else_as_octet_stream(
+    env: Env, given: str, served: str
+) -> None:
+    content_type, body = _encode({"type": given}, {"content": ("a", b"x", "text/plain")})
     created = _post(env, body, content_type)
-    assert created.status_code == 201 and created.json()["content_type"] == "0"
+    assert created.status_code == 201 and created.json()["content_type"] == given
     download = env.client.get(f"/v1/files/{created.json()['id']}/download")
-    assert download.headers["content-type"] == "0"
+    assert download.headers["content-type"] == served
 
 
 def test_files_create_refuses_fields_that_are_not_utf8(env: Env) -> None:
