@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup lock prism bytecode generate check lint typecheck imports test test-slow test-all test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-downloads bench-import bench-footprint drift soak clean
+.PHONY: setup lock prism browser bytecode generate check docs docs-serve charts lint typecheck imports test test-slow test-all test-lowest test-user-project demo bench bench-codegen bench-client bench-concurrency bench-downloads bench-import bench-footprint drift soak clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -44,13 +44,37 @@ lock:
 # The code generator runs as users run it: the installed console script, [tool.replicate-typed].
 generate: setup
 	$(BIN)/replicate-typed-codegen generate
+	$(BIN)/replicate-typed-codegen api-docs
 	$(PY) scripts/unasync.py
 
 # Golden record: regenerate into a temporary folder and compare byte for byte, then lint and type-check.
 check: setup
 	$(BIN)/replicate-typed-codegen check
+	$(BIN)/replicate-typed-codegen api-docs --check
 	$(PY) scripts/unasync.py --check
 	$(MAKE) --no-print-directory lint typecheck imports
+
+# The documentation site (mkdocs.yml, docs/) into site/, --strict: a broken link, a page missing
+# from the nav or an unresolved API reference fails. docs/models/ comes from `make generate`.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+
+# Headless Chromium (Debian's package) for the site's browser test (contract_tests/test_docs_site.py,
+# marked slow). Installed with apt when missing and running as root (CI: a fresh machine, root);
+# elsewhere a warning says how, and outside CI the test skips saying so.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif [ "$${CI:-}" = true ]; then \
+		echo "error: headless Chromium is required in CI: apt-get install chromium" >&2; exit 1; \
+	else \
+		echo "warning: chromium not found: the docs browser test will be skipped (sudo apt-get install chromium)" >&2; \
+	fi
+
+# The site at http://127.0.0.1:8001 while editing (rebuilds on change).
+docs-serve: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
 # Import contracts ([tool.importlinter] in pyproject.toml): layers, generated code imports only
 # the base, no cycles at any depth.
@@ -95,7 +119,7 @@ test-lowest: setup
 	$(LOWEST_VENV)/bin/python scripts/lowest_versions.py
 	$(LOWEST_VENV)/bin/python -m pytest $(LOWEST_ARGS)
 
-# A user's project (README, "Use it in your own project"): the wheel with [codegen] in a fresh
+# A user's project (docs/own-project.md): the wheel with [codegen] in a fresh
 # venv, two models added, imported, run against the mock, mypy --strict, drift; and the core wheel
 # next to pydantic 2.9 / httpx 0.27 with none of the extras' packages.
 test-user-project: setup
@@ -106,7 +130,7 @@ test-user-project: setup
 demo: setup
 	PYTHON=$(PY) bash scripts/demo.sh
 
-# API drift (README, "API drift"). With REPLICATE_API_TOKEN and REPLICATE_BASE_URL set: the live
+# API drift (docs/codegen.md, "API drift"). With REPLICATE_API_TOKEN and REPLICATE_BASE_URL set: the live
 # check; its exit code is the verdict (1 compatible/cosmetic drift, 2 breaking, 3 not comparable).
 # Otherwise offline against the recorded fixtures, which hold breaking drift on purpose: the
 # target passes when the report says exactly that (exit DRIFT_EXPECT=2). Extra flags: DRIFT_ARGS.
@@ -125,17 +149,17 @@ drift: setup
 		echo "make drift: exit $$rc as expected for the recorded fixtures"; \
 	fi
 
-# Client runtime benchmark (README, "Client runtime"): overhead vs plain httpx, Prefer: wait
+# Client runtime benchmark (docs/client.md, docs/performance.md): overhead vs plain httpx, Prefer: wait
 # latency, polling lateness and GET counts vs a fixed 0.5 s poller. Extra flags: BENCH_ARGS.
 bench-client: setup
 	$(PY) -m benchmarks.client $(BENCH_ARGS)
 
-# Code generator benchmark (README, "Code generator"): full regeneration of the 11 models and of
+# Code generator benchmark (docs/codegen.md, docs/performance.md): full regeneration of the 11 models and of
 # 500 corpus copies vs one datamodel-codegen CLI run per model. Extra flags: BENCH_CODEGEN_ARGS.
 bench-codegen: setup
 	$(PY) -m benchmarks.codegen $(BENCH_CODEGEN_ARGS)
 
-# Fault soak (README, "Reliability"): 2,000 predictions through the async client and through the
+# Fault soak (docs/batch.md, docs/performance.md): 2,000 predictions through the async client and through the
 # batch runner against the mock (own process) with 429/5xx/resets/slow answers, then SIGKILL +
 # resume rounds of the batch CLI; exits non-zero on any duplicate create or lost prediction.
 # A few minutes. Prints its seed first (random unless given); SOAK_ARGS='--seed N' replays a run.
@@ -148,19 +172,25 @@ soak: setup
 bench-concurrency: setup
 	$(PY) -m benchmarks.concurrency $(BENCH_CONCURRENCY_ARGS)
 
-# Download memory under compression bombs (README, "Files, streaming, downloads, webhooks"):
+# Download memory under compression bombs (docs/client.md, "Downloads"):
 # peak RSS of httpx's own decoding vs download()'s bounded decoding, 1 GiB bombs, max_bytes 10 MiB.
 bench-downloads: setup
 	$(PY) -m benchmarks.downloads
 
-# Every benchmark, one after the other (not part of make test).
+# Every benchmark, one after the other (not part of make test), then the charts from their files.
 bench: bench-import bench-client bench-codegen bench-concurrency bench-downloads
+	$(MAKE) --no-print-directory charts
 
-# Import time of `import replicate_typed` + Client() vs the official client (README, "Install").
+# docs/charts/*.svg from the benchmarks' result files (.bench/client.json, .bench/codegen.json),
+# which are copied next to them (docs/charts/data/) to be committed together.
+charts: setup
+	$(PY) scripts/charts.py --data .bench --out docs/charts
+
+# Import time of `import replicate_typed` + Client() vs the official client (docs/getting-started.md).
 bench-import: setup
 	$(PY) -m benchmarks.import_time $(BENCH_IMPORT_ARGS)
 
-# Packages and disk size of the core install, [all] and the official client (README, "Install").
+# Packages and disk size of the core install, [all] and the official client (docs/getting-started.md).
 bench-footprint: setup
 	$(PY) -m benchmarks.footprint
 

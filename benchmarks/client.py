@@ -26,6 +26,8 @@ import argparse
 import asyncio
 import contextvars
 import json
+import os
+import platform
 import random
 import statistics
 import subprocess
@@ -35,6 +37,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,6 +46,8 @@ from replicate_typed.client import AsyncClient, Client
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy
 from replicate_typed.models.stability_ai import sdxl
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BASE = "https://router.example/replicate"
 TOKEN = "r8_benchmarkToken0123456789abcdefghij"
@@ -395,6 +400,12 @@ def main() -> None:
     parser.add_argument("--wait-jobs", type=int, default=20)
     parser.add_argument("--real-jobs", type=int, default=48)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=ROOT / ".bench" / "client.json",
+        help="Write the results here (scripts/charts.py draws them; default .bench/client.json).",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -452,6 +463,22 @@ def main() -> None:
         "   stream rows (3 and 4): target mean lateness <= 25 ms and <= 2 requests after the "
         f"create: {'ok' if met else 'NOT MET'}"
     )
+    result = {
+        "benchmark": "client",
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average": list(os.getloadavg()),
+        },
+        "overhead": o,
+        "prefer_wait": w,
+        "simulated": sim,
+        "real": rows,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"   saved {args.json}")
 
 
 if __name__ == "__main__":

@@ -214,7 +214,20 @@ def main() -> None:
     parser.add_argument("--cli-sample", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--add-repeat", type=int, default=3)
+    parser.add_argument(
+        "--curve",
+        default="50,100,250",
+        help="Also regenerate corpus packages of these sizes (comma-separated), for the chart of "
+        "regeneration time against the number of models ('' for none).",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=ROOT / ".bench" / "codegen.json",
+        help="Write the results here (scripts/charts.py draws them; default .bench/codegen.json).",
+    )
     args = parser.parse_args()
+    sizes = sorted({int(n) for n in args.curve.split(",") if n.strip()} - {args.models})
 
     with tempfile.TemporaryDirectory(prefix="bench-codegen-") as tmp:
         work = Path(tmp)
@@ -242,10 +255,25 @@ def main() -> None:
         cli_router = bench_cli(router_specs, len(router_specs), work / "r")
         (work / "c").mkdir()
         cli_corpus = bench_cli(specs, args.cli_sample, work / "c")
+        curve = []
+        for size in sizes:
+            sized, _ = make_corpus_repo(size, work / f"curve{size}")
+            curve.append(
+                {"models": size, "ours_s": _timed_build(sized, work / f"o{size}")["total_s"]}
+            )
 
     cli_500 = cli_corpus["mean_per_model_s"] * args.models
     cli_11 = sum(cli_router["per_model_s"])
+    per_model = cli_corpus["mean_per_model_s"]
+    curve += [{"models": args.models, "ours_s": many["total_s"]}]
+    curve = [
+        {**point, "cli_extrapolated_s": per_model * point["models"]}
+        for point in sorted(curve, key=lambda p: p["models"])
+    ]
     result = {
+        "benchmark": "codegen",
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "curve": curve,
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
@@ -264,9 +292,8 @@ def main() -> None:
         "ratio_11": cli_11 / router["median_s"],
         "ratio_500": cli_500 / many["total_s"],
     }
-    out = ROOT / ".bench"
-    out.mkdir(exist_ok=True)
-    (out / "codegen.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
     rows = [
         (
@@ -309,7 +336,12 @@ def main() -> None:
         f"{add_500['models_before']} models {add_500['median_s']:.2f} s, ratio "
         f"{result['add_model_ratio']:.2f}x (target <= 1.5x)"
     )
-    print(f"  saved {out / 'codegen.json'}")
+    for point in curve:
+        print(
+            f"  {point['models']:>5} models: ours {point['ours_s']:.2f} s, CLI per model "
+            f"(extrapolated) {point['cli_extrapolated_s']:.1f} s"
+        )
+    print(f"  saved {args.json}")
 
 
 if __name__ == "__main__":

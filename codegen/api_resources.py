@@ -391,3 +391,12 @@ def operation_table_markdown(resources: Resource, source: str) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def render_operations_doc(project: Any) -> str:
+    """docs/api-operations.md of a project (its API document, read and checked)."""
+    from .spec import read_json
+
+    document = project.api_document
+    doc = read_json(document)
+    return operation_table_markdown(api_resources(doc, document), project.rel(document))

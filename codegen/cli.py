@@ -53,7 +53,9 @@ def project_root(root: Path | None) -> Path:
 
 def _outputs(root: Path) -> str:
     project = gen.Paths(root)
-    return " and ".join(project.rel(folder) for folder in project.outputs)
+    folders = [*project.outputs, *([project.docs] if project.docs is not None else [])]
+    names = [project.rel(folder) for folder in folders]
+    return " and ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -359,6 +361,36 @@ def api_spec(
     target = gen.Paths(root).api_document
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(dumps(doc), encoding="utf-8")
+    typer.echo(f"wrote {target}")
+
+
+@app.command("api-docs")
+def api_docs(
+    output: Annotated[
+        Path, typer.Option("--output", help="Where to write the table (Markdown).")
+    ] = Path("docs/api-operations.md"),
+    root: Annotated[Path | None, ROOT_OPTION] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if the file differs from what it would be.")
+    ] = False,
+) -> None:
+    """Write the table of every API operation and its Python call (from <specs>/api/openapi.json)."""
+    root = project_root(root)
+    from .api_resources import render_operations_doc
+
+    target = output if output.is_absolute() else root / output
+    try:
+        text = render_operations_doc(gen.Paths(root))
+    except SpecError as exc:
+        fail(exc)
+    if check:
+        current = target.read_text(encoding="utf-8") if target.is_file() else None
+        if current != text:
+            typer.echo(f"{target} is out of date: run `replicate-typed-codegen api-docs`", err=True)
+            raise typer.Exit(1)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8", newline="\n")
     typer.echo(f"wrote {target}")
 
 

@@ -8,6 +8,8 @@ The code generator works in any project that names both in its ``pyproject.toml`
     # module = "myapp.replicate_models"   # its import name (default: from `package`, minus src/)
     # api-types = "..."                   # the runtime's own repository only: API types from
     #                                     # <specs>/api/openapi.json
+    # docs = "docs/models"                # optional: the model reference, one Markdown page per
+    #                                     # model (owned by the generator, like the package)
 
 Generated modules import the installed runtime (``replicate_typed.core``). This repository is one
 such project: its table generates into ``generated/replicate_typed/models`` (import name
@@ -28,7 +30,7 @@ from typing import Any
 from .errors import SpecError
 
 TABLE = "replicate-typed"
-KEYS = ("specs", "package", "module", "api-types")
+KEYS = ("specs", "package", "module", "api-types", "docs")
 EXAMPLE = '[tool.replicate-typed] with specs = "specs" and package = "myapp/replicate_models"'
 
 
@@ -41,6 +43,8 @@ class Project:
     package: Path
     module: str
     api_types: Path | None = None
+    docs: Path | None = None
+    """The model reference's folder (``docs``), or None when the project wants none."""
 
     @property
     def api_document(self) -> Path:
@@ -141,7 +145,8 @@ def from_table(pyproject: Path, table: Any) -> Project:
     api_types = (
         _folder(pyproject, root, "api-types", table["api-types"]) if "api-types" in table else None
     )
-    folders = {"specs": specs, "package": package, "api-types": api_types}
+    docs = _folder(pyproject, root, "docs", table["docs"]) if "docs" in table else None
+    folders = {"specs": specs, "package": package, "api-types": api_types, "docs": docs}
     names = [k for k, v in folders.items() if v is not None]
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
@@ -154,7 +159,9 @@ def from_table(pyproject: Path, table: Any) -> Project:
                     f"{second} {b.relative_to(root).as_posix()!r} overlaps {first} "
                     f"{a.relative_to(root).as_posix()!r}: the generator rewrites its folders whole",
                 )
-    return Project(root=root, specs=specs, package=package, module=module, api_types=api_types)
+    return Project(
+        root=root, specs=specs, package=package, module=module, api_types=api_types, docs=docs
+    )
 
 
 def read(pyproject: Path) -> Project:

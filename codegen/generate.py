@@ -27,7 +27,7 @@ from typing import Any
 import jinja2
 import jsonschema
 
-from . import config
+from . import config, model_docs
 from .api_resources import api_methods, api_resources, type_names
 from .api_resources import docstring as api_docstring
 from .api_types import normalise_api
@@ -655,7 +655,8 @@ def write(
     """Regenerate the project's output folders; returns the files rendered (relative to the
     project root).
 
-    Everything is rendered into a staging folder first; the new and changed modules are
+    The model reference (``docs`` in the table, :mod:`.model_docs`) is written last, for the same
+    models. Everything is rendered into a staging folder first; the new and changed modules are
     verified there (:mod:`.verify`: compile, ruff, import, mypy --strict; the committed
     package supplies the unchanged ones) and only then copied over the committed ones, so a
     failure leaves the package as it was. With ``only`` (refs, as ``add-model`` passes) just
@@ -714,6 +715,7 @@ def write(
             ):
                 shutil.rmtree(folder)
                 folder = folder.parent
+    model_docs.write(project, only)  # the model reference, when the table names a folder for it
     return sorted(rendered.files)
 
 
@@ -747,7 +749,7 @@ def diff(root: Path | None) -> list[str]:
             for rel in sorted(expected & actual)
             if not filecmp.cmp(staged / rel, project.root / rel, shallow=False)
         ]
-    return problems
+    return problems + model_docs.diff(project)
 
 
 def iter_errors(exc: BaseException) -> Iterable[SpecError]:

@@ -7,6 +7,8 @@ it builds the wheel and installs it into fresh venvs, which takes a minute or tw
    mock server), imported by the project's own code, run against the mock by the project's own
    tests through the pytest plugin, ``mypy --strict`` clean, ``check`` byte-exact, and drift
    reported on a changed upstream schema.
+   The drift workflow and pre-commit hook of docs/drift-ci/ run step by step in a second project
+   (with the model reference in it), the mock server as the upstream API: pass, warn, fail.
 2. Core only: the wheel next to pydantic 2.9 and httpx 0.27 (an application's own versions), none
    of the extras' packages installed, a typed run against a mock transport, and one-line errors
    for the parts whose extra is missing.
@@ -92,14 +94,14 @@ package = "myapp/replicate_models"
 pythonpath = ["."]
 """
 
-README = ROOT / "README.md"
+OWN_PROJECT = ROOT / "docs" / "own-project.md"
 
 
 def readme_blocks() -> list[str]:
-    """The ``py`` blocks of the README's "Use it in your own project": myapp/app.py and
+    """The ``py`` blocks of the docs page "Use it in your own project": myapp/app.py and
     tests/test_app.py, used here verbatim."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Use it in your own project") :]
+    text = OWN_PROJECT.read_text(encoding="utf-8")
+    section = text[text.index("# Use it in your own project") :]
     blocks = re.findall(r"^```py\n(.*?)^```", section, re.S | re.M)
     assert blocks[0].startswith("# myapp/app.py") and blocks[1].startswith("# tests/test_app.py")
     return blocks[:2]
@@ -206,6 +208,102 @@ def test_a_users_project_generates_runs_type_checks_and_detects_drift(
     )
     assert drift.returncode == 2, drift.stdout + drift.stderr
     assert "xinntao/esrgan" in drift.stdout and "/input/properties/scale" in drift.stdout
+
+
+WORKFLOW = ROOT / "docs" / "drift-ci" / "replicate-typed.yml"
+PRE_COMMIT = ROOT / "docs" / "drift-ci" / "pre-commit-config.yaml"
+CI_PYPROJECT = """\
+[project]
+name = "ciapp"
+version = "0.1.0"
+
+[tool.replicate-typed]
+package = "ciapp/models"
+docs = "docs/models"
+"""
+
+
+def workflow_steps(job: str) -> list[dict[str, str]]:
+    """The ``run:`` steps of a job of the workflow users paste, but the install step (the venv
+    already holds the wheel)."""
+    import yaml
+
+    steps = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"][job]["steps"]
+    return [s for s in steps if "run" in s and "pip install" not in s["run"]]
+
+
+def test_the_drift_workflow_and_hook_in_a_users_project(
+    mock_url: tuple[Path, str], tmp_path: Path
+) -> None:
+    import yaml
+
+    python, url = mock_url
+    project = tmp_path / "ci-project"
+    (project / "ciapp").mkdir(parents=True)
+    (project / "ciapp" / "__init__.py").write_text("", encoding="utf-8")
+    (project / "pyproject.toml").write_text(CI_PYPROJECT, encoding="utf-8")
+    output, summary = tmp_path / "github_output", tmp_path / "step_summary"
+    env = {
+        "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
+        "REPLICATE_BASE_URL": f"{url}/replicate",
+        "REPLICATE_API_TOKEN": TOKEN,
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    run(
+        python.parent / "replicate-typed-codegen",
+        "add-model",
+        "--from-api",
+        "stability-ai/sdxl",
+        cwd=project,
+        env=env,
+    )
+
+    # the model reference, written in the user's project from its table
+    spec_file = project / "specs" / "models" / "stability-ai" / "sdxl" / "spec.json"
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    inputs = spec["openapi_schema"]["components"]["schemas"]["Input"]["properties"]
+    page = (project / "docs" / "models" / "stability-ai" / "sdxl.md").read_text(encoding="utf-8")
+    assert "from ciapp.models.stability_ai import sdxl" in page
+    assert all(f"| `{name}` |" in page for name in inputs)
+
+    def step(job: str, name: str) -> subprocess.CompletedProcess[str]:
+        (found,) = [s for s in workflow_steps(job) if s["name"] == name]
+        output.write_text("", encoding="utf-8")
+        return run("bash", "-e", "-c", found["run"], cwd=project, env=env, check=False)
+
+    def verdict() -> str:
+        return output.read_text(encoding="utf-8").strip()
+
+    hook = yaml.safe_load(PRE_COMMIT.read_text(encoding="utf-8"))["repos"][0]["hooks"][0]
+
+    def pre_commit() -> int:
+        return run("bash", "-c", hook["entry"], cwd=project, env=env, check=False).returncode
+
+    assert step("generated", "Check (byte for byte)").returncode == 0
+    assert pre_commit() == 0
+    done = step("drift", "Drift (pass / warn / fail)")
+    assert (done.returncode, verdict()) == (0, "verdict=pass"), done.stdout + done.stderr
+    assert summary.read_text(encoding="utf-8").strip()  # the Markdown report, as in Actions
+
+    # the spec lacks an optional input upstream has: compatible drift -> warn, still green
+    original = spec_file.read_text(encoding="utf-8")
+    edited = json.loads(original)
+    del edited["openapi_schema"]["components"]["schemas"]["Input"]["properties"]["negative_prompt"]
+    spec_file.write_text(json.dumps(edited), encoding="utf-8")
+    done = step("drift", "Drift (pass / warn / fail)")
+    assert (done.returncode, verdict()) == (0, "verdict=warn"), done.stdout + done.stderr
+    assert "::warning" in done.stdout
+    assert pre_commit() == 1  # a spec edited without regenerating: the hook refuses the commit
+
+    # the spec has an input upstream removed: breaking drift -> fail, the step fails
+    edited = json.loads(original)
+    props = edited["openapi_schema"]["components"]["schemas"]["Input"]["properties"]
+    props["style"] = {"type": "string", "title": "Style", "x-order": 99}
+    spec_file.write_text(json.dumps(edited), encoding="utf-8")
+    done = step("drift", "Drift (pass / warn / fail)")
+    assert (done.returncode, verdict()) == (1, "verdict=fail"), done.stdout + done.stderr
+    assert "::error" in done.stdout and "style" in done.stdout
 
 
 CORE_SCRIPT = textwrap.dedent(

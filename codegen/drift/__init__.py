@@ -2,7 +2,7 @@
 
 ``python -m codegen drift`` compares ``specs/`` with upstream (live through the runtime client, or
 recorded version files with ``--from-dir``) and classifies every difference as BREAKING,
-COMPATIBLE or COSMETIC for an existing caller. See README.md, section "API drift".
+COMPATIBLE or COSMETIC for an existing caller. See docs/codegen.md, section "API drift".
 """
 
 from .api_diff import diff_api_documents

@@ -44,7 +44,7 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
-# Change kinds (the vocabulary of the report; the README lists their classification).
+# Change kinds (the vocabulary of the report; docs/codegen.md lists their classification).
 PROPERTY_ADDED = "property_added"
 PROPERTY_REMOVED = "property_removed"
 TYPE_CHANGED = "type_changed"

@@ -16,7 +16,7 @@ from .changes import MISSING, Change, Severity, show, worst
 from .schema_diff import diff_model_schemas
 from .sources import Upstream, UpstreamError
 
-# Exit codes (README, "API drift").
+# Exit codes (docs/codegen.md, "API drift").
 EXIT_OK = 0
 EXIT_DRIFT = 1
 EXIT_BREAKING = 2

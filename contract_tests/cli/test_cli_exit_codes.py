@@ -1,9 +1,9 @@
-"""Exit codes match the README's table everywhere: commands x bad inputs.
+"""Exit codes match the CLI page's table (docs/cli.md) everywhere: commands x bad inputs.
 
 2: bad usage or input, found before any request (nothing is sent), one line naming the argument
 or option, the value and the rule. 1: the API or a prediction failed. 130: interrupted. The
-table below is the specification; ``test_readme_documents_the_codes_tested_here`` ties it to the
-README so the two cannot drift apart.
+table below is the specification; ``test_the_docs_document_the_codes_tested_here`` ties it to
+docs/cli.md so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from replicate_typed.client.errors import InputError, ReplicateError
 
 from .test_cli import BASE, FILE_URL, PID, SDXL, assert_one_line_error, invoke, prediction
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CLI_PAGE = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
 @dataclass(frozen=True)
@@ -271,12 +271,11 @@ def test_property_any_valid_id_reaches_the_api(good: str, respx_mock: respx.Mock
     assert route.call_count == before + 1
 
 
-# --- the README's table is the one tested here --------------------------------------------------
+# --- the CLI page's table is the one tested here --------------------------------------------------
 
 
-def test_readme_documents_the_codes_tested_here() -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("## CLI", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_document_the_codes_tested_here() -> None:
+    section = CLI_PAGE.read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| `(\d+)` \| (.+) \|$", section, flags=re.M))
     assert set(rows) == {"0", "1", "2", "130"}
     tested = {c.code for c in BAD_INPUT} | {c.code for c in SERVER}

@@ -468,3 +468,13 @@ async def test_a_malformed_item_costs_that_item_only(
         assert "current_release" in page.invalid[0].reason
         assert [d.name async for d in client.deployments.list()] == ["one", "three"]
     assert "deployments.list: 1 item(s) of the page left out" in caplog.text
+
+
+def test_the_operations_page_is_generated_from_the_spec() -> None:
+    from codegen import generate
+    from codegen.api_resources import render_operations_doc
+
+    page = (ROOT / "docs" / "api-operations.md").read_text("utf-8")
+    assert page == render_operations_doc(generate.Paths(ROOT))
+    for op_id in spec_operations():
+        assert f"| `{op_id}` |" in page

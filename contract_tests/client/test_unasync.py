@@ -133,6 +133,7 @@ PAIRS = [
     ("AsyncPredictions", "Predictions"),
     ("AsyncModelPredictions", "ModelPredictions"),
     ("AsyncDeploymentPredictions", "DeploymentPredictions"),
+    ("AsyncTrainings", "Trainings"),
     ("AsyncFiles", "Files"),
     ("AsyncWebhooks", "Webhooks"),
 ]
@@ -207,6 +208,7 @@ def test_the_generated_resources_have_the_same_surface_sync_and_async() -> None:
         assert set(amembers) == set(smembers), name
         for member_name, member in amembers.items():
             sync_member = smembers[member_name]
+            assert callable(member) and callable(sync_member)
             assert list(inspect.signature(member).parameters) == list(
                 inspect.signature(sync_member).parameters
             ), (name, member_name)

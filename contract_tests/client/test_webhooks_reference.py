@@ -5,7 +5,7 @@ Hypothesis builds deliveries around a valid one -- ids, timestamps (tolerance ed
 spellings), signature headers (several ``v1,`` entries, other versions, whitespace, bad base64),
 right and wrong secrets with and without ``whsec_``, bodies -- and both verify them at the same
 instant. Every delivery the reference accepts, we accept, unless it falls under one of the
-rules where we are stricter on purpose (README, "Webhooks"); everything the reference rejects
+rules where we are stricter on purpose (docs/client.md, "Webhooks"); everything the reference rejects
 -- including by crashing on a malformed header -- we reject.
 """
 
@@ -63,7 +63,7 @@ def ours_accepts(secret: str, body: bytes, headers: dict[str, str], now: float) 
     return True  # any other exception fails the test: ours never crashes
 
 
-# --- where we are stricter on purpose (each listed in the README) -----------------------------
+# --- where we are stricter on purpose (each listed in docs/client.md) -----------------------------
 
 
 def stricter_rule(secret: str, headers: dict[str, str]) -> str | None:
@@ -237,7 +237,7 @@ def test_the_oracle_and_ours_accept_a_valid_delivery_and_reject_its_tampering() 
     ],
 )
 def test_each_stricter_rule_is_a_real_difference(change: dict[str, str], rule: str) -> None:
-    """Deliveries the reference accepts and we refuse on purpose (README, "Webhooks")."""
+    """Deliveries the reference accepts and we refuse on purpose (docs/client.md, "Webhooks")."""
     msg_id = change.get("webhook-id", "msg_1")
     ts_text = change.get("webhook-timestamp", str(NOW))
     signed_ts = str(int(float(ts_text)))

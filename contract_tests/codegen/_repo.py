@@ -28,6 +28,8 @@ def copy_repo(dest: Path, *, models: bool = True) -> Path:
     shutil.copytree(ROOT / "generated", dest / "generated", ignore=ignore)
     shutil.copytree(ROOT / "src", dest / "src", ignore=ignore)
     shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    if models:  # the model reference (the table's `docs`): generated from the same specs
+        shutil.copytree(ROOT / "docs" / "models", dest / "docs" / "models", ignore=ignore)
     return dest
 
 

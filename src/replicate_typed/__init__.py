@@ -58,9 +58,9 @@ if TYPE_CHECKING:
     from replicate_typed.client.polling import PollPolicy
     from replicate_typed.client.retries import RetryPolicy
     from replicate_typed.client.streaming import StreamEvent
+    from replicate_typed.core.field_types import FileInput, FileOutput, Secret
     from replicate_typed.core.model import ModelInfo, ModelInput
     from replicate_typed.core.registry import Registry, UnknownModelError
-    from replicate_typed.core.types import FileInput, FileOutput, Secret
     from replicate_typed.models import registry
     from replicate_typed.predictions import TypedPrediction
 
@@ -105,9 +105,9 @@ _EXPORTS: dict[str, str] = {
     "TypedPrediction": "replicate_typed.predictions",
     "Registry": "replicate_typed.core.registry",
     "UnknownModelError": "replicate_typed.core.registry",
-    "FileInput": "replicate_typed.core.types",
-    "FileOutput": "replicate_typed.core.types",
-    "Secret": "replicate_typed.core.types",
+    "FileInput": "replicate_typed.core.field_types",
+    "FileOutput": "replicate_typed.core.field_types",
+    "Secret": "replicate_typed.core.field_types",
     "registry": "replicate_typed.models",
     **dict.fromkeys(_ERRORS, "replicate_typed.client.errors"),
 }

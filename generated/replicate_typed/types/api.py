@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from replicate_typed.core.types import Secret
+from replicate_typed.core.field_types import Secret
 
 
 class Account(BaseModel):

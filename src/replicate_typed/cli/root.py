@@ -1,6 +1,6 @@
 """The root command group: runs the CLI and turns every failure into one line and an exit code.
 
-Exit codes (the README's CLI section): 0 success; 2 bad usage or input (unknown command or
+Exit codes (docs/cli.md): 0 success; 2 bad usage or input (unknown command or
 option, a value outside its rule, a missing or unusable token, a client-side ``InputError``),
 found before any request is sent; 1 everything else (API errors, failed predictions, timeouts);
 130 when interrupted. ``error: <one line>`` goes to stderr with the token masked; tracebacks

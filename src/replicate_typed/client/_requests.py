@@ -110,7 +110,7 @@ _DOT_SEGMENTS = frozenset({".", ".."})
 T = TypeVar("T", bound="BaseModel")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RequestSpec:
     """One API call, described without doing it.
 
@@ -669,16 +669,30 @@ def parse_prediction(
 _PAIR = re.compile(r"\{(\w+)_owner\}/\{\1_name\}")
 
 
+_PLANS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _path_plan(op: Operation) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The ``owner/name`` pairs of an operation's path and its other placeholders (worked out
+    once per operation)."""
+    key = (op.id, op.path)
+    plan = _PLANS.get(key)
+    if plan is None:
+        stems = tuple(_PAIR.findall(op.path))
+        paired = {f"{stem}_{part}" for stem in stems for part in ("owner", "name")}
+        plan = _PLANS[key] = stems, tuple(n for n in op.path_params if n not in paired)
+    return plan
+
+
 def _path_values(op: Operation, given: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
     """``{placeholder: value}`` for ``op.path`` from the Python-named values, each checked by
     its rule; and the prediction id when the call is about one."""
+    stems, names = _path_plan(op)
     values: dict[str, str] = {}
-    for stem in _PAIR.findall(op.path):
+    for stem in stems:
         owner, name = validate_model_ref(given.get(stem), stem)
         values[f"{stem}_owner"], values[f"{stem}_name"] = owner, name
-    for name in op.path_params:
-        if name in values:
-            continue
+    for name in names:
         value = given.get(name)
         if name == "version_id":
             values[name] = validate_version_id(value)

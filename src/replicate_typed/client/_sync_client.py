@@ -69,6 +69,7 @@ from replicate_typed.resources._sync_resources import (
     ModelsPredictionsResource,
     ModelsResource,
     PredictionsResource,
+    TrainingsResource,
     WebhooksResource,
 )
 from replicate_typed.types import operations as ops
@@ -79,7 +80,8 @@ if TYPE_CHECKING:
     from replicate_typed.client.streaming import StreamEvent
     from replicate_typed.core.calls import Page
     from replicate_typed.core.model import ModelInput
-    from replicate_typed.types.api import File, Prediction, WebhookSecret
+    from replicate_typed.core.training import TrainingOutput
+    from replicate_typed.types.api import File, Prediction, Training, WebhookSecret
 
 __all__ = ["Client"]
 
@@ -118,6 +120,7 @@ class Client(APIResources):
     predictions: Predictions
     models: Models
     deployments: Deployments
+    trainings: Trainings
     files: Files
     webhooks: Webhooks
 
@@ -181,6 +184,7 @@ class Client(APIResources):
         self.predictions = Predictions(self)
         self.models = Models(self)
         self.deployments = Deployments(self)
+        self.trainings = Trainings(self)
         self.files = Files(self)
         self.webhooks = Webhooks(self)
 
@@ -428,6 +432,116 @@ class Client(APIResources):
             cancel_on_timeout=cancel_on_timeout,
         )
         return typed_output(final, info)
+
+    def train(
+        self,
+        input: ModelInput[Any],
+        *,
+        destination: str,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+    ) -> Training:
+        """Start a training of a generated trainer model from its typed ``TrainingInput`` (the
+        trainer and its version come from the input's model): ``client.train(
+        flux_dev_lora_trainer.TrainingInput(input_images=...), destination="me/my-lora")``."""
+        info = model_info(input)
+        if not info.version:
+            raise errors.InputError(f"model {info.ref}: its spec has no version to train")
+        return self.trainings.create(
+            info.ref, info.version, destination=destination, input=input, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )  # fmt: skip
+
+    def run_training(
+        self,
+        input: ModelInput[Any],
+        *,
+        destination: str,
+        timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+    ) -> TrainingOutput:
+        """:meth:`train`, wait, and return the typed output (``version``: the destination's new
+        ``owner/name:<id>``, ``weights``). A failed or canceled training raises
+        :class:`TrainingError` carrying it."""
+        from replicate_typed.core.training import TrainingOutput
+
+        training = self.train(
+            input, destination=destination, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )  # fmt: skip
+        done = self.trainings.wait(training, timeout=timeout)
+        if done.status != "succeeded":
+            raise errors.TrainingError(
+                f"training {done.id} {done.status}: {done.error or 'no error given'}",
+                training=done,
+            )
+        output = done.output.model_dump(mode="json") if done.output is not None else {}
+        return TrainingOutput.model_validate(output)
+
+
+class Trainings(TrainingsResource):
+    """``client.trainings``: the generated calls (``get``, ``cancel``, ``list``), ``create``
+    with uploads and a trainer's typed ``TrainingInput``, and :meth:`wait`."""
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self._client = client
+
+    def create(
+        self,
+        model: str,
+        version_id: str,
+        *,
+        destination: str,
+        input: InputLike,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Training:
+        """``POST /v1/models/{owner}/{name}/versions/{version_id}/trainings``: train ``model``'s
+        version into ``destination`` (``owner/name`` of a model of yours). ``input``: a mapping
+        or the trainer's ``TrainingInput`` (local files, e.g. a zip of images, are uploaded).
+        Checked before any request or upload. For a typed result see :meth:`Client.train`.
+        """
+        rq.validate_model_ref(model)
+        rq.validate_version_id(version_id)
+        rq.validate_model_ref(destination, "destination")
+        rq.validate_webhook(webhook, webhook_events_filter)
+        return super().create(
+            model, version_id, destination=destination,
+            input=self._client._prepare_input(input), webhook=webhook,
+            webhook_events_filter=cast(Any, webhook_events_filter), extra_headers=extra_headers,
+            timeout=timeout, max_retries=max_retries,
+        )  # fmt: skip
+
+    def wait(self, training: Training | str, *, timeout: float | None = None) -> Training:
+        """Poll the training until it is succeeded/failed/canceled and return it (no error for
+        a failed one). ``timeout`` seconds (None: ``Limits.wait_timeout``) raises
+        :class:`PredictionTimeoutError` naming the training's id; it keeps running."""
+        client = self._client
+        tid = training if isinstance(training, str) else training.id
+        if not tid:
+            raise errors.InputError("training: it has no id to wait for")
+        current = self.get(tid) if isinstance(training, str) else training
+        limit = client._core.limits.wait_seconds(timeout)
+        poller = Poller(client._core.poll_policy)
+        started = client._clock()
+        while not is_terminal(current.status):
+            elapsed = client._clock() - started
+            if elapsed >= limit:
+                raise errors.PredictionTimeoutError(
+                    f"trainings.wait: training {tid} is still {current.status} after "
+                    f"{limit:g}s (it keeps running; cancel it with client.trainings.cancel)",
+                    prediction_id=tid,
+                    last_status=current.status,
+                )
+            delay = poller.next_delay(current.status, current.logs, elapsed=elapsed)
+            client._sleep(min(delay, limit - elapsed))
+            current = self.get(tid)
+        return current
 
 
 class Predictions(PredictionsResource):

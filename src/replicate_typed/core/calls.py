@@ -43,7 +43,7 @@ class RequestOptions:
     extra_headers: Mapping[str, str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class APICall:
     """One call of an operation (its ``operationId``): the values as the caller gave them.
 

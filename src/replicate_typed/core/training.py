@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
-from replicate_typed.core.types import FileOutput
+from replicate_typed.core.field_types import FileOutput
 
 __all__ = ["TRAINING_OUTPUT_SCHEMA", "TrainingOutput"]
 

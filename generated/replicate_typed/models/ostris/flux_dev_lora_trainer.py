@@ -20,9 +20,9 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 
 from pydantic import ConfigDict, Field, RootModel
 
+from replicate_typed.core.field_types import FileInput, FileOutput, Secret
 from replicate_typed.core.model import ModelInfo, ModelInput
 from replicate_typed.core.training import TRAINING_OUTPUT_SCHEMA, TrainingOutput
-from replicate_typed.core.types import FileInput, FileOutput, Secret
 from replicate_typed.predictions import TypedPrediction
 
 
