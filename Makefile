@@ -112,12 +112,18 @@ bytecode: setup
 # floor (scripts/lowest_versions.py), then the test suite against it. LOWEST_ARGS: pytest args.
 LOWEST_VENV ?= .venv-lowest
 LOWEST_ARGS ?= -q -n auto
+# The [mcp] extra's SDK needs newer pydantic/jsonschema/uvicorn than the core and [mock] floors:
+# its floor is proven in a venv of its own (LOWEST_VENV-mcp), running the MCP tests.
 test-lowest: setup
-	rm -rf $(LOWEST_VENV)
+	rm -rf $(LOWEST_VENV) $(LOWEST_VENV)-mcp
 	$(BIN)/uv venv --quiet --python $(PY) $(LOWEST_VENV)
-	$(BIN)/uv pip install --quiet --python $(LOWEST_VENV)/bin/python --resolution lowest-direct -e '.[all,dev]'
+	$(BIN)/uv pip install --quiet --python $(LOWEST_VENV)/bin/python --resolution lowest-direct -e '.[cli,mock,codegen,dev]'
 	$(LOWEST_VENV)/bin/python scripts/lowest_versions.py
-	$(LOWEST_VENV)/bin/python -m pytest $(LOWEST_ARGS)
+	$(LOWEST_VENV)/bin/python -m pytest $(LOWEST_ARGS) --ignore=contract_tests/mcp
+	$(BIN)/uv venv --quiet --python $(PY) $(LOWEST_VENV)-mcp
+	$(BIN)/uv pip install --quiet --python $(LOWEST_VENV)-mcp/bin/python --resolution lowest-direct -e '.[mcp,dev]'
+	$(LOWEST_VENV)-mcp/bin/python scripts/lowest_versions.py --extras mcp
+	$(LOWEST_VENV)-mcp/bin/python -m pytest $(LOWEST_ARGS) contract_tests/mcp
 
 # A user's project (docs/own-project.md): the wheel with [codegen] in a fresh
 # venv, two models added, imported, run against the mock, mypy --strict, drift; and the core wheel

@@ -4,6 +4,10 @@ Every runtime requirement of pyproject.toml (``dependencies`` and the ``cli``, `
 ``codegen`` extras) with a lower bound must be installed at exactly that bound; otherwise the
 lowest-versions test run would not prove the floor (some other requirement pulled a newer one,
 and the floor should be raised to what is tested). Prints one row per requirement.
+
+``--extras mcp`` checks only those extras' own requirements: the ``[mcp]`` extra gets a venv of
+its own in ``make test-lowest``, because its SDK needs newer pydantic, jsonschema and uvicorn
+than the core and ``[mock]`` floors, which the first venv proves.
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 EXTRAS = ("cli", "mock", "codegen")
 
 
-def requirements() -> list[Requirement]:
+def requirements(extras: tuple[str, ...] | None = None) -> list[Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    lines = list(project["dependencies"])
-    for extra in EXTRAS:
+    lines = list(project["dependencies"]) if extras is None else []
+    for extra in EXTRAS if extras is None else extras:
         lines += project["optional-dependencies"][extra]
     seen: dict[str, Requirement] = {}
     for line in lines:
@@ -38,10 +42,12 @@ def floor(req: Requirement) -> Version | None:
     return min(bounds) if bounds else None
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    extras = tuple(args[1].split(",")) if len(args) == 2 and args[0] == "--extras" else None
     bad = 0
     print(f"{'requirement':<36} {'floor':<10} installed")
-    for req in requirements():
+    for req in requirements(extras):
         low = floor(req)
         try:
             installed = version(req.name)

@@ -22,6 +22,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "cli": ("typer", "rich"),
     "mock": ("starlette", "uvicorn", "PIL", "python_multipart", "jsonschema"),
     "codegen": ("datamodel_code_generator", "jinja2", "jsonschema", "ruff", "typer", "rich"),
+    "mcp": ("mcp", "mcp_types", "jsonschema", "anyio", "uvicorn"),
 }
 
 

@@ -5,6 +5,7 @@
     replicate-typed get ID | cancel ID | list --limit 5 | models | download ID --out DIR
     replicate-typed batch inputs.jsonl --model stability-ai/sdxl --out DIR
     replicate-typed mock --port 8080          # the built-in mock server, in the foreground
+    replicate-typed mcp                       # every model as a typed MCP tool (stdio)
 
 This module only assembles the application: the global options (kept in
 :mod:`replicate_typed.cli.context`) and one command group per module of
@@ -23,6 +24,7 @@ import typer
 from replicate_typed.cli import context
 from replicate_typed.cli.commands.batch import batch_command
 from replicate_typed.cli.commands.download import download_outputs
+from replicate_typed.cli.commands.mcp import run_mcp
 from replicate_typed.cli.commands.mock import run_mock
 from replicate_typed.cli.commands.models import list_models
 from replicate_typed.cli.commands.predictions import (
@@ -119,6 +121,7 @@ for _name, _function in (
     ("models", list_models),
     ("mock", run_mock),
     ("batch", batch_command),
+    ("mcp", run_mcp),
 ):
     app.command(_name, cls=HelpCommand, context_settings=_HELP_OPTIONS)(_function)
 app.add_typer(run_app, name="run")
