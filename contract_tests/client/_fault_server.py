@@ -82,8 +82,7 @@ class FaultServer:
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         except asyncio.CancelledError:
-            writer.close()
-            raise
+            pass  # shutting down: end quietly (the server gathers its tasks)
         finally:
             writer.close()
 

@@ -466,7 +466,13 @@ async def test_a_malformed_item_costs_that_item_only(
         assert [d.name for d in page] == ["one", "three"]
         assert [(bad.index, bad.id) for bad in page.invalid] == [(1, "d2")]
         assert "current_release" in page.invalid[0].reason
-        assert [d.name async for d in client.deployments.list()] == ["one", "three"]
+        pages = [p async for p in client.deployments.list().pages()]
+        assert [[d.name for d in p] for p in pages] == [["one", "three"]]
+        seen: list[str | None] = []
+        with pytest.raises(errors.APIResponseValidationError, match=r"1 item\(s\) .* left out"):
+            async for deployment in client.deployments.list():
+                seen.append(deployment.name)
+        assert seen == ["one", "three"]  # every good item first, then the error naming the bad
     assert "deployments.list: 1 item(s) of the page left out" in caplog.text
 
 

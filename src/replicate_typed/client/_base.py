@@ -224,6 +224,10 @@ class Core:
         """Remember whether requests may be built directly (only for our own httpx client)."""
         merged = {**dict(http.headers.items()), **self._headers}
         self._direct_headers = {k.lower(): v for k, v in merged.items()} if owned else None
+        if owned:
+            from replicate_typed.client import _deadline_io
+
+            _deadline_io.install(http)  # sync: every socket read ends by the call's deadline
 
     # requests
 

@@ -48,7 +48,7 @@ from replicate_typed.types.operations import Operation
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from replicate_typed.core.calls import APICall, Page
+    from replicate_typed.core.calls import APICall, InvalidItem, Page
     from replicate_typed.types.api import Prediction, ProblemDetails
 
 __all__ = [
@@ -929,7 +929,11 @@ def parse_page_items(response: httpx.Response, call: APICall) -> Page[Any]:
             invalid.append(InvalidItem(index, _summarise(exc), shown_id))
             continue
         if checks_id and safe.id_problem(getattr(item, "id", None)) is not None:
-            invalid.append(InvalidItem(index, "its id breaks the id rule (not used)", None))
+            what = "file id" if call.item == "File" else "prediction id"
+            try:
+                safe.check_id(getattr(item, "id", None), f"results.{index}.id", what)
+            except safe.UnsafeValueError as exc:  # the value shown escaped, never used
+                invalid.append(InvalidItem(index, f"{exc} (not used)", None))
             continue
         items.append(item)
     if invalid:
@@ -942,3 +946,14 @@ def parse_page_items(response: httpx.Response, call: APICall) -> Page[Any]:
             "; ".join(f"#{i.index}: {i.reason}" for i in invalid[:3]),
         )
     return Page(items, links["next"], links["previous"], invalid)
+
+
+def left_out_error(call: APICall, invalid: list[InvalidItem]) -> errors.APIResponseValidationError:
+    """The error a walk over a list's items ends with when items were left out."""
+    shown = "; ".join(f"item {i.index}: {i.reason}" for i in invalid[:3])
+    more = f"; and {len(invalid) - 3} more" if len(invalid) > 3 else ""
+    return errors.APIResponseValidationError(
+        f"{call.operation}: {len(invalid)} item(s) of the answer left out ({shown}{more}); the "
+        "others were returned (walk .pages() to see every page's invalid items)",
+        status_code=200,
+    )

@@ -78,7 +78,7 @@ from replicate_typed.types import operations as ops
 # streaming are imported where they are first used, and the httpx client on the first request.
 if TYPE_CHECKING:
     from replicate_typed.client.streaming import StreamEvent
-    from replicate_typed.core.calls import Page
+    from replicate_typed.core.calls import InvalidItem, Page
     from replicate_typed.core.model import ModelInput
     from replicate_typed.core.training import TrainingOutput
     from replicate_typed.types.api import File, Prediction, Training, WebhookSecret
@@ -243,6 +243,9 @@ class Client(APIResources):
             spec = rq.page_spec(spec, url, self.base_url, seen)
         return rq.parse_page_items(self._send(spec), call)
 
+    def _left_out(self, call: APICall, invalid: list[InvalidItem]) -> None:
+        raise rq.left_out_error(call, invalid)
+
     @staticmethod
     def _parse(call: APICall, spec: rq.RequestSpec, response: httpx.Response) -> Any:
         if spec.kind == "create" and call.cast_to == "Prediction":
@@ -326,17 +329,21 @@ class Client(APIResources):
     ) -> httpx.Response:
         """One attempt: the answer with its whole body, read within the deadline and the size
         limit (:class:`BodyReader`)."""
-        response = self._http.send(request, stream=True)
+        token = within.set(deadline)  # the sync client's socket reads end by it too
         try:
-            reader = BodyReader(self._core, spec, request, response, deadline)
+            response = self._http.send(request, stream=True)
             try:
-                for chunk in response.iter_raw():
-                    reader.feed(chunk)
-            except httpx.StreamConsumed:  # a transport that answered with a body already read
-                return reader.whole(response.content)
-            return reader.finish()
+                reader = BodyReader(self._core, spec, request, response, deadline)
+                try:
+                    for chunk in response.iter_raw():
+                        reader.feed(chunk)
+                except httpx.StreamConsumed:  # a transport that answered with a body read
+                    return reader.whole(response.content)
+                return reader.finish()
+            finally:
+                response.close()
         finally:
-            response.close()
+            within.reset(token)
 
     def _upload(self, data: bytes, filename: str | None) -> str:
         file = self.files.create(data, filename=filename)

@@ -1,7 +1,10 @@
 """Pages of a list operation, and the pagers that walk them (sync and async).
 
 A page holds the items that parsed; an item that did not is reported in :attr:`Page.invalid`
-(index, reason) and logged, and costs only itself. A pager follows each page's ``next`` link
+(index, reason) and logged, and costs only itself: walking ``pages()`` shows every page with
+its ``invalid``. Iterating the items yields every item that parsed and then, if any was left
+out, raises the client's error naming each (a caller who only iterates is never silently
+handed a partial list: a reconciliation must not conclude "not there" from one). A pager follows each page's ``next`` link
 (the client keeps it on the configured base URL and refuses a link that repeats) up to a bound:
 ``max_pages`` (default :data:`DEFAULT_MAX_PAGES`) and, when iterating items, ``max_items``.
 Reaching the bound stops the walk, sets ``truncated`` and logs a warning.
@@ -87,16 +90,21 @@ class Pager(Generic[T]):
             url = page.next
 
     def items(self, *, max_items: int | None = None, max_pages: int | None = None) -> Iterator[T]:
-        """Every item across pages (at most ``max_items``, reading at most ``max_pages``)."""
+        """Every item across pages (at most ``max_items``, reading at most ``max_pages``); then
+        the client's error if an item was left out (see :meth:`pages` to tolerate them)."""
         _bound("max_items", max_items)
         count = 0
+        left_out: list[InvalidItem] = []
         for page in self.pages(max_pages=max_pages):
+            left_out += page.invalid
             for item in page.results:
                 if max_items is not None and count >= max_items:
                     self.truncated = True
                     return
                 count += 1
                 yield item
+        if left_out:
+            self._requester._left_out(self._call, left_out)
 
     def __iter__(self) -> Iterator[T]:
         return self.items()
@@ -144,16 +152,21 @@ class AsyncPager(Generic[T]):
     async def items(
         self, *, max_items: int | None = None, max_pages: int | None = None
     ) -> AsyncIterator[T]:
-        """Every item across pages (at most ``max_items``, reading at most ``max_pages``)."""
+        """Every item across pages (at most ``max_items``, reading at most ``max_pages``); then
+        the client's error if an item was left out (see :meth:`pages` to tolerate them)."""
         _bound("max_items", max_items)
         count = 0
+        left_out: list[InvalidItem] = []
         async for page in self.pages(max_pages=max_pages):
+            left_out += page.invalid
             for item in page.results:
                 if max_items is not None and count >= max_items:
                     self.truncated = True
                     return
                 count += 1
                 yield item
+        if left_out:
+            self._requester._left_out(self._call, left_out)
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self.items()
