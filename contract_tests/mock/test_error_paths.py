@@ -85,6 +85,7 @@ def test_every_operation_answers_and_refuses_with_problem_details(env: Env, op: 
         ("/v1/models", {"sort_direction": "up"}, "sort_direction"),
         ("/v1/models", {"cursor": "%%%"}, "cursor"),
         ("/v1/predictions", {"created_after": "yesterday"}, "created_after"),
+        ("/v1/predictions", {"source": "api"}, "source"),
         ("/v1/deployments", {"cursor": "nope"}, "cursor"),
         ("/v1/trainings", {"cursor": "nope"}, "cursor"),
         ("/v1/collections", {"cursor": "nope"}, "cursor"),

@@ -30,12 +30,12 @@ from replicate_typed.mock.store import Store, Upload
 
 __all__ = ["Files", "MalformedMultipart", "Part", "parse_multipart"]
 
-_MEDIA_TYPE = re.compile(
-    r"[A-Za-z0-9][\w!#$&^.+-]*/[\w!#$&^.+-]+(?:[ \t]*;[\x20-\x7e]*)?", re.ASCII
-)
-"""A ``type`` is served back as the download's ``Content-Type`` only when it is a media type
-(``type/subtype[; parameters]``, printable ASCII): the spec allows any string, so the file's JSON
-keeps it as given and the header falls back to ``application/octet-stream``."""
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[\x20-\x7e]*)?")
+"""RFC 9110's ``type "/" subtype`` (tokens of tchar) with printable-ASCII parameters. A ``type``
+is served back as the download's ``Content-Type`` only when it is one: the spec allows any
+string, so the file's JSON keeps it as given and the header falls back to
+``application/octet-stream``."""
 
 
 @dataclass(frozen=True)

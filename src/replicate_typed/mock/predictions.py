@@ -386,6 +386,10 @@ class Predictions:
                 fields.append(field_error("created_before", "must be an ISO 8601 date-time"))
             else:
                 hi = bisect.bisect_left(store.created, before)
+        if query.get("source", "web") != "web":
+            fields.append(
+                field_error("source", "must be web (the only source to filter by)", "enum")
+            )
         cursor = query.get("cursor")
         direction, mark = "b", hi
         if cursor is not None:
