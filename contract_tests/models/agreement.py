@@ -23,6 +23,7 @@ models (the router's 11 and the 24 corpus schemas) and a sample of random Cog-li
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections import Counter
@@ -116,7 +117,9 @@ def model_names() -> list[str]:
 
 def instances(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     """Valid inputs of ``schema`` (only its own fields: unknown ones are refused by design)."""
-    closed = {**schema, "additionalProperties": False}
+    # A deep copy: hypothesis-jsonschema resolves $refs by assigning into the schema it is given,
+    # and a shallow copy would share (and rewrite) the model's INPUT_SCHEMA properties.
+    closed = {**copy.deepcopy(schema), "additionalProperties": False}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HypothesisWarning)  # uri/password overridden on purpose
         strategy: st.SearchStrategy[dict[str, Any]] = from_schema(  # type: ignore[assignment]

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import types
@@ -51,7 +52,9 @@ def _info(ref: str) -> ModelInfo[Any, Any]:
 @cache
 def _strategy(ref: str) -> st.SearchStrategy[dict[str, Any]]:
     # The client forbids unknown fields by design, so draw only the model's own fields.
-    schema = {**_info(ref).input_schema, "additionalProperties": False}
+    # A deep copy: hypothesis-jsonschema resolves $refs by assigning into the schema it is given,
+    # and a shallow copy would share (and rewrite) the model's INPUT_SCHEMA properties.
+    schema = {**copy.deepcopy(_info(ref).input_schema), "additionalProperties": False}
     with warnings.catch_warnings():
         warnings.simplefilter(
             "ignore", HypothesisWarning
