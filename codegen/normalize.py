@@ -264,12 +264,14 @@ def property_keys(node: Any, found: list[str] | None = None) -> list[str]:
     return found
 
 
-def property_path(openapi_schema: dict[str, Any], key: str) -> list[str | int]:
-    """Where in a spec's ``openapi_schema`` the property ``key`` is (the Input's own first), as
-    path parts for a JSON pointer; the schemas section when no object has it."""
+def property_path(
+    openapi_schema: dict[str, Any], key: str, first: str = "Input"
+) -> list[str | int]:
+    """Where in a spec's ``openapi_schema`` the property ``key`` is (the schema ``first``'s own
+    first), as path parts for a JSON pointer; the schemas section when no object has it."""
     base: list[str | int] = ["openapi_schema", "components", "schemas"]
     schemas = openapi_schema.get("components", {}).get("schemas", {})
-    order = sorted(schemas, key=lambda name: name != "Input")
+    order = sorted(schemas, key=lambda name: name != first)
 
     def find(node: Any, path: list[str | int]) -> list[str | int] | None:
         if isinstance(node, dict):

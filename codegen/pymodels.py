@@ -21,7 +21,14 @@ from datamodel_code_generator.format import PythonVersion
 from .naming import RUNTIME_ATTRIBUTES, field_names, is_plain_field_name
 from .normalize import property_keys
 
-__all__ = ["RUNTIME_ATTRIBUTES", "ModelCode", "api_code", "field_aliases", "model_code"]
+__all__ = [
+    "RUNTIME_ATTRIBUTES",
+    "ModelCode",
+    "api_code",
+    "field_aliases",
+    "model_code",
+    "named_code",
+]
 
 # Options shared by model and API generation: timestamps off, enums become Literal. No formatter
 # here: datamodel-code-generator would start one ruff process per model; the generator runs ruff
@@ -112,13 +119,15 @@ MODULE_NAMES = frozenset(
 
 
 def field_aliases(
-    codegen_document: dict[str, Any], module_names: Collection[str] = MODULE_NAMES
+    codegen_document: dict[str, Any],
+    module_names: Collection[str] = MODULE_NAMES,
+    root: str = "Input",
 ) -> dict[str, str]:
     """Schema key -> Python name for every property whose key is not a plain Python name
     (:func:`codegen.naming.field_names`): datamodel-code-generator writes these fields with the
-    key as their alias. The Input's own keys are settled first."""
+    key as their alias. The keys of ``root`` (the input class's schema) are settled first."""
     defs = codegen_document.get("$defs", {})
-    keys = property_keys(defs.get("Input", {}))
+    keys = property_keys(defs.get(root, {}))
     property_keys(codegen_document, keys)
     known = set(keys)
     # datamodel-code-generator reads an alias key "Class.field" as meant for that field of that
@@ -205,16 +214,23 @@ def _alias_of(item: ast.AnnAssign) -> str | None:
     return None
 
 
-def model_code(
-    codegen_document: dict[str, Any], output_schema: dict[str, Any], settings_path: Path
-) -> ModelCode:
-    module_names = set(MODULE_NAMES)
+def named_code(
+    document: dict[str, Any],
+    settings_path: Path,
+    module_names: Collection[str],
+    root: str = "Input",
+) -> tuple[str, str]:
+    """datamodel-code-generator's classes for ``document`` (imports, body) with every field
+    named by :mod:`codegen.naming` (``root``'s keys settled first) and held to the rules by
+    :func:`check_names` (:class:`FieldNameError` otherwise). ``module_names``: what the module
+    binds besides the generator's output; no field takes one of those names."""
+    names = set(module_names)
     for _ in range(3):
         code = generate(
-            json.dumps(codegen_document),
+            json.dumps(document),
             input_file_type=InputFileType.JsonSchema,
             settings_path=settings_path,
-            aliases=field_aliases(codegen_document, module_names),
+            aliases=field_aliases(document, names, root),
             **COMMON_OPTIONS,
         )
         assert isinstance(code, str)
@@ -223,10 +239,17 @@ def model_code(
         # A field named like something this module imports or defines (``Field``, a class):
         # once more with those names kept from fields (rare; the common case runs once).
         bound = _bound_names(imports, body)
-        if not bound & _field_python_names(body) or bound <= module_names:
+        if not bound & _field_python_names(body) or bound <= names:
             break
-        module_names |= bound
-    check_names(body, property_keys(codegen_document), module_names)
+        names |= bound
+    check_names(body, property_keys(document), names)
+    return imports, body
+
+
+def model_code(
+    codegen_document: dict[str, Any], output_schema: dict[str, Any], settings_path: Path
+) -> ModelCode:
+    imports, body = named_code(codegen_document, settings_path, MODULE_NAMES)
     if output_schema.get("x-cog-array-display") == "concatenate":
         output_value = "str"
     else:

@@ -14,24 +14,22 @@ name that still meets one of the Input pass's is a spec error, never a silent sh
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datamodel_code_generator import generate
-from datamodel_code_generator.enums import InputFileType
-
-from .errors import SpecError
-from .normalize import DEF_PREFIX, normalise
-from .pymodels import COMMON_OPTIONS, RUNTIME_ATTRIBUTES, defined_names
+from .errors import SpecError, pointer
+from .normalize import DEF_PREFIX, normalise, property_path
+from .pymodels import MODULE_NAMES, FieldNameError, defined_names, named_code
 
 __all__ = ["TRAINING_INPUT", "TrainingCode", "training_code"]
 
 TRAINING_INPUT = "TrainingInput"
 _POINTER = "/openapi_schema/components/schemas/TrainingInput"
 _BASE = f"class {TRAINING_INPUT}(BaseModel):"
+# What this pass adds to the model module (the template's training names).
+TRAINING_NAMES = frozenset({TRAINING_INPUT, "TrainingOutput", "TRAINING_INPUT_SCHEMA", "TRAINING"})
 
 
 @dataclass(frozen=True)
@@ -53,15 +51,6 @@ def _renamed(node: Any, names: dict[str, str]) -> Any:
     if isinstance(ref, str) and ref.startswith(DEF_PREFIX) and ref[len(DEF_PREFIX) :] in names:
         out["$ref"] = DEF_PREFIX + names[ref[len(DEF_PREFIX) :]]
     return out
-
-
-def _split(code: str) -> tuple[str, str]:
-    lines = code.splitlines()
-    for index, line in enumerate(lines):
-        if line.startswith("class "):
-            head = [x for x in lines[:index] if x and not x.startswith("#")]
-            return "\n".join(x for x in head if "__future__" not in x), "\n".join(lines[index:])
-    raise ValueError("datamodel-code-generator produced no class")
 
 
 def training_code(
@@ -94,25 +83,25 @@ def training_code(
         "$schema": norm.codegen_document.get("$schema"),
         "$defs": {names[k]: _renamed(v, names) for k, v in defs.items()},
     }
+    # The model pass's naming rule (codegen.naming, held by check_names), with the names this
+    # pass adds to the module and the Input pass's classes kept from fields too.
+    taken = set(taken)
     try:
-        code = generate(
-            json.dumps(document),
-            input_file_type=InputFileType.JsonSchema,
-            settings_path=settings_path,
-            aliases={name: f"{name}_" for name in RUNTIME_ATTRIBUTES},
-            **COMMON_OPTIONS,
+        imports, body = named_code(
+            document, settings_path, {*MODULE_NAMES, *TRAINING_NAMES, *taken}, root=TRAINING_INPUT
         )
+    except FieldNameError as exc:
+        where = pointer(property_path(openapi_schema, exc.key, first=TRAINING_INPUT))
+        raise SpecError(path, where, exc.rule) from None
     except Exception as exc:  # datamodel-code-generator's own errors: name the spec
         raise SpecError(
             path, _POINTER, f"cannot generate TrainingInput: {type(exc).__name__}: {exc}"
         ) from None
-    assert isinstance(code, str)
-    imports, body = _split(code)
     defined = [n for n in defined_names(body) if n != "Model"]
     body = "\n".join(_without_root_any(body.splitlines()))
     if _BASE not in body:
         raise SpecError(path, _POINTER, "the generator made no TrainingInput class")
-    clash = sorted(set(defined) & set(taken))
+    clash = sorted(set(defined) & taken)
     if clash:
         raise SpecError(path, _POINTER, f"TrainingInput's classes clash with Input's: {clash}")
     body = _input_last(body).replace(

@@ -229,6 +229,30 @@ def test_a_name_the_generator_cannot_keep_stops_with_exit_2(
     assert _snapshot(root) == before
 
 
+def test_a_training_input_name_the_generator_cannot_keep_is_a_spec_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The trainer's TrainingInput pass names its fields by the same rule and holds them to the
+    same check: with the naming step switched off, ``model_version`` in TrainingInput (only)
+    stops the model with a pointer into TrainingInput."""
+    from codegen import pymodels
+    from codegen.errors import SpecError
+    from codegen.spec import validate_spec_data
+    from contract_tests.models._generated import cog_spec
+
+    training = {"type": "object", "properties": {"model_version": {"type": "string"}}}
+    data = cog_spec({"prompt": {"type": "string"}}, others={"TrainingInput": training})
+    spec = validate_spec_data(Path("spec.json"), data)
+    assert "class TrainingInput(" in gen.render_model(gen._env(), spec, Path.cwd())
+    monkeypatch.setattr(pymodels, "field_aliases", lambda *args: {})
+    with pytest.raises(SpecError) as info:
+        gen.render_model(gen._env(), spec, Path.cwd())
+    pointer = "/openapi_schema/components/schemas/TrainingInput/properties/model_version"
+    assert f"spec.json: at {pointer}: the property 'model_version' got the Python name" in str(
+        info.value
+    )
+
+
 HOSTILE = [
     *("model_version", "model_dump", "model_config", "ﬁle", "file", "ℌ", "ｆoo", "提示", "é"),
     *("class", "json", "_x", "__init__", "1st", "a-b", "a_b", "", "int", "str"),

@@ -57,6 +57,10 @@ for line in sys.stdin:
                 assert value.__pydantic_complete__, f"class {value.__name__} is not fully defined"
         value = module.Input.model_validate(job["input"])
         answer = {"sent": value.to_request_input(), "values": sorted(value.request_values())}
+        if job["training"]:
+            trained = module.TrainingInput.model_validate(job["training"])
+            answer["training_sent"] = trained.to_request_input()
+            answer["training_values"] = sorted(trained.request_values())
         parsed = module.MODEL.parse_output(job["output"])
         answer["output"] = parsed.model_dump(mode="json", by_alias=True) if isinstance(parsed, BaseModel) else parsed
     except BaseException as exc:
@@ -76,9 +80,11 @@ class Worker:
             cwd=ROOT,
         )
 
-    def run(self, text: str, given: dict[str, Any], output: Any) -> dict[str, Any]:
+    def run(
+        self, text: str, given: dict[str, Any], output: Any, training: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         assert self.process.stdin is not None and self.process.stdout is not None
-        job = {"text": text, "input": given, "output": output}
+        job = {"text": text, "input": given, "output": output, "training": training}
         self.process.stdin.write(json.dumps(job) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()
@@ -182,6 +188,10 @@ def _prop(kind: str, names: list[str]) -> dict[str, Any]:
     return inner if kind == "object" else {"type": "array", "items": inner}
 
 
+def _scalar(kind: str) -> str:
+    return "integer" if kind in ("object", "array") else kind
+
+
 def _value(kind: str, index: int, names: list[str]) -> Any:
     if kind == "integer":
         return index
@@ -191,10 +201,12 @@ def _value(kind: str, index: int, names: list[str]) -> Any:
     return inner if kind == "object" else [inner]
 
 
-def _spec(fields: list[tuple[str, str]], with_output: bool) -> dict[str, Any]:
+def _spec(fields: list[tuple[str, str]], with_output: bool, training: bool) -> dict[str, Any]:
     """Properties titled as Cog writes them (every class then calls ``Field(title=...)``, which a
     field named ``Field`` must not hide), every other one required (no default; the docstring's
-    example names them). The output: an object with the same keys, or a titled root."""
+    example names them). The output: an object with the same keys, or a titled root. A trainer
+    (``training``) publishes the same properties as its ``TrainingInput`` too (its own pass of
+    the generator, held to the same naming rule)."""
     names = [n for n, _ in fields]
     props = {
         name: {**_prop(kind, names), "title": f"P{i}"} for i, (name, kind) in enumerate(fields)
@@ -204,34 +216,49 @@ def _spec(fields: list[tuple[str, str]], with_output: bool) -> dict[str, Any]:
         "properties": {n: {"type": "integer", "title": f"T{i}"} for i, n in enumerate(names)},
     }
     root = {"type": "string", "title": "Output", "format": "uri"}
+    # Scalars only: an inline object class is named after its property by both passes, and a
+    # TrainingInput class that meets an Input class is refused on purpose (a spec error).
+    trained = {
+        name: {**_prop(_scalar(kind), names), "title": f"P{i}"}
+        for i, (name, kind) in enumerate(fields)
+    }
+    others = {"TrainingInput": {"type": "object", "properties": trained, "required": names[::2]}}
     return cog_spec(
-        props, required=names[::2], output=output if with_output else root, model="acme/names"
+        props,
+        required=names[::2],
+        output=output if with_output else root,
+        model="acme/names",
+        others=others if training else None,
     )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-@given(names_and_kinds(), st.booleans())
-@example([("model_version", "string"), ("model_dump", "integer")], True)
-@example([("ﬁle", "string"), ("file", "integer"), ("ℌ", "object")], True)
-@example([("ｆoo", "object"), ("foo", "object")], False)
-@example([("model_config", "array"), ("_x", "integer"), ("__x__", "string")], True)
-@example([("class", "integer"), ("class_", "integer"), ("json", "nullable")], True)
-@example([("a-b", "integer"), ("a_b", "integer"), ("a b", "integer")], False)
-@example([("int", "integer"), ("ｉnt_", "integer"), ("str", "string")], False)
-@example([("Field", "integer"), ("Annotated", "string"), ("Ｆield", "object")], True)
-@example([("x", "integer"), ("Field", "integer")], False)
-@example([("Input.x", "integer"), ("x", "integer")], True)
+@given(names_and_kinds(), st.booleans(), st.booleans())
+@example([("model_version", "string"), ("model_dump", "integer")], True, True)
+@example([("ﬁle", "string"), ("file", "integer"), ("ℌ", "object")], True, True)
+@example([("ｆoo", "object"), ("foo", "object")], False, True)
+@example([("model_config", "array"), ("_x", "integer"), ("__x__", "string")], True, True)
+@example([("class", "integer"), ("class_", "integer"), ("json", "nullable")], True, True)
+@example([("a-b", "integer"), ("a_b", "integer"), ("a b", "integer")], False, True)
+@example([("int", "integer"), ("ｉnt_", "integer"), ("str", "string")], False, True)
+@example([("Field", "integer"), ("Annotated", "string"), ("Ｆield", "object")], True, True)
+@example([("x", "integer"), ("Field", "integer")], False, True)
+@example([("Input.x", "integer"), ("x", "integer")], True, True)
 def test_any_property_name_imports_cleanly_and_keeps_its_key(
-    worker: Worker, fields: list[tuple[str, str]], with_output: bool
+    worker: Worker, fields: list[tuple[str, str]], with_output: bool, training: bool
 ) -> None:
     names = [n for n, _ in fields]
     note(f"fields: {fields!r}")
-    spec = validate_spec_data(Path("spec.json"), _spec(fields, with_output))
+    spec = validate_spec_data(Path("spec.json"), _spec(fields, with_output, training))
     text = gen.render_model(gen._env(), spec, ROOT)  # a name it cannot handle: SpecError, fails
     given_input = {name: _value(kind, i, names) for i, (name, kind) in enumerate(fields)}
     output = {n: i for i, n in enumerate(names)} if with_output else "https://x.test/a.png"
-    answer = worker.run(text, given_input, output)
+    trained = {name: _value(_scalar(kind), i, names) for i, (name, kind) in enumerate(fields)}
+    answer = worker.run(text, given_input, output, trained if training else None)
     assert "error" not in answer, answer.get("error")
     assert answer["sent"] == given_input  # every key the schema's own, nested ones too
     assert answer["values"] == sorted(given_input)  # what the client sends (files uploaded first)
+    if training:  # trainings.create sends the TrainingInput's keys the same way
+        assert answer["training_sent"] == trained
+        assert answer["training_values"] == sorted(trained)
     assert answer["output"] == output
