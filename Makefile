@@ -93,13 +93,19 @@ typecheck: setup
 # and CI runs too.
 # A -m here replaces pyproject's addopts `-m "not user_project"`, so each says it again.
 test: setup bytecode
-	$(PY) -m pytest -q -n auto -m "not slow and not user_project"
+	$(PYTEST) -q -n auto -m "not slow and not user_project"
 
 test-slow: setup bytecode
-	$(PY) -m pytest -q -n auto -m "slow and not user_project"
+	$(PYTEST) -q -n auto -m "slow and not user_project"
 
 test-all: setup bytecode
-	$(PY) -m pytest -q -n auto
+	$(PYTEST) -q -n auto
+
+# pytest rewrites the asserts of every module it loads as a plugin (schemathesis alone is 237
+# modules) and of every test module, in each xdist worker, and keeps the result in __pycache__
+# only when Python may write bytecode: with PYTHONDONTWRITEBYTECODE=1 every run redid it (about
+# 5 s of CPU per process). The test runs may write it (__pycache__ is ignored by git).
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
 
 # The checkout's own modules compiled once (the venv's are at setup): the many subprocesses the
 # tests start (CLI, mock server, codegen's import step) then read bytecode, even where

@@ -68,6 +68,7 @@ async def test_a_second_runner_refuses_at_once_naming_the_holder(
     assert owner is not None and owner.released  # the record says the holder let go
 
 
+@pytest.mark.slow  # waits for a whole first batch (~2 s); the fast wait path: the typed-error test
 async def test_a_runner_asked_to_wait_takes_over_after_the_holder(
     server: MockServer, mock: MakeMock, tmp_path: Path
 ) -> None:

@@ -31,7 +31,7 @@ from replicate_typed.types.api import (
 BASE = "https://router.example/replicate"
 STREAM_URL = "https://stream.example/v1/files/abc"
 FUZZ = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
 
 # --- bodies -------------------------------------------------------------------------------------

@@ -255,7 +255,7 @@ def partial_prediction(draw: st.DrawFn) -> dict[str, Any]:
 
 
 PROPERTY = settings(
-    max_examples=100,
+    max_examples=50,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

@@ -195,7 +195,7 @@ def _valid(
 
 
 @given(deliveries())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @example(_valid(NOW - 300))  # the tolerance edges, at an exact instant
 @example(_valid(NOW + 300))
 @example(_valid(NOW - 301))

@@ -57,7 +57,7 @@ def _extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 SCHEMAS = st.recursive(_leaf(), _extend, max_leaves=8)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(schema=SCHEMAS, defs=st.fixed_dictionaries({name: _leaf() for name in DEFS}))
 def test_agrees_with_jsonschema_on_random_schemas(schema: Any, defs: dict[str, Any]) -> None:
     # $defs hold no $ref of their own: no cycles (jsonschema would recurse forever)

@@ -44,6 +44,7 @@ def test_a_refused_token_is_an_error_that_does_not_show_it(
     assert TOKEN not in all_text(result) and TOKEN not in mcp_server.stderr()
 
 
+@pytest.mark.slow  # sleeps out real rate-limit pauses (~2 s): `make test-slow`
 def test_rate_limits_are_waited_out_as_the_client_does(
     mcp_server: McpHarness, swapped: list[MockBackend]
 ) -> None:

@@ -256,7 +256,7 @@ ENDPOINTS = [
 _BACKEND = MockBackend(MockConfig(max_body_bytes=2048), clock=FakeClock())
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(endpoint=st.sampled_from(ENDPOINTS), body=hostile_bodies())
 def test_every_answer_to_a_hostile_body_is_strict_json_success_or_problem(
     endpoint: tuple[str, str], body: bytes
