@@ -172,8 +172,9 @@ bench-codegen: setup
 soak: setup
 	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
-# 1,000 concurrent predictions through AsyncClient against the mock (own process): errors, wall
-# time, requests, peak RSS of the client process. Extra flags: BENCH_CONCURRENCY_ARGS.
+# docs/concurrency.md: CPU per prediction at 10..1,000 concurrent waits through AsyncClient against
+# the mock (own process), ratio 1,000/100, peak RSS; the batch runner's creates/min at -j 8/64/256.
+# Extra flags: BENCH_CONCURRENCY_ARGS (--compare: also without the gate, same run).
 bench-concurrency: setup
 	$(PY) -m benchmarks.concurrency $(BENCH_CONCURRENCY_ARGS)
 

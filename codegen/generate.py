@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -284,10 +285,25 @@ def _workers(count: int) -> int:
         return 1
     cpus = os.cpu_count() or 1
     try:
-        idle = cpus - os.getloadavg()[0]
+        load: float | None = os.getloadavg()[0]
     except OSError:
-        idle = cpus
-    return max(1, min(cpus, round(idle), count // (PARALLEL_FROM // 2)))
+        load = None
+    return worker_count(cpus, load, count)
+
+
+def worker_count(cpus: int, load: float | None, count: int) -> int:
+    """Worker processes for ``count`` models on ``cpus`` CPUs at 1-minute load average ``load``
+    (None: unknown, taken as idle).
+
+    The load average counts this process too (it is running while it asks), so one runnable
+    task is ours: the others' load is ``load - 1``, and the idle CPUs are ``cpus`` minus that,
+    rounded half up. An idle 2-core machine (load ~1) gets two workers; a busy one (load >=
+    ``cpus`` + 0.5) gets one. Never more workers than CPUs, nor than ``count`` allows (each
+    worker gets at least ``PARALLEL_FROM // 2`` models: a worker costs a fork and a start).
+    """
+    others = 0.0 if load is None else max(0.0, load - 1.0)
+    idle = max(0.0, cpus - others)
+    return max(1, min(cpus, math.floor(idle + 0.5), count // (PARALLEL_FROM // 2)))
 
 
 def _render_models(specs: list[ModelSpec], project: config.Project) -> list[_Rendered]:

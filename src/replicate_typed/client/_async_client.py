@@ -54,6 +54,7 @@ from replicate_typed.client._base import (
     within,
 )
 from replicate_typed.client._logging import logger
+from replicate_typed.client._transport import AsyncGatedTransport
 from replicate_typed.client.limits import Deadline, Limits
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.client.retries import RetryPolicy
@@ -179,7 +180,9 @@ class AsyncClient:
             with self._http_lock:
                 http = self._http_client
                 if http is None:
-                    http = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+                    # the gate keeps httpcore's pool from more waiters than connections
+                    gated = AsyncGatedTransport.around(self._transport)
+                    http = httpx.AsyncClient(transport=gated, follow_redirects=False)
                     self._core.bind(http, True)
                     self._http_client = http
         return http

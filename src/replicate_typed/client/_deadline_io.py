@@ -19,6 +19,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from replicate_typed.client._transport import GatedTransport
 from replicate_typed.client.limits import current_deadline
 
 __all__ = ["install"]
@@ -88,11 +89,19 @@ class _Backend(httpcore.NetworkBackend):
 
 
 def install(http: httpx.Client | httpx.AsyncClient) -> bool:
-    """Wrap the backend of ``http``'s own connection pool (sync only); False when it has none
-    this module knows (a custom transport), which is then left alone."""
+    """Wrap the backend of ``http``'s own connection pools (sync only): its transport's pool,
+    or every pool the client's gate (:class:`~._transport.GatedTransport`) makes; False when
+    it has none this module knows (a custom transport), which is then left alone."""
     if not isinstance(http, httpx.Client):
         return False
-    pool = getattr(getattr(http, "_transport", None), "_pool", None)
+    transport = getattr(http, "_transport", None)
+    if isinstance(transport, GatedTransport):
+        return transport.each_pool(_wrap)
+    return _wrap(transport)
+
+
+def _wrap(transport: object) -> bool:
+    pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if not isinstance(backend, httpcore.NetworkBackend) or isinstance(backend, _Backend):
         return False

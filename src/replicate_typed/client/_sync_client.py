@@ -55,6 +55,7 @@ from replicate_typed.client._base import (
     within,
 )
 from replicate_typed.client._logging import logger
+from replicate_typed.client._transport import GatedTransport
 from replicate_typed.client.limits import Deadline, Limits
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.client.retries import RetryPolicy
@@ -180,7 +181,9 @@ class Client:
             with self._http_lock:
                 http = self._http_client
                 if http is None:
-                    http = httpx.Client(transport=self._transport, follow_redirects=False)
+                    # the gate keeps httpcore's pool from more waiters than connections
+                    gated = GatedTransport.around(self._transport)
+                    http = httpx.Client(transport=gated, follow_redirects=False)
                     self._core.bind(http, True)
                     self._http_client = http
         return http
