@@ -44,11 +44,13 @@ lock:
 # The code generator runs as users run it: the installed console script, [tool.replicate-typed].
 generate: setup
 	$(BIN)/replicate-typed-codegen generate
+	$(BIN)/replicate-typed-codegen api-docs
 	$(PY) scripts/unasync.py
 
 # Golden record: regenerate into a temporary folder and compare byte for byte, then lint and type-check.
 check: setup
 	$(BIN)/replicate-typed-codegen check
+	$(BIN)/replicate-typed-codegen api-docs --check
 	$(PY) scripts/unasync.py --check
 	$(MAKE) --no-print-directory lint typecheck imports
 

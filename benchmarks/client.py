@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy
 from replicate_typed.models.stability_ai import sdxl

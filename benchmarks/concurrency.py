@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 
 from replicate_typed.batch import arun_many
-from replicate_typed.client._client import AsyncClient
+from replicate_typed.client import AsyncClient
 from replicate_typed.client._transport import AsyncGatedTransport
 from replicate_typed.client.errors import ReplicateError
 from replicate_typed.models.stability_ai import sdxl

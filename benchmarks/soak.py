@@ -49,7 +49,7 @@ from typing import Any
 import httpx
 
 from replicate_typed.batch import Journal, arun_many
-from replicate_typed.client._client import AsyncClient
+from replicate_typed.client import AsyncClient
 from replicate_typed.client.downloads import adownload_all
 from replicate_typed.client.errors import (
     APIConnectionError,

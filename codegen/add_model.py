@@ -229,7 +229,7 @@ def fetch_version(model: str) -> tuple[str, dict[str, Any], str]:
     Uses the runtime client (``REPLICATE_BASE_URL`` / ``REPLICATE_API_TOKEN``); imported here so
     the compiler does not need the runtime for anything else.
     """
-    from replicate_typed.client._client import Client
+    from replicate_typed.client import Client
     from replicate_typed.client.errors import ReplicateError
 
     ref, _, version_id = model.partition(":")

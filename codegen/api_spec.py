@@ -1,37 +1,45 @@
 """Derive specs/api/openapi.json from Replicate's own OpenAPI document.
 
-Keeps the operations CONTRACT.md puts in scope, renames component schemas to the names the
-generated package exposes, and adds what the upstream document leaves implicit: problem-details
-errors and the tolerance of prediction statuses the document has not listed yet.
+Keeps every operation, names every schema (component schemas renamed to the names the generated
+package exposes, inline bodies and answers lifted into named components), and adds what the
+upstream document leaves implicit: the retry class of each operation (``x-retry``),
+problem-details errors and the tolerance of prediction statuses the document has not listed yet.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
-# (path, method, retry class) -> kept; operationIds come from upstream. The retry class is written
-# into the spec as ``x-retry`` (``read``: safe to repeat; ``cancel``: an idempotent POST;
-# ``create``: a POST that creates something, never repeated once it may have been received) and
-# from there into the generated operation table (``replicate_typed.types.operations``).
-OPERATIONS: tuple[tuple[str, str, str], ...] = (
-    ("/predictions", "post", "create"),
-    ("/predictions", "get", "read"),
-    ("/predictions/{prediction_id}", "get", "read"),
-    ("/predictions/{prediction_id}/cancel", "post", "cancel"),
-    ("/models/{model_owner}/{model_name}/predictions", "post", "create"),
-    ("/models/{model_owner}/{model_name}", "get", "read"),
-    ("/models/{model_owner}/{model_name}/versions", "get", "read"),
-    ("/models/{model_owner}/{model_name}/versions/{version_id}", "get", "read"),
-    ("/files", "get", "read"),
-    ("/files", "post", "create"),
-    ("/files/{file_id}", "get", "read"),
-    # idempotent: a repeated DELETE leaves the same state (retried like a cancel)
-    ("/files/{file_id}", "delete", "cancel"),
-    ("/webhooks/default/secret", "get", "read"),
-)
+# Every operation of the upstream document is kept: a new one arrives by ``api-spec`` +
+# ``generate`` with no hand edit. Its retry class is written into the spec as ``x-retry`` (``read``:
+# safe to repeat; ``cancel``: an idempotent write; ``create``: a POST that creates something, never
+# repeated once it may have been received) and from there into the generated operation table
+# (``replicate_typed.types.operations``). The class follows from the method (:func:`retry_class`);
+# :data:`RETRY_OVERRIDES` holds the operations where that rule would be wrong.
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
+SAFE_METHODS = frozenset({"get", "head", "options", "query"})
+IDEMPOTENT_METHODS = frozenset({"put", "delete", "patch"})
+RETRY_OVERRIDES: dict[tuple[str, str], str] = {}
 
+
+def retry_class(path: str, method: str) -> str:
+    """``read`` for safe methods, ``cancel`` for idempotent writes (PUT/PATCH/DELETE, and a POST
+    to a ``.../cancel`` path), ``create`` for any other POST."""
+    override = RETRY_OVERRIDES.get((path, method))
+    if override is not None:
+        return override
+    if method in SAFE_METHODS:
+        return "read"
+    if method in IDEMPOTENT_METHODS or path.endswith("/cancel"):
+        return "cancel"
+    return "create"
+
+
+# Upstream component names -> the names the generated package exposes. A schema not listed gets
+# :func:`schema_name` (``schemas_paginated_x_response`` -> ``XPage``, ``schemas_x_response`` -> ``X``).
 SCHEMA_NAMES: dict[str, str] = {
     "schemas_prediction_response": "Prediction",
     "schemas_version_prediction_request": "PredictionRequest",
@@ -41,7 +49,48 @@ SCHEMA_NAMES: dict[str, str] = {
     "schemas_model_response": "Model",
     "schemas_version_response": "ModelVersion",
     "schemas_paginated_version_response": "ModelVersionPage",
+    "schemas_search_response": "SearchResults",
+    "schemas_page_response": "DocumentationPage",
 }
+
+# Inline request/response schemas lifted into components, so every operation's body and answer
+# is a named type: (operationId, "request" | status code) -> name. One not listed gets
+# :func:`lifted_name` (``PascalOperationId`` + ``Request``/``Response``).
+LIFTED_NAMES: dict[tuple[str, str], str] = {
+    ("account.get", "200"): "Account",
+    ("deployments.list", "200"): "DeploymentPage",
+    ("deployments.create", "request"): "DeploymentCreateRequest",
+    ("deployments.update", "request"): "DeploymentUpdateRequest",
+    ("files.list", "200"): "FilePage",
+    ("hardware.list", "200"): "Hardware",
+    ("models.create", "request"): "ModelCreateRequest",
+    ("models.update", "request"): "ModelUpdateRequest",
+    ("models.search", "200"): "ModelPage",
+    ("predictions.list", "200"): "PredictionPage",
+    ("trainings.list", "200"): "TrainingPage",
+}
+
+
+def _pascal(text: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[._\-]+", text) if part)
+
+
+def schema_name(upstream: str) -> str:
+    """The exposed name of an upstream component schema."""
+    if upstream in SCHEMA_NAMES:
+        return SCHEMA_NAMES[upstream]
+    name = upstream.removeprefix("schemas_").removesuffix("_response")
+    if name.startswith("paginated_"):
+        return _pascal(name.removeprefix("paginated_")) + "Page"
+    return _pascal(name)
+
+
+def lifted_name(operation_id: str, where: str) -> str:
+    """The component name of an operation's inline request body or answer."""
+    if (operation_id, where) in LIFTED_NAMES:
+        return LIFTED_NAMES[(operation_id, where)]
+    return _pascal(operation_id) + ("Request" if where == "request" else "Response")
+
 
 PREDICTION_STATUSES = ["starting", "processing", "succeeded", "failed", "canceled", "aborted"]
 
@@ -92,25 +141,13 @@ def _rename_refs(node: Any) -> Any:
                 and value.startswith("#/components/schemas/")
             ):
                 name = value.rsplit("/", 1)[1]
-                out[key] = "#/components/schemas/" + SCHEMA_NAMES.get(name, name)
+                out[key] = "#/components/schemas/" + schema_name(name)
             else:
                 out[key] = _rename_refs(value)
         return out
     if isinstance(node, list):
         return [_rename_refs(item) for item in node]
     return node
-
-
-def _collect_refs(node: Any, found: set[str]) -> None:
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str):
-            found.add(ref)
-        for value in node.values():
-            _collect_refs(value, found)
-    elif isinstance(node, list):
-        for item in node:
-            _collect_refs(item, found)
 
 
 # Optional prediction fields that servers send as null (the mock, the router, the official API).
@@ -211,52 +248,94 @@ UPSTREAM_PREFER_PATTERN = "^wait(=([1-9]|[1-9][0-9]|60))?$"
 
 
 def _overlay_prefer(parameters: dict[str, Any]) -> None:
-    """Prefer: wait=N allows N in 1..60 (upstream's pattern lets 61..99 through)."""
-    schema = parameters.get("parameters_prefer_header", {}).get("schema", {})
+    """Prefer: wait=N allows N in 1..60 (upstream's pattern lets 61..99 through). In Python the
+    header is ``wait`` (True, or 1..60 seconds), as ``Prefer: wait`` means it."""
+    prefer = parameters.get("parameters_prefer_header", {})
+    if prefer.get("name") == "Prefer":
+        prefer["x-python-name"] = "wait"
+        prefer["x-python-type"] = "bool | int"
+    schema = prefer.get("schema", {})
     if schema.get("pattern") == UPSTREAM_PREFER_PATTERN:
         schema["pattern"] = "^wait(=([1-9]|[1-5][0-9]|60))?$"
 
 
 def _overlay_errors(paths: dict[str, Any]) -> None:
-    """Document the problem-details errors every operation can answer."""
+    """Document the problem-details errors every operation can answer (422 where it takes a
+    body or query parameters)."""
     problem = {
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
     }
-    for path, item in paths.items():
-        for method, operation in item.items():
+    for item in paths.values():
+        for operation in item.values():
             responses = operation.setdefault("responses", {})
             codes = dict(ERROR_RESPONSES)
-            if method == "post" and path.endswith("predictions"):
+            takes_query = any(
+                isinstance(p, dict) and p.get("in") == "query"
+                for p in operation.get("parameters", [])
+            )
+            if "requestBody" in operation or takes_query:
                 codes["422"] = "Invalid input (problem details name each invalid field)"
             for code, description in codes.items():
                 responses.setdefault(code, {"description": description, "content": problem})
 
 
-def _lift_file_page(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """``files.list`` answers an inline page object upstream: name it ``FilePage`` (as
-    ``PredictionPage``) so the generated types have it. Only while upstream keeps it inline."""
-    content = paths.get("/files", {}).get("get", {}).get("responses", {}).get("200", {})
-    media = content.get("content", {}).get("application/json", {})
+def _lift(
+    operation: dict[str, Any], where: str, media: dict[str, Any], schemas: dict[str, Any]
+) -> None:
     schema = media.get("schema")
-    if (
-        isinstance(schema, dict)
-        and "$ref" not in schema
-        and "results" in schema.get("properties", {})
-    ):
-        schemas["FilePage"] = schema
-        media["schema"] = {"$ref": "#/components/schemas/FilePage"}
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return
+    kind = schema.get("type")
+    items = schema.get("items")
+    if kind == "array" and isinstance(items, dict) and items.get("type") == "object":
+        name = lifted_name(operation["operationId"], where)  # the item is named, not the list
+        schemas.setdefault(name, items)
+        media["schema"] = {**schema, "items": {"$ref": f"#/components/schemas/{name}"}}
+        return
+    if kind != "object" or "properties" not in schema:
+        return
+    for existing, body in schemas.items():
+        if body == schema:  # the same object as a component: refer to it
+            media["schema"] = {"$ref": f"#/components/schemas/{existing}"}
+            return
+    name = lifted_name(operation["operationId"], where)
+    # a name listed in LIFTED_NAMES may be an existing component's (``predictions.list`` answers a
+    # ``PredictionPage``): the listing says they are one type
+    schemas.setdefault(name, schema)
+    media["schema"] = {"$ref": f"#/components/schemas/{name}"}
+
+
+def _lift_inline(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Name the inline JSON request bodies and success answers (objects, and the items of
+    arrays) as components, so every operation's types have names (``FilePage``, ``Account``,
+    ``DeploymentCreateRequest``...)."""
+    for item in paths.values():
+        for operation in item.values():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if isinstance(body, dict):
+                _lift(operation, "request", body, schemas)
+            for code, response in sorted(operation.get("responses", {}).items()):
+                if not code.startswith("2") or not isinstance(response, dict):
+                    continue
+                media = response.get("content", {}).get("application/json")
+                if isinstance(media, dict):
+                    _lift(operation, code, media, schemas)
 
 
 def trim(upstream: dict[str, Any]) -> dict[str, Any]:
-    """Return the in-scope subset of an upstream Replicate OpenAPI document, renamed."""
+    """Return the API spec derived from an upstream Replicate OpenAPI document: every operation,
+    every schema named, the overlays applied."""
     doc = copy.deepcopy(upstream)
     paths: dict[str, Any] = {}
-    for path, method, retry in OPERATIONS:
-        operation = doc["paths"][path][method]
-        operation["x-retry"] = retry
-        paths.setdefault(path, {})[method] = operation
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS or not isinstance(operation, dict):
+                continue
+            operation["x-retry"] = retry_class(path, method)
+            paths.setdefault(path, {})[method] = operation
     schemas_in = doc["components"]["schemas"]
-    schemas = {SCHEMA_NAMES.get(k, k): v for k, v in schemas_in.items()}
+    schemas = {schema_name(k): _rename_refs(v) for k, v in schemas_in.items()}
+    paths = _rename_refs(paths)
 
     prediction = schemas["Prediction"]
     status = prediction["properties"]["status"]
@@ -275,18 +354,20 @@ def trim(upstream: dict[str, Any]) -> dict[str, Any]:
     _overlay_prefer(doc["components"].get("parameters", {}))
     schemas["ProblemDetails"] = PROBLEM_DETAILS
     schemas["WebhookSecret"] = WEBHOOK_SECRET
-    paths["/webhooks/default/secret"]["get"]["responses"]["200"]["content"]["application/json"][
-        "schema"
-    ] = {"$ref": "#/components/schemas/WebhookSecret"}
+    secret = paths.get("/webhooks/default/secret", {}).get("get")
+    if secret is not None:
+        secret["responses"]["200"]["content"]["application/json"]["schema"] = {
+            "$ref": "#/components/schemas/WebhookSecret"
+        }
 
-    _lift_file_page(paths, schemas)
+    _lift_inline(paths, schemas)
     _overlay_errors(paths)
-    out: dict[str, Any] = {
+    return {
         "openapi": doc["openapi"],
         "info": {
-            "title": "Replicate-format prediction API (replicate-typed subset)",
+            "title": "Replicate-format prediction API (replicate-typed)",
             "version": doc["info"]["version"],
-            "description": "Trimmed from Replicate's own OpenAPI document by "
+            "description": "Derived from Replicate's own OpenAPI document by "
             "`python -m codegen api-spec`. Routers serve the same paths under {host}/replicate/v1.",
         },
         "servers": doc["servers"]
@@ -297,38 +378,13 @@ def trim(upstream: dict[str, Any]) -> dict[str, Any]:
             }
         ],
         "security": doc["security"],
-        "paths": _rename_refs(paths),
+        "paths": paths,
         "components": {
             "securitySchemes": doc["components"]["securitySchemes"],
-            "parameters": {},
-            "schemas": {},
+            "parameters": dict(sorted(doc["components"].get("parameters", {}).items())),
+            "schemas": dict(sorted(schemas.items())),
         },
     }
-    # Keep only the components the kept operations reach (transitively).
-    wanted_schemas = set(SCHEMA_NAMES.values()) | {
-        "FilePage",
-        "PredictionStatus",
-        "ProblemDetails",
-        "WebhookSecret",
-    }
-    pending = [out["paths"], *(_rename_refs(schemas[n]) for n in wanted_schemas if n in schemas)]
-    seen: set[str] = set()
-    while pending:
-        refs: set[str] = set()
-        _collect_refs(pending.pop(), refs)
-        for ref in sorted(refs - seen):
-            seen.add(ref)
-            _, _, section, name = ref.split("/", 3)
-            source = schemas if section == "schemas" else doc["components"][section]
-            node = _rename_refs(source[name])
-            out["components"][section][name] = node
-            pending.append(node)
-    for name in sorted(wanted_schemas):
-        if name in schemas and name not in out["components"]["schemas"]:
-            out["components"]["schemas"][name] = _rename_refs(schemas[name])
-    out["components"]["schemas"] = dict(sorted(out["components"]["schemas"].items()))
-    out["components"]["parameters"] = dict(sorted(out["components"]["parameters"].items()))
-    return out
 
 
 def dumps(doc: dict[str, Any]) -> str:

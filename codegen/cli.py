@@ -364,6 +364,36 @@ def api_spec(
     typer.echo(f"wrote {target}")
 
 
+@app.command("api-docs")
+def api_docs(
+    output: Annotated[
+        Path, typer.Option("--output", help="Where to write the table (Markdown).")
+    ] = Path("docs/api-operations.md"),
+    root: Annotated[Path | None, ROOT_OPTION] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if the file differs from what it would be.")
+    ] = False,
+) -> None:
+    """Write the table of every API operation and its Python call (from <specs>/api/openapi.json)."""
+    root = project_root(root)
+    from .api_resources import render_operations_doc
+
+    target = output if output.is_absolute() else root / output
+    try:
+        text = render_operations_doc(gen.Paths(root))
+    except SpecError as exc:
+        fail(exc)
+    if check:
+        current = target.read_text(encoding="utf-8") if target.is_file() else None
+        if current != text:
+            typer.echo(f"{target} is out of date: run `replicate-typed-codegen api-docs`", err=True)
+            raise typer.Exit(1)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8", newline="\n")
+    typer.echo(f"wrote {target}")
+
+
 from .drift.cli import drift  # noqa: E402
 
 app.command("drift")(drift)

@@ -59,9 +59,19 @@ class Project:
             return path.as_posix()
 
     @property
+    def api_resources(self) -> Path:
+        """The API's resources, generated from the API document next to its types (a sibling
+        folder named ``resources``; only when ``api-types`` is set)."""
+        if self.api_types is None:
+            raise ValueError("api-types is not set: no API resources")
+        return self.api_types.parent / "resources"
+
+    @property
     def outputs(self) -> tuple[Path, ...]:
         """The folders the generator owns (rewritten whole)."""
-        return (self.package,) if self.api_types is None else (self.package, self.api_types)
+        if self.api_types is None:
+            return (self.package,)
+        return (self.package, self.api_types, self.api_resources)
 
 
 def _folder(pyproject: Path, root: Path, key: str, value: Any) -> Path:

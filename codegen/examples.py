@@ -146,7 +146,7 @@ def candidates(prop: Any, defs: dict[str, Any], depth: int = 0) -> Iterator[Any]
 
 @functools.cache
 def _file_input() -> TypeAdapter[Any]:
-    from replicate_typed.core.types import FileInput  # the runtime's own rule for file inputs
+    from replicate_typed.core.field_types import FileInput  # the runtime's own rule for file inputs
 
     return TypeAdapter(FileInput)
 

@@ -29,12 +29,14 @@ import jinja2
 import jsonschema
 
 from . import config, model_docs
+from .api_resources import api_methods, api_resources, type_names
+from .api_resources import docstring as api_docstring
 from .api_types import normalise_api
 from .errors import SpecError, SpecErrors, SpecWarning, pointer
 from .examples import example_args
 from .naming import find_collisions, module_name
 from .normalize import normalise, property_path
-from .pymodels import FieldNameError, ModelCode, api_code, model_code
+from .pymodels import FieldNameError, ModelCode, api_code, defined_names, model_code
 from .schema_checks import check_schemas, validator_for
 from .spec import (
     ModelSpec,
@@ -45,6 +47,7 @@ from .spec import (
     read_json,
     spec_path,
 )
+from .training import TrainingCode, training_code
 from .verify import Origin, verify
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -67,6 +70,7 @@ def _env() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["pyrepr"] = repr
+    env.filters["docstring"] = api_docstring
     return env
 
 
@@ -156,6 +160,7 @@ def render_model(
         ) from None
     if warnings is not None:
         warnings.extend(found)
+    training = _training(spec, settings, code)
     return env.get_template("model_module.py.jinja").render(
         source=project.rel(spec_path(project.specs, spec.ref)),
         spec=spec,
@@ -165,8 +170,18 @@ def render_model(
         input_schema_json=_compact_json(norm.input_schema),
         output_schema_json=_compact_json(norm.output_schema),
         examples_json=_compact_json(list(spec.examples)),
-        extra_exports=[],
+        extra_exports=["TrainingInput", "TRAINING_INPUT_SCHEMA", "TRAINING"] if training else [],
+        training=training,
+        training_input_schema_json=_compact_json(training.input_schema) if training else "",
     )
+
+
+def _training(spec: ModelSpec, settings: Path, code: ModelCode) -> TrainingCode | None:
+    """A trainer's ``TrainingInput`` (:mod:`codegen.training`), None for other models."""
+    found = training_code(spec.path, spec.openapi_schema, settings, defined_names(code.body))
+    if found is not None:
+        _check_schema(spec, "TrainingInput", found.input_schema)
+    return found
 
 
 # Draft 7's meta-schema checks the keywords Cog writes (type, enum, bounds, properties ...) about
@@ -479,6 +494,19 @@ def _render_api(
     files[f"{types}/api.py"] = env.get_template("api_types.py.jinja").render(
         source=api_source, imports=imports, body=body, enums=enums
     )
+    resources = paths.rel(paths.api_resources)
+    tree = api_resources(api_raw, api_file)
+    nodes = tree.walk()
+    files[f"{resources}/_calls.py"] = env.get_template("api_calls.py.jinja").render(
+        source=api_source, methods=api_methods(api_raw, api_file)
+    )
+    for is_async, module in ((True, "_async_resources"), (False, "_sync_resources")):
+        files[f"{resources}/{module}.py"] = env.get_template("api_resources.py.jinja").render(
+            source=api_source, nodes=nodes, is_async=is_async, types=type_names(tree)
+        )
+    files[f"{resources}/__init__.py"] = env.get_template("api_resources_init.py.jinja").render(
+        source=api_source
+    )
     api_names = sorted(set(re.findall(r"^class (\w+)\(", body, re.M)) | set(enums))
     files[f"{types}/__init__.py"] = init.render(
         source=api_source,
@@ -490,7 +518,7 @@ def _render_api(
     return files
 
 
-_METHODS = ("get", "post", "put", "patch", "delete")
+_METHODS = ("get", "post", "put", "patch", "delete", "query")
 _RETRY_CLASSES = ("read", "cancel", "create")
 
 

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 
 REF_PREFIX = "#/components/schemas/"
 DEF_PREFIX = "#/$defs/"
-LIB_TYPES = "replicate_typed.core.types"
+LIB_TYPES = "replicate_typed.core.field_types"
 
 
 @dataclass(frozen=True)

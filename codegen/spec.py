@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
+# owner/name and version ids: the one home of both rules (the client, registry and mock use it)
+from replicate_typed.core.refs import MODEL_REF as MODEL_REF
+from replicate_typed.core.refs import VERSION_ID as VERSION_ID
+
 from .errors import SpecError, SpecErrors, pointer
 
 SPEC_FILE = "spec.json"
-VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
-MODEL_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$")
 
 # The format of a spec file, checked before anything else reads it.
 SPEC_FORMAT: dict[str, Any] = {

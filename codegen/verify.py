@@ -369,11 +369,13 @@ def _module_name(rel: str) -> str:
 
 
 def _packages(project: Project) -> list[str]:
-    """Import names of the generated packages (the models; the API types next to them)."""
+    """Import names of the generated packages (the models; the API types and resources next
+    to them)."""
     names = [project.module]
     if project.api_types is not None:
         parent = project.module.rpartition(".")[0]
-        names.append(f"{parent}.{project.api_types.name}" if parent else project.api_types.name)
+        for folder in (project.api_types, project.api_resources):
+            names.append(f"{parent}.{folder.name}" if parent else folder.name)
     return names
 
 

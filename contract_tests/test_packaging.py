@@ -120,7 +120,7 @@ for module in pkgutil.walk_packages(replicate_typed.__path__, "replicate_typed."
 
 from typer.testing import CliRunner
 from replicate_typed.cli.app import app
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client
 from replicate_typed.mock import MockServer
 from replicate_typed.models.stability_ai import sdxl
 

@@ -17,7 +17,7 @@ from contract_tests.client.test_client_helpers import (
     prediction,
     succeeded,
 )
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client
 from replicate_typed.models.black_forest_labs import flux_schnell
 from replicate_typed.predictions import TypedPrediction
 from replicate_typed.types.api import Prediction

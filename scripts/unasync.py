@@ -52,6 +52,7 @@ SUBS: tuple[tuple[str, str], ...] = (
     (r"\barun_many\b", "run_many"),
     (r"\b(_?)adownload", r"\1download"),  # adownload, _adownload, adownload_all
     (r"\baiter_raw\b", "iter_raw"),
+    (r"\b_async_resources\b", "_sync_resources"),  # the generated resources, both written
     (r"\bAsync(?=[A-Z])", ""),  # AsyncClient, AsyncIterator, AsyncBaseTransport, AsyncSleep ...
     (r"\bAsynchronous\b", "Synchronous"),
     (r"\basynchronous\b", "synchronous"),

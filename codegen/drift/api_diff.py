@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..api_spec import OPERATIONS, trim
+from ..api_spec import trim
 from ..errors import pointer
 from . import changes as k
 from .changes import MISSING, Change, Severity, show
@@ -28,33 +28,16 @@ class DriftError(Exception):
     """Upstream data that drift detection cannot compare (named precisely)."""
 
 
-def _placeholder(path: str, method: str) -> dict[str, Any]:
-    op: dict[str, Any] = {"x-drift-missing": True, "responses": {}}
-    if path == "/webhooks/default/secret":
-        op["responses"] = {"200": {"content": {"application/json": {"schema": {}}}}}
-    return op
-
-
 def trim_tolerant(upstream: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """``trim(upstream)``, plus the in-scope operations upstream does not have (left out)."""
-    doc = copy.deepcopy(upstream)
-    paths = doc.setdefault("paths", {})
-    missing: list[tuple[str, str]] = []
-    for path, method, _retry in OPERATIONS:
-        if method not in paths.get(path, {}):
-            missing.append((path, method))
-            paths.setdefault(path, {})[method] = _placeholder(path, method)
+    """``trim(upstream)``: every upstream operation is kept, so an operation upstream dropped is
+    simply absent (reported as removed against the spec); the list is kept for callers."""
     try:
-        trimmed = trim(doc)
-    except (KeyError, TypeError, IndexError) as exc:
+        trimmed = trim(copy.deepcopy(upstream))
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
         raise DriftError(
             f"the upstream document lacks something the API spec needs: {exc!r}"
         ) from None
-    for path, method in missing:
-        del trimmed["paths"][path][method]
-        if not trimmed["paths"][path]:
-            del trimmed["paths"][path]
-    return trimmed, missing
+    return trimmed, []
 
 
 def _operation_ids(doc: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -137,6 +120,7 @@ class ApiDiffer:
         old_paths: dict[str, Any] = self.old.get("paths", {})
         new_paths: dict[str, Any] = self.new.get("paths", {})
         raw_ids = _operation_ids(self.raw_new)
+        old_ids = _operation_ids(self.old)
         for path, item in old_paths.items():
             for method, op in item.items():
                 if method not in METHODS:
@@ -177,7 +161,10 @@ class ApiDiffer:
                     continue
                 self._operation(where, op, new_op)
         for path, item in new_paths.items():
-            for method in item:
+            for method, op in item.items():
+                op_id = op.get("operationId") if isinstance(op, dict) else None
+                if old_ids.get(op_id) if isinstance(op_id, str) else None:
+                    continue  # an old operation that moved: reported above, once
                 if method in METHODS and method not in old_paths.get(path, {}):
                     self.add(
                         k.OPERATION_ADDED,

@@ -125,7 +125,7 @@ class LiveSource:
     @classmethod
     def from_environment(cls, base_url: str | None = None) -> LiveSource:
         try:
-            client_module = importlib.import_module("replicate_typed.client._client")
+            client_module = importlib.import_module("replicate_typed.client")
         except ImportError as exc:
             raise UpstreamError(f"the runtime client is not available: {exc}") from None
         client = client_module.Client(base_url=base_url)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from replicate_typed.batch import arun_many, run_many
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.mock import MockBackend, MockServer
 from replicate_typed.models.stability_ai import sdxl

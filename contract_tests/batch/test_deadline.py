@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from replicate_typed.batch import Journal, arun_many, item_key
-from replicate_typed.client._client import AsyncClient
+from replicate_typed.client import AsyncClient
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.mock import MockBackend, MockServer
 from replicate_typed.models.stability_ai import sdxl

@@ -8,7 +8,7 @@ from pathlib import Path
 import respx
 
 from replicate_typed.batch import Journal, arun_many, item_key
-from replicate_typed.client._client import AsyncClient
+from replicate_typed.client import AsyncClient
 from replicate_typed.models.stability_ai import sdxl
 
 from ..client.test_hostile_server import BASE, TOKEN, prediction

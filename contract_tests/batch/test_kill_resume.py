@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from replicate_typed.batch import Journal
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client
 from replicate_typed.mock import FaultConfig, MockServer
 
 from .conftest import TOKEN

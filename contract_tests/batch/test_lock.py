@@ -18,7 +18,7 @@ from replicate_typed.batch import lock as lock_module
 from replicate_typed.batch.journal import JOURNAL_NAME
 from replicate_typed.batch.lock import lock_path, read_owner
 from replicate_typed.cli.app import app
-from replicate_typed.client._client import AsyncClient
+from replicate_typed.client import AsyncClient
 from replicate_typed.mock import MockBackend, MockServer
 from replicate_typed.models.stability_ai import sdxl
 

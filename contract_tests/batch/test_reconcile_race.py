@@ -23,7 +23,7 @@ from collections.abc import Callable
 import httpx
 
 from replicate_typed.batch import Journal, arun_many
-from replicate_typed.client._client import AsyncClient
+from replicate_typed.client import AsyncClient
 from replicate_typed.mock import MockBackend, MockServer
 from replicate_typed.models.stability_ai import sdxl
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from replicate_typed.batch import BatchOptions, Journal, arun_many, item_key, run_many
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.mock import FaultConfig, MockBackend, MockServer
 from replicate_typed.models.stability_ai import sdxl

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from replicate_typed.batch import BatchResult, arun_many
 from replicate_typed.cli.app import app
-from replicate_typed.client._client import AsyncClient
+from replicate_typed.client import AsyncClient
 from replicate_typed.mock import MockBackend, MockServer
 from replicate_typed.models.stability_ai import sdxl
 

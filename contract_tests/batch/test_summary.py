@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from replicate_typed.batch import run_many
 from replicate_typed.batch.runner import OUTCOMES, BatchReport, BatchResult, InvalidInput
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client
 from replicate_typed.mock import MockBackend, MockServer
 
 from .conftest import TOKEN

@@ -214,7 +214,7 @@ def test_after_ctrl_c_the_pool_is_left_to_the_exit(
     """Ctrl-C may land while the interrupted code holds the connection pool's lock; closing the
     pool then would wait forever (seen once in CI: the process never exited). After an interrupt
     the CLI exits without closing it; otherwise it closes it."""
-    from replicate_typed.client._client import Client
+    from replicate_typed.client import Client
 
     closed: list[bool] = []
     monkeypatch.setattr(Client, "close", lambda self: closed.append(True))

@@ -27,8 +27,7 @@ from contract_tests.client.test_client_helpers import (
     problem,
     succeeded,
 )
-from replicate_typed.client import errors
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client, errors
 from replicate_typed.client.uploads import INLINE_LIMIT
 from replicate_typed.client.webhooks import signed_headers, verify_signature
 from replicate_typed.models.black_forest_labs import flux_schnell

@@ -22,8 +22,7 @@ from contract_tests.client.test_client_helpers import (
     problem,
     succeeded,
 )
-from replicate_typed.client import errors
-from replicate_typed.client._client import AsyncClient
+from replicate_typed.client import AsyncClient, errors
 from replicate_typed.client.retries import RetryPolicy
 from replicate_typed.models.black_forest_labs import flux_schnell
 from replicate_typed.models.stability_ai import sdxl

@@ -24,7 +24,7 @@ from replicate_typed.client.downloads import (
     safe_filename,
 )
 from replicate_typed.client.errors import DownloadError
-from replicate_typed.core.types import FileOutput
+from replicate_typed.core.field_types import FileOutput
 
 URL = "https://replicate.delivery/pbxt/abc123/out-0.png"
 CONTENT = bytes(range(256)) * 1000  # 256 000 bytes, several chunks

@@ -10,8 +10,7 @@ import pytest
 import respx
 
 from contract_tests.client.test_client_helpers import PID, ROUTER, TOKEN, FakeTime
-from replicate_typed.client import errors
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client, errors
 from replicate_typed.client._requests import error_from_response
 from replicate_typed.client.retries import RetryPolicy
 

@@ -15,8 +15,7 @@ import httpx
 import pytest
 import respx
 
-from replicate_typed.client import errors
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client, errors
 from replicate_typed.client.downloads import output_dir
 from replicate_typed.client.webhooks import WebhookRejected, signed_headers, verify
 
@@ -96,8 +95,17 @@ def test_get_list_and_files_refuse_unsafe_ids(respx_mock: respx.MockRouter) -> N
     with client() as c:
         with pytest.raises(errors.APIResponseValidationError, match="id: '/etc'"):
             c.predictions.get("abc")
+        # a page item with an unsafe id costs that item only: the rest stays reachable and the
+        # bad one is reported (never used in a URL or folder); iterating the items ends with
+        # the error naming it, after the good ones
+        seen: list[str] = []
         with pytest.raises(errors.APIResponseValidationError, match=r"results\.1\.id: '\.\.'"):
-            list(c.predictions.list())
+            seen.extend(p.id for p in c.predictions.list())
+        assert seen == ["ok1"]
+        page = c.predictions.list().first_page()
+        assert [p.id for p in page] == ["ok1"]
+        assert [(i.index, i.id) for i in page.invalid] == [(1, None)]
+        assert "is not a prediction id" in page.invalid[0].reason
         with pytest.raises(errors.APIResponseValidationError, match="id: '../f'"):
             c.files.create(b"x", filename="f.png")
 

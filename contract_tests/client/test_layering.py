@@ -50,7 +50,7 @@ def test_no_client_module_imports_an_application(path: Path) -> None:
 @pytest.mark.parametrize(
     ("statement", "loads"),
     [
-        ("import replicate_typed.client._client", "replicate_typed.client._client"),
+        ("from replicate_typed.client import Client", "replicate_typed.client._sync_client"),
         ("import replicate_typed.client._sync_client", "replicate_typed.client._sync_client"),
         ("import replicate_typed.client._async_client", "replicate_typed.client._async_client"),
         ("from replicate_typed import Client, AsyncClient", "replicate_typed.client._sync_client"),

@@ -18,8 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contract_tests.client._fault_server import _BOMB, PID, FaultServer, fault_server
-from replicate_typed.client import errors
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client, errors
 from replicate_typed.client.limits import DEFAULT_WAIT_TIMEOUT, Limits, deadline
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy, on_rate_limit_pause, retry_after_hint

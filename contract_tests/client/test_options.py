@@ -8,7 +8,7 @@ import pytest
 import respx
 
 from contract_tests.client.test_client_helpers import PID, ROUTER, TOKEN, succeeded
-from replicate_typed.client._client import AsyncClient, Client, ClientOptions
+from replicate_typed.client import AsyncClient, Client, ClientOptions
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy
 

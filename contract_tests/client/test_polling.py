@@ -20,8 +20,7 @@ from contract_tests.client.test_client_helpers import (
     FakeTime,
     prediction,
 )
-from replicate_typed.client import errors
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client, errors
 from replicate_typed.client.polling import (
     Poller,
     PollPolicy,

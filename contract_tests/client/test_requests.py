@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from contract_tests.client.test_client_helpers import OFFICIAL, ROUTER, SDXL_VERSION
 from replicate_typed.client import _requests as rq
 from replicate_typed.client import errors
+from replicate_typed.resources import _calls
 
 hex64 = st.text("0123456789abcdef", min_size=64, max_size=64)
 slug = st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,20}", fullmatch=True)
@@ -79,17 +80,19 @@ def test_invalid_versions_are_named(value: str) -> None:
 
 
 def test_create_prediction_body_is_exact() -> None:
-    spec = rq.create_prediction(version=SDXL_VERSION, input={"a": 1})
+    spec = rq.spec_of(_calls.predictions_create(version=SDXL_VERSION, input={"a": 1}))
     assert (spec.method, spec.url, spec.kind) == ("POST", "/v1/predictions", "create")
     assert spec.json == {"version": SDXL_VERSION, "input": {"a": 1}}
     assert spec.headers == {} and spec.read_timeout is None
-    spec = rq.create_prediction(
-        version=SDXL_VERSION,
-        input={},
-        webhook="https://h/x",
-        webhook_events_filter=("logs",),
-        wait=30,
-        cancel_after="10m",
+    spec = rq.spec_of(
+        _calls.predictions_create(
+            version=SDXL_VERSION,
+            input={},
+            webhook="https://h/x",
+            webhook_events_filter=("logs",),
+            wait=30,
+            cancel_after="10m",
+        )
     )
     assert spec.json == {
         "version": SDXL_VERSION,
@@ -103,8 +106,10 @@ def test_create_prediction_body_is_exact() -> None:
 
 
 def test_model_prediction_body_has_no_version() -> None:
-    spec = rq.create_model_prediction(
-        "black-forest-labs/flux-schnell", input={"prompt": "x"}, wait=True
+    spec = rq.spec_of(
+        _calls.models_predictions_create(
+            "black-forest-labs/flux-schnell", input={"prompt": "x"}, wait=True
+        )
     )
     assert spec.url == "/v1/models/black-forest-labs/flux-schnell/predictions"
     assert spec.json == {"input": {"prompt": "x"}}
@@ -113,7 +118,7 @@ def test_model_prediction_body_has_no_version() -> None:
 
 def test_input_must_be_an_object() -> None:
     with pytest.raises(errors.InputError, match="input: a list is not a JSON object"):
-        rq.create_prediction(version=SDXL_VERSION, input=[1])  # type: ignore[arg-type]
+        rq.spec_of(_calls.predictions_create(version=SDXL_VERSION, input=[1]))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -147,37 +152,45 @@ def test_next_page_stays_on_the_base(base: str) -> None:
 
 
 def test_list_filters() -> None:
-    spec = rq.list_predictions(created_after="2025-01-01T00:00:00Z")
+    spec = rq.spec_of(_calls.predictions_list(created_after="2025-01-01T00:00:00Z"))
     assert spec.params == {"created_after": "2025-01-01T00:00:00Z"}
-    assert rq.list_predictions().params is None
+    assert rq.spec_of(_calls.predictions_list()).params is None
     with pytest.raises(errors.InputError, match="created_before: 'yesterday'"):
-        rq.list_predictions(created_before="yesterday")
+        rq.spec_of(_calls.predictions_list(created_before="yesterday"))
     with pytest.raises(errors.InputError, match="no time zone"):
-        rq.list_predictions(created_after=datetime(2025, 1, 1))
+        rq.spec_of(_calls.predictions_list(created_after=datetime(2025, 1, 1)))
 
 
 def test_get_cancel_and_models_paths() -> None:
-    assert rq.get_prediction("abc").url == "/v1/predictions/abc"
-    cancel = rq.cancel_prediction("abc")
+    assert rq.spec_of(_calls.predictions_get("abc")).url == "/v1/predictions/abc"
+    cancel = rq.spec_of(_calls.predictions_cancel("abc"))
     assert (cancel.method, cancel.url, cancel.kind) == (
         "POST",
         "/v1/predictions/abc/cancel",
         "cancel",
     )
-    assert rq.get_model("a/b").url == "/v1/models/a/b"
-    assert (
-        rq.get_model_version("a/b", SDXL_VERSION).url == f"/v1/models/a/b/versions/{SDXL_VERSION}"
-    )
-    assert rq.get_default_webhook_secret().url == "/v1/webhooks/default/secret"
+    assert rq.spec_of(_calls.models_get("a/b")).url == "/v1/models/a/b"
+    version = rq.spec_of(_calls.models_versions_get("a/b", SDXL_VERSION))
+    assert version.url == f"/v1/models/a/b/versions/{SDXL_VERSION}"
+    secret = rq.spec_of(_calls.webhooks_default_secret_get())
+    assert secret.url == "/v1/webhooks/default/secret"
+    with pytest.raises(errors.InputError, match="version_id: 'abc' is not a 64-hex version id"):
+        rq.spec_of(_calls.models_versions_get("a/b", "abc"))
+    with pytest.raises(errors.InputError, match="deployment: 'a' is not owner/name"):
+        rq.spec_of(_calls.deployments_get("a"))
 
 
 def test_create_file_spec() -> None:
-    spec = rq.create_file(b"x", filename="a.txt", content_type="text/plain", metadata={"k": 1})
+    spec = rq.spec_of(
+        _calls.files_create(content=b"x", filename="a.txt", type="text/plain", metadata={"k": 1})
+    )
     assert spec.files == {"content": ("a.txt", b"x", "text/plain")}
     assert spec.data == {"filename": "a.txt", "type": "text/plain", "metadata": '{"k": 1}'}
     assert spec.kind == "create"
     with pytest.raises(errors.InputError, match="metadata"):
-        rq.create_file(b"x", filename="a", content_type="t", metadata={"k": object()})
+        rq.spec_of(
+            _calls.files_create(content=b"x", filename="a", type="t", metadata={"k": object()})
+        )
 
 
 def test_snippet_is_short_and_single_line() -> None:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract_tests.client.test_client_helpers import PID, SDXL_VERSION, TOKEN, FakeTime, prediction
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client
 from replicate_typed.client.errors import ReplicateError
 from replicate_typed.client.streaming import DEFAULT_MAX_RECONNECTS, StreamEvent, iter_events
 from replicate_typed.models.stability_ai import sdxl

@@ -21,8 +21,7 @@ from contract_tests.client.test_client_helpers import (
     FakeTime,
     prediction,
 )
-from replicate_typed.client import errors
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client, errors
 from replicate_typed.client.retries import RetryPolicy, retry_after_hint, should_retry
 
 MAX_RETRIES = 2

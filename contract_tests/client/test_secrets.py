@@ -21,8 +21,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from replicate_typed.cli.app import app
-from replicate_typed.client import errors
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client, errors
 from replicate_typed.client.webhooks import signed_headers, verify
 from replicate_typed.mock import MockServer
 from replicate_typed.models.stability_ai import sdxl

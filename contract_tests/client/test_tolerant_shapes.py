@@ -32,10 +32,9 @@ from contract_tests.client.test_client_helpers import (
     FakeTime,
     succeeded,
 )
-from replicate_typed.client import errors
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client, errors
+from replicate_typed.core.field_types import FileOutput
 from replicate_typed.core.model import ModelInput
-from replicate_typed.core.types import FileOutput
 from replicate_typed.models.black_forest_labs import flux_schnell
 from replicate_typed.models.stability_ai import sdxl
 from replicate_typed.predictions import TypedPrediction, status_of, unknown_fields

@@ -20,7 +20,7 @@ from replicate_typed.client.uploads import (
     plan_input,
     prepare_input,
 )
-from replicate_typed.core.types import FileOutput
+from replicate_typed.core.field_types import FileOutput
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 

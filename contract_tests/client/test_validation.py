@@ -18,9 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from replicate_typed.client import Client, errors
 from replicate_typed.client import _requests as rq
-from replicate_typed.client import errors
-from replicate_typed.client._client import Client
 from replicate_typed.client.validation import (
     ID_MAX_LENGTH,
     Origin,
@@ -34,6 +33,7 @@ from replicate_typed.client.validation import (
     token_allowed,
     trusted_origins,
 )
+from replicate_typed.resources import _calls
 from replicate_typed.types.api import Prediction
 
 TOKEN = "r8_VALIDATION_token_0123456789abcdefXYZ"
@@ -171,8 +171,8 @@ def test_a_symlink_inside_the_output_folder_pointing_out_is_refused(tmp_path: Pa
 def test_ids_sent_by_the_caller_use_the_same_rule() -> None:
     for value in ("..", "a/b", "con", "x" * 201):
         with pytest.raises(errors.InputError, match="id: .* is not a prediction id"):
-            rq.get_prediction(value)
-    assert rq.get_prediction("abc").url == "/v1/predictions/abc"
+            rq.spec_of(_calls.predictions_get(value))
+    assert rq.spec_of(_calls.predictions_get("abc")).url == "/v1/predictions/abc"
 
 
 # --- URLs that receive the token -------------------------------------------------------------

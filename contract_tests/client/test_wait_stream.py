@@ -28,9 +28,8 @@ from contract_tests.client.test_client_helpers import (
     FakeTime,
     prediction,
 )
-from replicate_typed.client import errors
+from replicate_typed.client import AsyncClient, Client, errors
 from replicate_typed.client._base import ClientOptions, Core
-from replicate_typed.client._client import AsyncClient, Client
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.mock import FakeClock, MockBackend, MockConfig, MockServer, install
 from replicate_typed.models.stability_ai import sdxl

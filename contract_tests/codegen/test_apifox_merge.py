@@ -126,7 +126,7 @@ def test_seed_and_version_file_give_typed_outputs_and_file_inputs(repo: Path) ->
     assert "(output): type: Apifox says nothing (no output schema)" in err
     assert "0 conflict(s)" in err and "no published schema" not in err
     module = describe_module(repo, ref)
-    assert module["output"] == "list[replicate_typed.core.types.FileOutput]"
+    assert module["output"] == "list[replicate_typed.core.field_types.FileOutput]"
     for name in ("image", "mask"):  # FileInput: a path, bytes, a file or a URL
         assert "pathlib.Path" in module["fields"][name] and "IO[bytes]" in module["fields"][name]
     assert "Literal[" in module["fields"]["scheduler"]  # the published enum
@@ -243,7 +243,7 @@ def test_from_api_fetches_the_version_the_document_names(
     assert BASE in spec["provenance"] and "--from-api" in spec["provenance"]
     assert TOKEN not in result.output and TOKEN not in json.dumps(spec)
     module = describe_module(repo, "lucataco/flux-dev-lora")
-    assert module["output"] == "list[replicate_typed.core.types.FileOutput]"
+    assert module["output"] == "list[replicate_typed.core.field_types.FileOutput]"
 
 
 def test_from_api_latest_version_of_a_model_called_by_path(

@@ -41,6 +41,7 @@ def test_this_repository_is_one_configuration(repo_root: Path) -> None:
     assert [found.rel(p) for p in found.outputs] == [
         "generated/replicate_typed/models",
         "generated/replicate_typed/types",
+        "generated/replicate_typed/resources",
     ]
 
 

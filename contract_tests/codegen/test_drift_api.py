@@ -29,7 +29,11 @@ SPEC: dict[str, Any] = json.loads((ROOT / "specs" / "api" / "openapi.json").read
 PREDICTION = UPSTREAM["components"]["schemas"]["schemas_prediction_response"]
 FIELDS = sorted(PREDICTION["properties"])
 REQUIRED = set(PREDICTION["required"])
-CREATE_OPS = [("/predictions", "post"), ("/models/{model_owner}/{model_name}/predictions", "post")]
+CREATE_OPS = [
+    ("/deployments/{deployment_owner}/{deployment_name}/predictions", "post"),
+    ("/models/{model_owner}/{model_name}/predictions", "post"),
+    ("/predictions", "post"),
+]
 
 
 def field_path(name: str, *rest: str) -> str:
@@ -259,3 +263,30 @@ def test_document_version_is_cosmetic_and_a_missing_prediction_schema_is_an_erro
     del doc["components"]["schemas"]["schemas_prediction_response"]
     with pytest.raises(DriftError, match="lacks"):
         diff_api_documents(SPEC, doc)
+
+
+def test_a_new_upstream_operation_is_kept_and_reported_added() -> None:
+    def add(doc: dict[str, Any]) -> None:
+        doc["paths"]["/predictions/{prediction_id}/pause"] = {
+            "post": {
+                "operationId": "predictions.pause",
+                "summary": "Pause a prediction",
+                "parameters": [
+                    {
+                        "in": "path",
+                        "name": "prediction_id",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {"200": {"description": "Success"}},
+            }
+        }
+
+    path = "/predictions/{prediction_id}/pause"
+    assert diff(add) == [(k.OPERATION_ADDED, pointer(["paths", path, "post"]), Severity.COMPATIBLE)]
+    doc = copy.deepcopy(UPSTREAM)
+    add(doc)
+    kept = trim(doc)["paths"][path]["post"]
+    assert kept["operationId"] == "predictions.pause"
+    assert kept["x-retry"] == "create"

@@ -49,6 +49,7 @@ def test_the_generator_writes_exactly_the_files_under_generated(repo_root: Path)
     assert [project.rel(folder) for folder in project.outputs] == [
         "generated/replicate_typed/models",
         "generated/replicate_typed/types",
+        "generated/replicate_typed/resources",
     ]
     assert sorted(gen.render_package(repo_root)) == gen.owned_files(project)
 

@@ -11,11 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contract_tests.client.test_client_helpers import PID, TOKEN, prediction
-from replicate_typed.client import errors
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client, errors
 from replicate_typed.client.outputs import succeeded_output
+from replicate_typed.core.field_types import FileOutput
 from replicate_typed.core.model import ModelInfo, ModelInput
-from replicate_typed.core.types import FileOutput
 from replicate_typed.models.stability_ai import sdxl
 from replicate_typed.types.api import Prediction
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from replicate_typed.core.types import FileOutput
+from replicate_typed.core.field_types import FileOutput
 from replicate_typed.models.stability_ai import stable_diffusion_img2img as img2img
 
 TOKEN_LIKE = "r8_SECRET_VALUE_THAT_MUST_NOT_PRINT"
@@ -64,8 +64,8 @@ def test_unset_defaults_are_not_sent_and_set_ones_are() -> None:
 
 
 def test_secret_never_prints_but_is_sent() -> None:
+    from replicate_typed.core.field_types import Secret
     from replicate_typed.core.model import ModelInput
-    from replicate_typed.core.types import Secret
 
     class WithSecret(ModelInput[str]):
         api_key: Secret
@@ -89,7 +89,7 @@ def test_client_uploads_large_file_objects_under_their_own_name(respx_mock: obje
     import httpx
     import respx
 
-    from replicate_typed.client._client import Client
+    from replicate_typed.client import Client
 
     assert isinstance(respx_mock, respx.MockRouter)
     big = io.BytesIO(b"\x89PNG" + b"\0" * (300 * 1024))

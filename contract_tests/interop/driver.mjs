@@ -148,6 +148,114 @@ const scenarios = {
     return { key: secret.key, verdicts };
   },
 
+  async "account-hardware-collections"() {
+    const account = await replicate.accounts.current();
+    const hardware = await replicate.hardware.list();
+    const slugs = [];
+    for await (const page of replicate.paginate(replicate.collections.list)) {
+      slugs.push(...page.map((collection) => collection.slug));
+    }
+    const trainers = await replicate.collections.get("lora-trainers");
+    return {
+      account,
+      skus: hardware.map((item) => item.sku),
+      slugs,
+      trainer_models: trainers.models.map((model) => `${model.owner}/${model.name}`),
+    };
+  },
+
+  async models() {
+    const account = await replicate.accounts.current();
+    const created = await replicate.models.create(account.username, "hot-dog-detector", {
+      visibility: "private",
+      hardware: "cpu",
+      description: "Hot dogs",
+    });
+    const fetched = await replicate.models.get(account.username, "hot-dog-detector");
+    const names = [];
+    for await (const page of replicate.paginate(replicate.models.list)) {
+      names.push(...page.map((model) => `${model.owner}/${model.name}`));
+    }
+    const found = await replicate.models.search(args.query);
+    return {
+      created,
+      fetched,
+      names,
+      found: found.results.map((model) => `${model.owner}/${model.name}`),
+    };
+  },
+
+  async trainings() {
+    const account = await replicate.accounts.current();
+    const destination = `${account.username}/my-lora`;
+    await replicate.models.create(account.username, "my-lora", {
+      visibility: "private",
+      hardware: "gpu-t4",
+    });
+    const [owner, name] = args.trainer.split("/");
+    const created = await replicate.trainings.create(owner, name, args.version, {
+      destination,
+      input: { input_images: args.zip, steps: 500 },
+    });
+    let done = created;
+    for (let i = 0; i < 200 && done.status !== "succeeded"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      done = await replicate.trainings.get(created.id);
+    }
+    const versions = await replicate.models.versions.list(account.username, "my-lora");
+    const versionId = done.output ? done.output.version.split(":")[1] : null;
+    const version = versionId
+      ? await replicate.models.versions.get(account.username, "my-lora", versionId)
+      : null;
+    const slow = await replicate.trainings.create(owner, name, args.version, {
+      destination,
+      input: { input_images: args.zip },
+    });
+    const canceled = await replicate.trainings.cancel(slow.id);
+    const listed = await replicate.trainings.list();
+    return {
+      created: { id: created.id, status: created.status, urls: created.urls },
+      done: { status: done.status, output: done.output },
+      versions: versions.results.map((item) => item.id),
+      version_id: version ? version.id : null,
+      canceled: { id: canceled.id, status: canceled.status },
+      listed: listed.results.map((item) => item.id),
+    };
+  },
+
+  async deployments() {
+    const created = await replicate.deployments.create({
+      name: "my-app",
+      model: args.model,
+      version: args.version,
+      hardware: "gpu-t4",
+      min_instances: 0,
+      max_instances: 3,
+    });
+    const fetched = await replicate.deployments.get(created.owner, "my-app");
+    const listed = await replicate.deployments.list();
+    const updated = await replicate.deployments.update(created.owner, "my-app", {
+      max_instances: 5,
+    });
+    const prediction = await replicate.deployments.predictions.create(created.owner, "my-app", {
+      input: args.input,
+    });
+    const done = await replicate.wait(prediction, FAST);
+    const deleted = await replicate.deployments.delete(created.owner, "my-app");
+    const after = await replicate.deployments.list();
+    return {
+      created,
+      fetched,
+      listed: listed.results.map((item) => item.name),
+      updated,
+      prediction: { id: prediction.id, deployment: prediction.deployment },
+      done: { status: done.status, png: await firstBytes(done.output[0]) },
+      deleted,
+      after: after.results.length,
+      missing: await expectError(replicate.deployments.get(created.owner, "my-app")),
+    };
+  },
+
   async "bad-token"() {
     const other = new Replicate({ auth: "not-the-token", baseUrl: process.env.INTEROP_BASE_URL });
     return { error: await expectError(other.predictions.list()) };

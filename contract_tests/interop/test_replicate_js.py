@@ -24,6 +24,7 @@ from contract_tests.interop.conftest import (
     png_bytes,
 )
 from contract_tests.mock.conftest import Receiver
+from replicate_typed.models import registry
 
 # drives the official JavaScript client under node: `make test-slow` (CI runs it)
 pytestmark = pytest.mark.slow
@@ -172,3 +173,62 @@ def test_webhook_secret_and_signatures(node: Node, mock: Mock, receiver: Receive
 def test_a_bad_token_is_refused(node: Node, mock: Mock) -> None:
     result = node.run("bad-token", f"{mock.url}/v1")
     assert result["error"] == {"name": "ApiError", "status": 401}
+
+
+# --- the rest of the API: every call the JS client has, in a realistic order -----------------------
+
+TRAINER = registry["ostris/flux-dev-lora-trainer"]
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_account_hardware_collections(node: Node, mock: Mock, prefix: str) -> None:
+    result = node.run("account-hardware-collections", f"{mock.url}{prefix}/v1")
+    assert result["account"]["username"] == "mock-user"
+    assert {"cpu", "gpu-t4"} <= set(result["skus"])
+    assert "lora-trainers" in result["slugs"] and len(result["slugs"]) > PAGE_SIZE
+    assert result["trainer_models"] == [TRAINER.ref]
+
+
+def test_models_create_get_list_search(node: Node, mock: Mock) -> None:
+    result = node.run("models", f"{mock.url}/v1", query="flux")
+    assert result["created"]["name"] == "hot-dog-detector"
+    assert result["fetched"]["description"] == "Hot dogs"
+    assert "mock-user/hot-dog-detector" in result["names"]
+    assert len(result["names"]) == len(registry) + 1  # every page
+    assert FLUX.ref in result["found"]
+    assert mock.backend.stats()["operations"]["models.search"] == 1
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_trainings_create_get_cancel_list(node: Node, mock: Mock, prefix: str) -> None:
+    result = node.run(
+        "trainings",
+        f"{mock.url}{prefix}/v1",
+        trainer=TRAINER.ref,
+        version=TRAINER.version,
+        zip="https://example.com/my-input-images.zip",
+    )
+    assert result["created"]["status"] == "starting"
+    assert result["done"]["status"] == "succeeded"
+    version_id = result["done"]["output"]["version"].split(":")[1]
+    assert result["versions"] == [version_id] == [result["version_id"]]
+    assert result["canceled"]["status"] == "canceled"
+    assert result["listed"] == [result["canceled"]["id"], result["created"]["id"]]
+
+
+def test_deployments_create_get_list_update_predict_delete(node: Node, mock: Mock) -> None:
+    result = node.run(
+        "deployments",
+        f"{mock.url}/v1",
+        model=SDXL.ref,
+        version=SDXL.version,
+        input={"prompt": "a lighthouse"},
+    )
+    assert result["created"]["current_release"]["number"] == 1
+    assert result["fetched"] == result["created"]
+    assert result["listed"] == ["my-app"]
+    assert result["updated"]["current_release"]["number"] == 2
+    assert result["prediction"]["deployment"] == "mock-user/my-app"
+    assert result["done"] == {"status": "succeeded", "png": PNG_MAGIC}
+    assert result["deleted"] is True and result["after"] == 0
+    assert result["missing"]["status"] == 404

@@ -37,7 +37,7 @@ from contract_tests.live.prism import (
     prism_document,
 )
 from contract_tests.live.transport import RecordingTransport
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client
 from replicate_typed.mock import MockServer
 
 MOCK_TOKEN = "r8_live_suite_mock_token_0123456789abcdef"

@@ -20,7 +20,7 @@ from PIL import Image
 from contract_tests.live.conftest import ALL_TARGETS, PRISM, RUNS, SLOW_MODEL, STATEFUL, LiveTarget
 from replicate_typed.client import errors
 from replicate_typed.client.downloads import download_all
-from replicate_typed.core.types import FileOutput
+from replicate_typed.core.field_types import FileOutput
 from replicate_typed.models import registry
 from replicate_typed.models.black_forest_labs import flux_schnell
 from replicate_typed.models.stability_ai import sdxl

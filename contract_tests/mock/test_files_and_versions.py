@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from contract_tests.mock.conftest import SDXL, TOKEN, Env
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client
 from replicate_typed.client.errors import InputError, NotFoundError
 from replicate_typed.types.api import File, FilePage, ModelVersionPage
 

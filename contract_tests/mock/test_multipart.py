@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract_tests.mock.conftest import Env
@@ -108,12 +108,23 @@ def test_a_type_that_cannot_be_a_header_is_kept_but_not_served_as_one(env: Env, 
     assert "x-injected" not in download.headers
 
 
-def test_any_printable_type_is_served_as_given(env: Env) -> None:
-    content_type, body = _encode({"type": "0"}, {"content": ("a", b"x", "text/plain")})
+@pytest.mark.parametrize(
+    ("given", "served"),
+    [
+        ("0", "application/octet-stream"),
+        ("text", "application/octet-stream"),
+        ("image/png", "image/png"),
+        ("text/plain; charset=utf-8", "text/plain; charset=utf-8"),
+    ],
+)
+def test_a_media_type_is_served_as_given_anything_else_as_octet_stream(
+    env: Env, given: str, served: str
+) -> None:
+    content_type, body = _encode({"type": given}, {"content": ("a", b"x", "text/plain")})
     created = _post(env, body, content_type)
-    assert created.status_code == 201 and created.json()["content_type"] == "0"
+    assert created.status_code == 201 and created.json()["content_type"] == given
     download = env.client.get(f"/v1/files/{created.json()['id']}/download")
-    assert download.headers["content-type"] == "0"
+    assert download.headers["content-type"] == served
 
 
 def test_files_create_refuses_fields_that_are_not_utf8(env: Env) -> None:
@@ -136,3 +147,35 @@ def test_files_create_ignores_a_part_content_type_that_cannot_be_a_header(env: E
     download = env.client.get(f"/v1/files/{response.json()['id']}/download")
     assert download.headers["content-type"] == "application/octet-stream"
     assert download.content == b"x"
+
+
+_TOKEN_CHARS = "!#$%&'*+.^_`|~-" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _is_media_type(value: str) -> bool:
+    """RFC 9110 ``type "/" subtype *( OWS ";" OWS parameter )``, checked by hand (not the
+    mock's regex): tokens of tchar, parameters printable ASCII."""
+    head, _, params = value.partition(";")
+    kind, slash, sub = head.rstrip(" \t").partition("/")
+    tokens_ok = bool(kind) and bool(sub) and all(c in _TOKEN_CHARS for c in kind + sub)
+    return bool(slash) and tokens_ok and all(" " <= c <= "~" for c in params)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(given_type=st.text(max_size=30) | st.sampled_from(["image/png", "a/b; q=1", "a/b\r\nx: 1"]))
+def test_a_download_is_served_as_a_media_type_whatever_type_was_given(given_type: str) -> None:
+    from replicate_typed.mock import MockBackend, MockConfig
+
+    backend = MockBackend(MockConfig(api_tokens=("t",)))
+    auth = {"authorization": "Bearer t"}
+    content_type, body = _encode({"type": given_type}, {"content": ("a", b"x", "text/plain")})
+    created = backend.handle("POST", "/v1/files", {**auth, "content-type": content_type}, {}, body)
+    if created.status != 201:  # a type the multipart form cannot carry: refused, nothing stored
+        assert created.status in (400, 422)
+        return
+    fid, stored = created.json()["id"], created.json()["content_type"]  # the part's if empty
+    download = backend.handle("GET", f"/v1/files/{fid}/download", auth, {}, b"")
+    served = download.headers["content-type"]
+    assert served == "application/octet-stream" or (served == stored and _is_media_type(served))
+    assert _is_media_type(stored) <= (served == stored)  # a media type is never replaced
+    backend.close()

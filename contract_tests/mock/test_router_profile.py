@@ -20,6 +20,7 @@ from contract_tests.mock.conftest import SDXL, SDXL_VERSION, Env
 from replicate_typed.mock import FakeClock, MockBackend, MockConfig
 from replicate_typed.mock.profiles import ROUTER_GET_FIELDS, ROUTER_ROUTES, profile_named
 from replicate_typed.mock.routes import ROUTES
+from replicate_typed.types.operations import OPERATIONS
 
 SEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "apifox"
 FLUX_PATH = "/v1/models/black-forest-labs/flux-schnell/predictions"
@@ -124,6 +125,7 @@ OTHER_REQUESTS = [
     ("GET", "/p/{pid}"),
     ("DELETE", "/v1/predictions/{pid}"),  # a wrong method on a served path: 404, not 405
     ("GET", FLUX_PATH),
+    ("OPTIONS", "/v1/predictions"),
 ]
 
 
@@ -135,6 +137,19 @@ def test_every_other_route_is_404(router_env: Env, method: str, path: str, prefi
     assert response.status_code == 404, (method, path, response.text)
     assert response.headers["content-type"] == "application/problem+json"
     assert "allow" not in response.headers
+
+
+def test_no_operation_a_router_does_not_document_is_served(router_env: Env) -> None:
+    """Every operation of the spec outside the router's three (deployments, trainings, models,
+    collections ...) is a 404 with problem details, with and without the prefix."""
+    others = [op for op in OPERATIONS.values() if op.id not in ROUTER_ROUTES]
+    assert len(others) == len(OPERATIONS) - 3
+    for op in others:
+        for prefix in ("", "/replicate"):
+            path = prefix + "/v1" + re.sub(r"\{[a-z_]+\}", "x", op.path)
+            response = router_env.client.request(op.method, path)
+            assert response.status_code == 404, (op.id, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_the_profile_is_route_filtering_over_the_one_table() -> None:

@@ -94,7 +94,7 @@ def test_every_route_has_a_handler_and_a_missing_one_stops_the_backend(
         ("DELETE", "/v1/predictions", "GET, POST"),
         ("PUT", "/replicate/v1/predictions/abc", "GET"),
         ("GET", "/v1/predictions/abc/cancel", "POST"),
-        ("POST", "/v1/models/o/n", "GET"),
+        ("POST", "/v1/models/o/n", "DELETE, GET, PATCH"),
         ("PUT", "/v1/files", "GET, POST"),
         ("POST", "/v1/files/abc", "DELETE, GET"),
         ("POST", "/v1/webhooks/default/secret", "GET"),

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 
 from contract_tests.mock.conftest import TOKEN, Env
-from replicate_typed.client._client import Client
+from replicate_typed.client import Client
 from replicate_typed.client.errors import PredictionError
-from replicate_typed.core.types import FileOutput
+from replicate_typed.core.field_types import FileOutput
 from replicate_typed.mock import SystemClock
 from replicate_typed.models.black_forest_labs import flux_schnell
 from replicate_typed.models.stability_ai import sdxl

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from codegen.schema_checks import validator_for
 from contract_tests.models._generated import cog_spec, generated_module
 from replicate_typed.batch import run_many
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client
 from replicate_typed.models import registry
 from replicate_typed.models.stability_ai import sdxl
 

@@ -27,8 +27,7 @@ if os.path.isdir(_checkout_half) and _checkout_half not in __path__:
     __path__.append(_checkout_half)
 
 if TYPE_CHECKING:
-    from replicate_typed.client._base import ClientOptions
-    from replicate_typed.client._client import AsyncClient, Client
+    from replicate_typed.client import AsyncClient, Client, ClientOptions
     from replicate_typed.client.errors import (
         APIConnectionError,
         APIError,
@@ -59,9 +58,9 @@ if TYPE_CHECKING:
     from replicate_typed.client.polling import PollPolicy
     from replicate_typed.client.retries import RetryPolicy
     from replicate_typed.client.streaming import StreamEvent
+    from replicate_typed.core.field_types import FileInput, FileOutput, Secret
     from replicate_typed.core.model import ModelInfo, ModelInput
     from replicate_typed.core.registry import Registry, UnknownModelError
-    from replicate_typed.core.types import FileInput, FileOutput, Secret
     from replicate_typed.models import registry
     from replicate_typed.predictions import TypedPrediction
 
@@ -94,9 +93,9 @@ _ERRORS = (
 
 # public name -> module that defines it (imported on first attribute access)
 _EXPORTS: dict[str, str] = {
-    "Client": "replicate_typed.client._client",
-    "AsyncClient": "replicate_typed.client._client",
-    "ClientOptions": "replicate_typed.client._base",
+    "Client": "replicate_typed.client",
+    "AsyncClient": "replicate_typed.client",
+    "ClientOptions": "replicate_typed.client",
     "PollPolicy": "replicate_typed.client.polling",
     "Limits": "replicate_typed.client.limits",
     "RetryPolicy": "replicate_typed.client.retries",
@@ -106,9 +105,9 @@ _EXPORTS: dict[str, str] = {
     "TypedPrediction": "replicate_typed.predictions",
     "Registry": "replicate_typed.core.registry",
     "UnknownModelError": "replicate_typed.core.registry",
-    "FileInput": "replicate_typed.core.types",
-    "FileOutput": "replicate_typed.core.types",
-    "Secret": "replicate_typed.core.types",
+    "FileInput": "replicate_typed.core.field_types",
+    "FileOutput": "replicate_typed.core.field_types",
+    "Secret": "replicate_typed.core.field_types",
     "registry": "replicate_typed.models",
     **dict.fromkeys(_ERRORS, "replicate_typed.client.errors"),
 }

@@ -13,7 +13,243 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from replicate_typed.core.types import Secret
+from replicate_typed.core.field_types import Secret
+
+
+class Account(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    avatar_url: str | None = None
+    """
+    The avatar URL for the account.
+    """
+    github_url: str | None = None
+    """
+    The GitHub URL of the account.
+    """
+    name: str | None = None
+    """
+    The name of the account.
+    """
+    type: Literal["organization", "user"]
+    """
+    The account type. Can be a user or an organization.
+    """
+    username: str
+    """
+    The username of the account.
+    """
+
+
+class CollectionListItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    description: str
+    """
+    A description of the collection
+    """
+    name: str
+    """
+    The name of the collection
+    """
+    slug: str
+    """
+    The slug of the collection (lowercase with dashes)
+    """
+
+
+class CollectionPage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    next: str | None = None
+    """
+    A URL pointing to the next page of collection objects, if any
+    """
+    previous: str | None = None
+    """
+    A URL pointing to the previous page of collection objects, if any
+    """
+    results: list[CollectionListItem] | None = None
+    """
+    An array of collection objects
+    """
+
+
+class DeploymentCurrentReleaseConfiguration(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    hardware: str | None = None
+    """
+    The SKU for the hardware used to run the model.
+    """
+    max_instances: int | None = None
+    """
+    The maximum number of instances for scaling.
+    """
+    min_instances: int | None = None
+    """
+    The minimum number of instances for scaling.
+    """
+
+
+class DeploymentCurrentReleaseCreatedBy(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    avatar_url: str | None = None
+    """
+    The avatar URL for the account that created the release.
+    """
+    github_url: str | None = None
+    """
+    The GitHub URL of the account that created the release.
+    """
+    name: str | None = None
+    """
+    The name of the account that created the release.
+    """
+    type: Literal["organization", "user"]
+    """
+    The account type of the creator. Can be a user or an organization.
+    """
+    username: str
+    """
+    The username of the account that created the release.
+    """
+
+
+class DeploymentCurrentRelease(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    configuration: Annotated[
+        DeploymentCurrentReleaseConfiguration | None,
+        Field(title="DeploymentCurrentReleaseConfiguration"),
+    ] = None
+    created_at: AwareDatetime | None = None
+    """
+    The time the release was created.
+    """
+    created_by: Annotated[
+        DeploymentCurrentReleaseCreatedBy | None, Field(title="DeploymentCurrentReleaseCreatedBy")
+    ] = None
+    model: str | None = None
+    """
+    The model identifier string in the format of `{model_owner}/{model_name}`.
+    """
+    number: int | None = None
+    """
+    The release number.
+    """
+    version: str | None = None
+    """
+    The ID of the model version used in the release.
+    """
+
+
+class Deployment(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    current_release: Annotated[
+        DeploymentCurrentRelease | None, Field(title="DeploymentCurrentRelease")
+    ] = None
+    name: str | None = None
+    """
+    The name of the deployment.
+    """
+    owner: str | None = None
+    """
+    The owner of the deployment.
+    """
+
+
+class DeploymentCreateRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    hardware: str
+    """
+    The SKU for the hardware used to run the model. Possible values can be retrieved from the `hardware.list` endpoint.
+    """
+    max_instances: Annotated[int, Field(ge=0, le=20)]
+    """
+    The maximum number of instances for scaling.
+    """
+    min_instances: Annotated[int, Field(ge=0, le=5)]
+    """
+    The minimum number of instances for scaling.
+    """
+    model: str
+    """
+    The full name of the model that you want to deploy e.g. stability-ai/sdxl.
+    """
+    name: str
+    """
+    The name of the deployment.
+    """
+    version: str
+    """
+    The 64-character string ID of the model version that you want to deploy.
+    """
+
+
+class DeploymentPage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    next: str | None = None
+    """
+    A URL pointing to the next page of deployment objects if any
+    """
+    previous: str | None = None
+    """
+    A URL pointing to the previous page of deployment objects if any
+    """
+    results: list[Deployment] | None = None
+    """
+    An array containing a page of deployment objects
+    """
+
+
+class DeploymentUpdateRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    hardware: str | None = None
+    """
+    The SKU for the hardware used to run the model. Possible values can be retrieved from the `hardware.list` endpoint.
+    """
+    max_instances: Annotated[int | None, Field(ge=0, le=20)] = None
+    """
+    The maximum number of instances for scaling.
+    """
+    min_instances: Annotated[int | None, Field(ge=0, le=5)] = None
+    """
+    The minimum number of instances for scaling.
+    """
+    version: str | None = None
+    """
+    The ID of the model version that you want to deploy
+    """
+
+
+class DocumentationPage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    href: str
+    """
+    URL path to the page
+    """
+    name: str
+    """
+    Title of the page
+    """
 
 
 class FileChecksums(BaseModel):
@@ -89,6 +325,20 @@ class FilePage(BaseModel):
     results: list[File] | None = None
 
 
+class Hardware(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    name: str | None = None
+    """
+    The name of the hardware.
+    """
+    sku: str | None = None
+    """
+    The SKU of the hardware.
+    """
+
+
 class Model(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -144,6 +394,68 @@ class Model(BaseModel):
     visibility: Literal["public", "private"] | None = None
     """
     Whether the model is public or private
+    """
+
+
+class ModelCreateRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    cover_image_url: str | None = None
+    """
+    A URL for the model's cover image. This should be an image file.
+    """
+    description: Annotated[str | None, Field(examples=["Detect hot dogs in images"])] = None
+    """
+    A description of the model.
+    """
+    github_url: Annotated[
+        str | None, Field(examples=["https://github.com/alice/hot-dog-detector"])
+    ] = None
+    """
+    A URL for the model's source code on GitHub.
+    """
+    hardware: Annotated[str, Field(examples=["cpu"])]
+    """
+    The SKU for the hardware used to run the model. Possible values can be retrieved from the `hardware.list` endpoint.
+    """
+    license_url: str | None = None
+    """
+    A URL for the model's license.
+    """
+    name: Annotated[str, Field(examples=["hot-dog-detector"])]
+    """
+    The name of the model. This must be unique among all models owned by the user or organization.
+    """
+    owner: Annotated[str, Field(examples=["alice"])]
+    """
+    The name of the user or organization that will own the model. This must be the same as the user or organization that is making the API request. In other words, the API token used in the request must belong to this user or organization.
+    """
+    paper_url: Annotated[str | None, Field(examples=["https://arxiv.org/abs/2504.17639"])] = None
+    """
+    A URL for the model's paper.
+    """
+    visibility: Annotated[Literal["public", "private"], Field(examples=["public"])]
+    """
+    Whether the model should be public or private. A public model can be viewed and run by anyone, whereas a private model can be viewed and run only by the user or organization members that own the model.
+    """
+
+
+class ModelPage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    next: str | None = None
+    """
+    A URL pointing to the next page of model objects, if any
+    """
+    previous: str | None = None
+    """
+    A URL pointing to the previous page of model objects, if any
+    """
+    results: list[Model] | None = None
+    """
+    An array of model objects
     """
 
 
@@ -217,6 +529,40 @@ class ModelPredictionRequest(BaseModel):
 
     Requests for event types `output` and `logs` will be sent at most once every 500ms. If you request `start` and `completed` webhooks, then they'll always be sent regardless of throttling.
 
+    """
+
+
+class ModelUpdateRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    description: Annotated[str | None, Field(examples=["Detect hot dogs in images"])] = None
+    """
+    A description of the model.
+    """
+    github_url: Annotated[
+        str | None, Field(examples=["https://github.com/alice/hot-dog-detector"])
+    ] = None
+    """
+    A URL for the model's source code on GitHub.
+    """
+    license_url: str | None = None
+    """
+    A URL for the model's license.
+    """
+    paper_url: Annotated[str | None, Field(examples=["https://arxiv.org/abs/2504.17639"])] = None
+    """
+    A URL for the model's paper.
+    """
+    readme: Annotated[str | None, Field(examples=["# Updated README\n\nNew content here"])] = None
+    """
+    The README content of the model.
+    """
+    weights_url: Annotated[
+        str | None, Field(examples=["https://huggingface.co/alice/hot-dog-detector"])
+    ] = None
+    """
+    A URL for the model's weights.
     """
 
 
@@ -401,6 +747,243 @@ class ProblemDetails(BaseModel):
     """
 
 
+class SearchCollection(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    description: str
+    """
+    A description of the collection
+    """
+    models: list[str] | None = None
+    """
+    Array of model names in the collection
+    """
+    name: str
+    """
+    The name of the collection
+    """
+    slug: str
+    """
+    The slug of the collection (lowercase with dashes)
+    """
+
+
+class SearchModelMetadata(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    generated_description: str | None = None
+    """
+    AI-generated detailed description of the model
+    """
+    score: float | None = None
+    """
+    Search relevance score
+    """
+    tags: list[str] | None = None
+    """
+    Array of descriptive tags for the model
+    """
+
+
+class Model1(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    metadata: SearchModelMetadata
+    model: Model
+
+
+class SearchResults(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    collections: list[SearchCollection]
+    """
+    Array of collections that match the search query
+    """
+    models: list[Model1]
+    """
+    Array of models that match the search query, each containing model data and extra metadata
+    """
+    pages: list[DocumentationPage]
+    """
+    Array of Replicate documentation pages that match the search query
+    """
+    query: str
+    """
+    The search term that was evaluated
+    """
+
+
+class TrainingMetrics(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    predict_time: float | None = None
+    """
+    The amount of CPU or GPU time, in seconds, that the training used while running
+    """
+    total_time: float | None = None
+    """
+    The total time, in seconds, that the training took to complete
+    """
+
+
+class TrainingOutput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    version: str | None = None
+    """
+    The version of the model created by the training
+    """
+    weights: str | None = None
+    """
+    The weights of the trained model
+    """
+
+
+class TrainingUrls(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    cancel: str | None = None
+    """
+    URL to cancel the training
+    """
+    get: str | None = None
+    """
+    URL to get the training details
+    """
+
+
+class Training(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    completed_at: AwareDatetime | None = None
+    """
+    The time when the training completed
+    """
+    created_at: AwareDatetime | None = None
+    """
+    The time when the training was created
+    """
+    error: str | None = None
+    """
+    Error message if the training failed
+    """
+    id: str | None = None
+    """
+    The unique ID of the training
+    """
+    input: dict[str, Any] | None = None
+    """
+    The input parameters used for the training
+    """
+    logs: str | None = None
+    """
+    The logs from the training process
+    """
+    metrics: Annotated[TrainingMetrics | None, Field(title="TrainingMetrics")] = None
+    """
+    Metrics about the training process
+    """
+    model: str | None = None
+    """
+    The name of the model in the format owner/name
+    """
+    output: Annotated[TrainingOutput | None, Field(title="TrainingOutput")] = None
+    """
+    The output of the training process
+    """
+    source: Literal["web", "api"] | None = None
+    """
+    How the training was created
+    """
+    started_at: AwareDatetime | None = None
+    """
+    The time when the training started
+    """
+    status: (
+        Literal["starting", "processing", "succeeded", "failed", "canceled", "aborted"] | None
+    ) = None
+    """
+    The current status of the training. `canceled` means the training was canceled (either by the user or because it reached its deadline while running). `aborted` means the training was terminated before it started running (for example, when a deadline is reached before the training starts).
+
+    """
+    urls: Annotated[TrainingUrls | None, Field(title="TrainingUrls")] = None
+    """
+    URLs for interacting with the training
+    """
+    version: str | None = None
+    """
+    The ID of the model version used for training
+    """
+
+
+class TrainingPage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    next: str | None = None
+    """
+    URL to the next page of results
+    """
+    previous: str | None = None
+    """
+    URL to the previous page of results
+    """
+    results: list[Training] | None = None
+
+
+class TrainingRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    destination: str
+    """
+    A string representing the desired model to push to in the format `{destination_model_owner}/{destination_model_name}`. This should be an existing model owned by the user or organization making the API request. If the destination is invalid, the server will return an appropriate 4XX response.
+
+    """
+    input: dict[str, Any]
+    """
+    An object containing inputs to the Cog model's `train()` function.
+
+    """
+    webhook: str | None = None
+    """
+    An HTTPS URL for receiving a webhook when the training completes. The webhook will be a POST request where the request body is the same as the response body of the [get training](#trainings.get) operation. If there are network problems, we will retry the webhook a few times, so make sure it can be safely called more than once. Replicate will not follow redirects when sending webhook requests to your service, so be sure to specify a URL that will resolve without redirecting.
+    """
+    webhook_events_filter: list[Literal["start", "output", "logs", "completed"]] | None = None
+    """
+    By default, we will send requests to your webhook URL whenever there are new outputs or the training has finished. You can change which events trigger webhook requests by specifying `webhook_events_filter` in the training request:
+
+    - `start`: immediately on training start
+    - `output`: each time a training generates an output (note that trainings can generate multiple outputs)
+    - `logs`: each time log output is generated by a training
+    - `completed`: when the training reaches a terminal state (succeeded/canceled/failed)
+
+    For example, if you only wanted requests to be sent at the start and end of the training, you would provide:
+
+    ```json
+    {
+      "destination": "my-organization/my-model",
+      "input": {
+        "text": "Alice"
+      },
+      "webhook": "https://example.com/my-webhook",
+      "webhook_events_filter": ["start", "completed"]
+    }
+    ```
+
+    Requests for event types `output` and `logs` will be sent at most once every 500ms. If you request `start` and `completed` webhooks, then they'll always be sent regardless of throttling.
+
+    """
+
+
 class WebhookSecret(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -409,6 +992,32 @@ class WebhookSecret(BaseModel):
     key: Secret
     """
     The signing secret (whsec_...).
+    """
+
+
+class Collection(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    description: str
+    """
+    A description of the collection
+    """
+    full_description: str | None = None
+    """
+    The full description of the collection in markdown format
+    """
+    models: list[Model]
+    """
+    The models in this collection
+    """
+    name: str
+    """
+    The name of the collection
+    """
+    slug: str
+    """
+    The slug of the collection (lowercase with dashes)
     """
 
 

@@ -15,8 +15,9 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 RetryClass = Literal["read", "cancel", "create"]
-"""``read``: safe to repeat; ``cancel``: an idempotent POST; ``create``: a POST that creates
-something and is never repeated once the server may have received it."""
+"""``read``: safe to repeat; ``cancel``: an idempotent write (a cancel, PUT, PATCH, DELETE);
+``create``: a POST that creates something and is never repeated once the server may have
+received it."""
 
 
 @dataclass(frozen=True)
@@ -24,83 +25,92 @@ class Operation:
     """One API operation: ``path`` is under ``/v1`` with ``{name}`` placeholders."""
 
     id: str
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "QUERY"]
     path: str
     retry: RetryClass
     path_params: tuple[str, ...]
     summary: str
 
 
-PREDICTIONS_LIST: Final[Operation] = Operation(
-    id="predictions.list",
+ACCOUNT_GET: Final[Operation] = Operation(
+    id="account.get",
     method="GET",
-    path="/predictions",
+    path="/account",
     retry="read",
     path_params=(),
-    summary="List predictions",
+    summary="Get the authenticated account",
 )
 
-PREDICTIONS_CREATE: Final[Operation] = Operation(
-    id="predictions.create",
+COLLECTIONS_LIST: Final[Operation] = Operation(
+    id="collections.list",
+    method="GET",
+    path="/collections",
+    retry="read",
+    path_params=(),
+    summary="List collections of models",
+)
+
+COLLECTIONS_GET: Final[Operation] = Operation(
+    id="collections.get",
+    method="GET",
+    path="/collections/{collection_slug}",
+    retry="read",
+    path_params=("collection_slug",),
+    summary="Get a collection of models",
+)
+
+DEPLOYMENTS_LIST: Final[Operation] = Operation(
+    id="deployments.list",
+    method="GET",
+    path="/deployments",
+    retry="read",
+    path_params=(),
+    summary="List deployments",
+)
+
+DEPLOYMENTS_CREATE: Final[Operation] = Operation(
+    id="deployments.create",
     method="POST",
-    path="/predictions",
+    path="/deployments",
     retry="create",
     path_params=(),
-    summary="Create a prediction",
+    summary="Create a deployment",
 )
 
-PREDICTIONS_GET: Final[Operation] = Operation(
-    id="predictions.get",
+DEPLOYMENTS_GET: Final[Operation] = Operation(
+    id="deployments.get",
     method="GET",
-    path="/predictions/{prediction_id}",
+    path="/deployments/{deployment_owner}/{deployment_name}",
     retry="read",
-    path_params=("prediction_id",),
-    summary="Get a prediction",
+    path_params=("deployment_owner", "deployment_name"),
+    summary="Get a deployment",
 )
 
-PREDICTIONS_CANCEL: Final[Operation] = Operation(
-    id="predictions.cancel",
-    method="POST",
-    path="/predictions/{prediction_id}/cancel",
+DEPLOYMENTS_UPDATE: Final[Operation] = Operation(
+    id="deployments.update",
+    method="PATCH",
+    path="/deployments/{deployment_owner}/{deployment_name}",
     retry="cancel",
-    path_params=("prediction_id",),
-    summary="Cancel a prediction",
+    path_params=("deployment_owner", "deployment_name"),
+    summary="Update a deployment",
 )
 
-MODELS_PREDICTIONS_CREATE: Final[Operation] = Operation(
-    id="models.predictions.create",
+DEPLOYMENTS_DELETE: Final[Operation] = Operation(
+    id="deployments.delete",
+    method="DELETE",
+    path="/deployments/{deployment_owner}/{deployment_name}",
+    retry="cancel",
+    path_params=("deployment_owner", "deployment_name"),
+    summary="Delete a deployment",
+)
+
+DEPLOYMENTS_PREDICTIONS_CREATE: Final[Operation] = Operation(
+    id="deployments.predictions.create",
     method="POST",
-    path="/models/{model_owner}/{model_name}/predictions",
+    path="/deployments/{deployment_owner}/{deployment_name}/predictions",
     retry="create",
-    path_params=("model_owner", "model_name"),
-    summary="Create a prediction using an official model",
-)
-
-MODELS_GET: Final[Operation] = Operation(
-    id="models.get",
-    method="GET",
-    path="/models/{model_owner}/{model_name}",
-    retry="read",
-    path_params=("model_owner", "model_name"),
-    summary="Get a model",
-)
-
-MODELS_VERSIONS_LIST: Final[Operation] = Operation(
-    id="models.versions.list",
-    method="GET",
-    path="/models/{model_owner}/{model_name}/versions",
-    retry="read",
-    path_params=("model_owner", "model_name"),
-    summary="List model versions",
-)
-
-MODELS_VERSIONS_GET: Final[Operation] = Operation(
-    id="models.versions.get",
-    method="GET",
-    path="/models/{model_owner}/{model_name}/versions/{version_id}",
-    retry="read",
-    path_params=("model_owner", "model_name", "version_id"),
-    summary="Get a model version",
+    path_params=("deployment_owner", "deployment_name"),
+    summary="Create a prediction using a deployment",
 )
 
 FILES_LIST: Final[Operation] = Operation(
@@ -139,6 +149,213 @@ FILES_DELETE: Final[Operation] = Operation(
     summary="Delete a file",
 )
 
+FILES_DOWNLOAD: Final[Operation] = Operation(
+    id="files.download",
+    method="GET",
+    path="/files/{file_id}/download",
+    retry="read",
+    path_params=("file_id",),
+    summary="Download a file",
+)
+
+HARDWARE_LIST: Final[Operation] = Operation(
+    id="hardware.list",
+    method="GET",
+    path="/hardware",
+    retry="read",
+    path_params=(),
+    summary="List available hardware for models",
+)
+
+MODELS_LIST: Final[Operation] = Operation(
+    id="models.list",
+    method="GET",
+    path="/models",
+    retry="read",
+    path_params=(),
+    summary="List public models",
+)
+
+MODELS_CREATE: Final[Operation] = Operation(
+    id="models.create",
+    method="POST",
+    path="/models",
+    retry="create",
+    path_params=(),
+    summary="Create a model",
+)
+
+MODELS_SEARCH: Final[Operation] = Operation(
+    id="models.search",
+    method="QUERY",
+    path="/models",
+    retry="read",
+    path_params=(),
+    summary="Search public models",
+)
+
+MODELS_GET: Final[Operation] = Operation(
+    id="models.get",
+    method="GET",
+    path="/models/{model_owner}/{model_name}",
+    retry="read",
+    path_params=("model_owner", "model_name"),
+    summary="Get a model",
+)
+
+MODELS_UPDATE: Final[Operation] = Operation(
+    id="models.update",
+    method="PATCH",
+    path="/models/{model_owner}/{model_name}",
+    retry="cancel",
+    path_params=("model_owner", "model_name"),
+    summary="Update metadata for a model",
+)
+
+MODELS_DELETE: Final[Operation] = Operation(
+    id="models.delete",
+    method="DELETE",
+    path="/models/{model_owner}/{model_name}",
+    retry="cancel",
+    path_params=("model_owner", "model_name"),
+    summary="Delete a model",
+)
+
+MODELS_EXAMPLES_LIST: Final[Operation] = Operation(
+    id="models.examples.list",
+    method="GET",
+    path="/models/{model_owner}/{model_name}/examples",
+    retry="read",
+    path_params=("model_owner", "model_name"),
+    summary="List examples for a model",
+)
+
+MODELS_PREDICTIONS_CREATE: Final[Operation] = Operation(
+    id="models.predictions.create",
+    method="POST",
+    path="/models/{model_owner}/{model_name}/predictions",
+    retry="create",
+    path_params=("model_owner", "model_name"),
+    summary="Create a prediction using an official model",
+)
+
+MODELS_README_GET: Final[Operation] = Operation(
+    id="models.readme.get",
+    method="GET",
+    path="/models/{model_owner}/{model_name}/readme",
+    retry="read",
+    path_params=("model_owner", "model_name"),
+    summary="Get a model's README",
+)
+
+MODELS_VERSIONS_LIST: Final[Operation] = Operation(
+    id="models.versions.list",
+    method="GET",
+    path="/models/{model_owner}/{model_name}/versions",
+    retry="read",
+    path_params=("model_owner", "model_name"),
+    summary="List model versions",
+)
+
+MODELS_VERSIONS_GET: Final[Operation] = Operation(
+    id="models.versions.get",
+    method="GET",
+    path="/models/{model_owner}/{model_name}/versions/{version_id}",
+    retry="read",
+    path_params=("model_owner", "model_name", "version_id"),
+    summary="Get a model version",
+)
+
+MODELS_VERSIONS_DELETE: Final[Operation] = Operation(
+    id="models.versions.delete",
+    method="DELETE",
+    path="/models/{model_owner}/{model_name}/versions/{version_id}",
+    retry="cancel",
+    path_params=("model_owner", "model_name", "version_id"),
+    summary="Delete a model version",
+)
+
+TRAININGS_CREATE: Final[Operation] = Operation(
+    id="trainings.create",
+    method="POST",
+    path="/models/{model_owner}/{model_name}/versions/{version_id}/trainings",
+    retry="create",
+    path_params=("model_owner", "model_name", "version_id"),
+    summary="Create a training",
+)
+
+PREDICTIONS_LIST: Final[Operation] = Operation(
+    id="predictions.list",
+    method="GET",
+    path="/predictions",
+    retry="read",
+    path_params=(),
+    summary="List predictions",
+)
+
+PREDICTIONS_CREATE: Final[Operation] = Operation(
+    id="predictions.create",
+    method="POST",
+    path="/predictions",
+    retry="create",
+    path_params=(),
+    summary="Create a prediction",
+)
+
+PREDICTIONS_GET: Final[Operation] = Operation(
+    id="predictions.get",
+    method="GET",
+    path="/predictions/{prediction_id}",
+    retry="read",
+    path_params=("prediction_id",),
+    summary="Get a prediction",
+)
+
+PREDICTIONS_CANCEL: Final[Operation] = Operation(
+    id="predictions.cancel",
+    method="POST",
+    path="/predictions/{prediction_id}/cancel",
+    retry="cancel",
+    path_params=("prediction_id",),
+    summary="Cancel a prediction",
+)
+
+SEARCH: Final[Operation] = Operation(
+    id="search",
+    method="GET",
+    path="/search",
+    retry="read",
+    path_params=(),
+    summary="Search models, collections, and docs (beta)",
+)
+
+TRAININGS_LIST: Final[Operation] = Operation(
+    id="trainings.list",
+    method="GET",
+    path="/trainings",
+    retry="read",
+    path_params=(),
+    summary="List trainings",
+)
+
+TRAININGS_GET: Final[Operation] = Operation(
+    id="trainings.get",
+    method="GET",
+    path="/trainings/{training_id}",
+    retry="read",
+    path_params=("training_id",),
+    summary="Get a training",
+)
+
+TRAININGS_CANCEL: Final[Operation] = Operation(
+    id="trainings.cancel",
+    method="POST",
+    path="/trainings/{training_id}/cancel",
+    retry="cancel",
+    path_params=("training_id",),
+    summary="Cancel a training",
+)
+
 WEBHOOKS_DEFAULT_SECRET_GET: Final[Operation] = Operation(
     id="webhooks.default.secret.get",
     method="GET",
@@ -150,18 +367,42 @@ WEBHOOKS_DEFAULT_SECRET_GET: Final[Operation] = Operation(
 
 OPERATIONS: Final[Mapping[str, Operation]] = MappingProxyType(
     {
-        PREDICTIONS_LIST.id: PREDICTIONS_LIST,
-        PREDICTIONS_CREATE.id: PREDICTIONS_CREATE,
-        PREDICTIONS_GET.id: PREDICTIONS_GET,
-        PREDICTIONS_CANCEL.id: PREDICTIONS_CANCEL,
-        MODELS_PREDICTIONS_CREATE.id: MODELS_PREDICTIONS_CREATE,
-        MODELS_GET.id: MODELS_GET,
-        MODELS_VERSIONS_LIST.id: MODELS_VERSIONS_LIST,
-        MODELS_VERSIONS_GET.id: MODELS_VERSIONS_GET,
+        ACCOUNT_GET.id: ACCOUNT_GET,
+        COLLECTIONS_LIST.id: COLLECTIONS_LIST,
+        COLLECTIONS_GET.id: COLLECTIONS_GET,
+        DEPLOYMENTS_LIST.id: DEPLOYMENTS_LIST,
+        DEPLOYMENTS_CREATE.id: DEPLOYMENTS_CREATE,
+        DEPLOYMENTS_GET.id: DEPLOYMENTS_GET,
+        DEPLOYMENTS_UPDATE.id: DEPLOYMENTS_UPDATE,
+        DEPLOYMENTS_DELETE.id: DEPLOYMENTS_DELETE,
+        DEPLOYMENTS_PREDICTIONS_CREATE.id: DEPLOYMENTS_PREDICTIONS_CREATE,
         FILES_LIST.id: FILES_LIST,
         FILES_CREATE.id: FILES_CREATE,
         FILES_GET.id: FILES_GET,
         FILES_DELETE.id: FILES_DELETE,
+        FILES_DOWNLOAD.id: FILES_DOWNLOAD,
+        HARDWARE_LIST.id: HARDWARE_LIST,
+        MODELS_LIST.id: MODELS_LIST,
+        MODELS_CREATE.id: MODELS_CREATE,
+        MODELS_SEARCH.id: MODELS_SEARCH,
+        MODELS_GET.id: MODELS_GET,
+        MODELS_UPDATE.id: MODELS_UPDATE,
+        MODELS_DELETE.id: MODELS_DELETE,
+        MODELS_EXAMPLES_LIST.id: MODELS_EXAMPLES_LIST,
+        MODELS_PREDICTIONS_CREATE.id: MODELS_PREDICTIONS_CREATE,
+        MODELS_README_GET.id: MODELS_README_GET,
+        MODELS_VERSIONS_LIST.id: MODELS_VERSIONS_LIST,
+        MODELS_VERSIONS_GET.id: MODELS_VERSIONS_GET,
+        MODELS_VERSIONS_DELETE.id: MODELS_VERSIONS_DELETE,
+        TRAININGS_CREATE.id: TRAININGS_CREATE,
+        PREDICTIONS_LIST.id: PREDICTIONS_LIST,
+        PREDICTIONS_CREATE.id: PREDICTIONS_CREATE,
+        PREDICTIONS_GET.id: PREDICTIONS_GET,
+        PREDICTIONS_CANCEL.id: PREDICTIONS_CANCEL,
+        SEARCH.id: SEARCH,
+        TRAININGS_LIST.id: TRAININGS_LIST,
+        TRAININGS_GET.id: TRAININGS_GET,
+        TRAININGS_CANCEL.id: TRAININGS_CANCEL,
         WEBHOOKS_DEFAULT_SECRET_GET.id: WEBHOOKS_DEFAULT_SECRET_GET,
     }
 )
@@ -171,17 +412,41 @@ __all__ = [
     "OPERATIONS",
     "Operation",
     "RetryClass",
-    "PREDICTIONS_LIST",
-    "PREDICTIONS_CREATE",
-    "PREDICTIONS_GET",
-    "PREDICTIONS_CANCEL",
-    "MODELS_PREDICTIONS_CREATE",
-    "MODELS_GET",
-    "MODELS_VERSIONS_LIST",
-    "MODELS_VERSIONS_GET",
+    "ACCOUNT_GET",
+    "COLLECTIONS_LIST",
+    "COLLECTIONS_GET",
+    "DEPLOYMENTS_LIST",
+    "DEPLOYMENTS_CREATE",
+    "DEPLOYMENTS_GET",
+    "DEPLOYMENTS_UPDATE",
+    "DEPLOYMENTS_DELETE",
+    "DEPLOYMENTS_PREDICTIONS_CREATE",
     "FILES_LIST",
     "FILES_CREATE",
     "FILES_GET",
     "FILES_DELETE",
+    "FILES_DOWNLOAD",
+    "HARDWARE_LIST",
+    "MODELS_LIST",
+    "MODELS_CREATE",
+    "MODELS_SEARCH",
+    "MODELS_GET",
+    "MODELS_UPDATE",
+    "MODELS_DELETE",
+    "MODELS_EXAMPLES_LIST",
+    "MODELS_PREDICTIONS_CREATE",
+    "MODELS_README_GET",
+    "MODELS_VERSIONS_LIST",
+    "MODELS_VERSIONS_GET",
+    "MODELS_VERSIONS_DELETE",
+    "TRAININGS_CREATE",
+    "PREDICTIONS_LIST",
+    "PREDICTIONS_CREATE",
+    "PREDICTIONS_GET",
+    "PREDICTIONS_CANCEL",
+    "SEARCH",
+    "TRAININGS_LIST",
+    "TRAININGS_GET",
+    "TRAININGS_CANCEL",
     "WEBHOOKS_DEFAULT_SECRET_GET",
 ]

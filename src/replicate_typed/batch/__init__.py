@@ -39,7 +39,7 @@ from replicate_typed.batch.runner import (
     prepare_items,
     secret_fields,
 )
-from replicate_typed.client._client import AsyncClient, Client
+from replicate_typed.client import AsyncClient, Client
 from replicate_typed.core.model import ModelInput
 
 __all__ = [

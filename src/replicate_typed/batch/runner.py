@@ -91,7 +91,7 @@ from replicate_typed.core.model import ModelInfo, ModelInput
 from replicate_typed.predictions import status_of
 
 if TYPE_CHECKING:
-    from replicate_typed.client._client import AsyncClient
+    from replicate_typed.client import AsyncClient
     from replicate_typed.types.api import Prediction
 
 __all__ = [

@@ -35,6 +35,7 @@ from replicate_typed.cli.commands.predictions import (
 from replicate_typed.cli.commands.run import run_app
 from replicate_typed.cli.help import HelpCommand
 from replicate_typed.cli.root import RootGroup
+from replicate_typed.client.defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 __all__ = ["app", "main"]
 
@@ -86,7 +87,7 @@ def _root(
     request_timeout: Annotated[
         float,
         typer.Option("--request-timeout", help="Seconds one HTTP request may take.", min=0.1),
-    ] = 60.0,
+    ] = DEFAULT_TIMEOUT,
     max_retries: Annotated[
         int,
         typer.Option(
@@ -94,7 +95,7 @@ def _root(
             help="Retries of one request after a connection error, 429 or 5xx (with backoff).",
             min=0,
         ),
-    ] = 4,
+    ] = DEFAULT_MAX_RETRIES,
     version: Annotated[
         bool,
         typer.Option(

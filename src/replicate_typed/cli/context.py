@@ -21,9 +21,10 @@ from rich.console import Console
 
 from replicate_typed.cli.errors import EXIT_USAGE, CliError, redactor
 from replicate_typed.cli.validate import check_base_url
+from replicate_typed.client.defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
-    from replicate_typed.client._client import AsyncClient, Client
+    from replicate_typed.client import AsyncClient, Client
 
 __all__ = [
     "CliState",
@@ -47,8 +48,8 @@ class CliState:
 
     base_url: str | None = None
     api_token_file: Path | None = None
-    request_timeout: float = 60.0
-    max_retries: int = 4
+    request_timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -110,7 +111,7 @@ def base_url(cli_state: CliState) -> str | None:
 
 def make_client(cli_state: CliState) -> Client:
     """A :class:`Client` from the global options (close it with :func:`close`)."""
-    from replicate_typed.client._client import Client
+    from replicate_typed.client import Client
 
     url = base_url(cli_state)
     token = read_token(cli_state)
@@ -124,7 +125,7 @@ def make_client(cli_state: CliState) -> Client:
 
 def make_async_client(cli_state: CliState) -> AsyncClient:
     """An :class:`AsyncClient` from the global options (use it as ``async with``)."""
-    from replicate_typed.client._client import AsyncClient
+    from replicate_typed.client import AsyncClient
 
     url = base_url(cli_state)
     token = read_token(cli_state)

@@ -45,7 +45,7 @@ def _dots_only(value: str) -> bool:
 
 def check_prediction_id(value: str, name: str = "ID") -> str:
     """A prediction id the API can be asked about, usable as one path segment."""
-    from replicate_typed.client._requests import validate_prediction_id
+    from replicate_typed.client import validate_prediction_id
     from replicate_typed.client.errors import InputError
 
     if _dots_only(value):
@@ -60,7 +60,7 @@ def check_cancel_after(value: str | None, name: str = "--cancel-after") -> str |
     """``30s``, ``5m``, ``1h30m`` (at least 5 s), or None."""
     if value is None:
         return None
-    from replicate_typed.client._requests import validate_cancel_after
+    from replicate_typed.client import validate_cancel_after
     from replicate_typed.client.errors import InputError
 
     try:
@@ -71,7 +71,7 @@ def check_cancel_after(value: str | None, name: str = "--cancel-after") -> str |
 
 def check_base_url(value: str, name: str = "--base-url (REPLICATE_BASE_URL)") -> str:
     """An http(s) base URL without query or fragment (``https://host/replicate`` works)."""
-    from replicate_typed.client._requests import resolve_base_url
+    from replicate_typed.client import resolve_base_url
     from replicate_typed.client.errors import InputError
 
     try:
@@ -82,7 +82,7 @@ def check_base_url(value: str, name: str = "--base-url (REPLICATE_BASE_URL)") ->
 
 def check_server_id(value: Any) -> str:
     """A prediction id from the server, before it names a folder: one safe path segment."""
-    from replicate_typed.client._requests import validate_prediction_id
+    from replicate_typed.client import validate_prediction_id
     from replicate_typed.client.errors import InputError
 
     text = value if isinstance(value, str) else ""

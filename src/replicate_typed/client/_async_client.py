@@ -20,12 +20,13 @@ stream host) and never appears in a repr, a log record or an error.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 
@@ -43,7 +44,6 @@ from replicate_typed.client._base import (
     InputLike,
     StreamProgress,
     file_parts,
-    follow_page,
     input_values,
     model_info,
     note_running,
@@ -58,21 +58,30 @@ from replicate_typed.client._transport import AsyncGatedTransport
 from replicate_typed.client.limits import Deadline, Limits
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.client.retries import RetryPolicy
+from replicate_typed.core.calls import APICall, RawResponse
 from replicate_typed.predictions import TypedPrediction, status_of
+from replicate_typed.resources._async_resources import (
+    AsyncAPIResources,
+    AsyncAPIResourcesWithRawResponse,
+    AsyncDeploymentsPredictionsResource,
+    AsyncDeploymentsResource,
+    AsyncFilesResource,
+    AsyncModelsPredictionsResource,
+    AsyncModelsResource,
+    AsyncPredictionsResource,
+    AsyncTrainingsResource,
+    AsyncWebhooksResource,
+)
 from replicate_typed.types import operations as ops
 
 # Constructing a client stays cheap: the pydantic models (API types, model inputs), uploads and
 # streaming are imported where they are first used, and the httpx client on the first request.
 if TYPE_CHECKING:
     from replicate_typed.client.streaming import StreamEvent
+    from replicate_typed.core.calls import InvalidItem, Page
     from replicate_typed.core.model import ModelInput
-    from replicate_typed.types.api import (
-        File,
-        Model,
-        ModelVersion,
-        Prediction,
-        WebhookSecret,
-    )
+    from replicate_typed.core.training import TrainingOutput
+    from replicate_typed.types.api import File, Prediction, Training, WebhookSecret
 
 __all__ = ["AsyncClient"]
 
@@ -86,7 +95,7 @@ CANCEL_DEADLINE = 10.0
 """Seconds the cancel of ``cancel_on_timeout`` may take after a wait's deadline."""
 
 
-class AsyncClient:
+class AsyncClient(AsyncAPIResources):
     """Asynchronous client of a Replicate-format prediction API.
 
     ``api_token`` / ``base_url`` default to ``REPLICATE_API_TOKEN`` / ``REPLICATE_BASE_URL``
@@ -99,9 +108,21 @@ class AsyncClient:
     ``limits``: the bounds of every call and answer (:class:`~replicate_typed.client.limits.Limits`:
     a call's deadline, the default wait deadline, answer and stream-event sizes).
 
-    Resources: ``predictions``, ``models`` (``models.versions``, ``models.predictions``),
-    ``files``, ``webhooks``. Many inputs, durably: :func:`replicate_typed.batch.arun_many`.
+    Resources: one method per operation of the API document, generated
+    (:mod:`replicate_typed.resources`; docs/api-operations.md lists them): ``predictions``,
+    ``models`` (``versions``, ``predictions``, ``examples``, ``readme``), ``deployments``
+    (``predictions``), ``trainings``, ``files``, ``collections``, ``hardware``, ``account``,
+    ``webhooks``, ``search(...)``. Every method takes ``extra_headers=``, ``timeout=``,
+    ``max_retries=``; :meth:`with_options` and :attr:`with_raw_response` as in openai-python.
+    Many inputs, durably: :func:`replicate_typed.batch.arun_many`.
     """
+
+    predictions: AsyncPredictions
+    models: AsyncModels
+    deployments: AsyncDeployments
+    trainings: AsyncTrainings
+    files: AsyncFiles
+    webhooks: AsyncWebhooks
 
     def __init__(
         self,
@@ -158,10 +179,78 @@ class AsyncClient:
             self._core.bind(http_client, False)
         self._sleep = sleep
         self._clock = clock
+        self._raw: AsyncAPIResourcesWithRawResponse | None = None
+        self._init_resources(self)  # the generated resources, then what is written by hand
         self.predictions = AsyncPredictions(self)
         self.models = AsyncModels(self)
+        self.deployments = AsyncDeployments(self)
+        self.trainings = AsyncTrainings(self)
         self.files = AsyncFiles(self)
         self.webhooks = AsyncWebhooks(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncClient:
+        """A client like this one (same connection pool, token and base URL) with other
+        defaults: ``client.with_options(timeout=5, max_retries=0).predictions.get(id)``."""
+        options = self.options
+        changes: dict[str, Any] = {}
+        if timeout is not None:
+            changes["timeout"] = (
+                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            )
+        if max_retries is not None:
+            changes["retry_policy"] = dataclasses.replace(
+                options.retry_policy, max_retries=max_retries
+            )
+        client = type(self).from_options(
+            dataclasses.replace(options, **changes),
+            http_client=self._http,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+        if extra_headers:
+            client._core.add_headers(rq.check_extra_headers(extra_headers))
+        return client
+
+    @property
+    def with_raw_response(self) -> AsyncAPIResourcesWithRawResponse:
+        """The same calls, each returning the HTTP answer (:class:`RawResponse`: status,
+        headers, body, ``.parse()``): ``client.with_raw_response.predictions.get(id)``."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = AsyncAPIResourcesWithRawResponse(self)
+        return raw
+
+    # the requester of the generated resources (replicate_typed.core.calls.AsyncRequester)
+
+    async def _call(self, call: APICall) -> Any:
+        spec = rq.spec_of(call)
+        return self._parse(call, spec, await self._send(spec))
+
+    async def _call_raw(self, call: APICall) -> RawResponse[Any]:
+        spec = rq.spec_of(call)
+        response = await self._send(spec)
+        return RawResponse(response, functools.partial(self._parse, call, spec, response))
+
+    async def _call_page(self, call: APICall, url: str | None, seen: set[str]) -> Page[Any]:
+        spec = rq.spec_of(call)
+        if url is not None:
+            spec = rq.page_spec(spec, url, self.base_url, seen)
+        return rq.parse_page_items(await self._send(spec), call)
+
+    def _left_out(self, call: APICall, invalid: list[InvalidItem]) -> None:
+        raise rq.left_out_error(call, invalid)
+
+    @staticmethod
+    def _parse(call: APICall, spec: rq.RequestSpec, response: httpx.Response) -> Any:
+        if spec.kind == "create" and call.cast_to == "Prediction":
+            return parse_created(response, spec)  # the id reaches the user, whatever follows
+        return rq.parse_call(response, call, spec)
 
     @property
     def options(self) -> ClientOptions:
@@ -289,14 +378,21 @@ class AsyncClient:
 
     # typed calls
 
-    async def create(self, input: ModelInput[T], **create_options: Any) -> TypedPrediction[Any, T]:
-        """Create a prediction of a generated model (by version or by model path, per its spec).
+    async def create(
+        self, input: ModelInput[T], *, deployment: str | None = None, **create_options: Any
+    ) -> TypedPrediction[Any, T]:
+        """Create a prediction of a generated model (by version or by model path, per its spec;
+        or on ``deployment``, ``owner/name`` of a deployment running that model).
 
         ``create_options``: ``webhook``, ``webhook_events_filter``, ``wait``, ``cancel_after``
         (see ``predictions.create``). Returns at once with the prediction as created.
         """
         info = model_info(input)
-        if info.call_by == "version":
+        if deployment is not None:
+            raw = await self.deployments.predictions.create(
+                deployment, input=input, **create_options
+            )
+        elif info.call_by == "version":
             if not info.version:
                 raise errors.InputError(f"model {info.ref}: its spec has no version to call")
             raw = await self.predictions.create(version=info.version, input=input, **create_options)
@@ -311,6 +407,7 @@ class AsyncClient:
         timeout: float | None = None,
         wait: bool | int | None = True,
         cancel_on_timeout: bool = False,
+        deployment: str | None = None,
         **create_options: Any,
     ) -> T:
         """Create, wait (``Prefer: wait``, then the prediction's stream or adaptive polling) and
@@ -334,6 +431,7 @@ class AsyncClient:
         try:
             prediction = await self.create(
                 input,
+                deployment=deployment,
                 wait=self._core.run_wait(wait, None if timeout is None else deadline.left()),
                 **create_options,
             )
@@ -346,11 +444,123 @@ class AsyncClient:
         )
         return typed_output(final, info)
 
+    async def train(
+        self,
+        input: ModelInput[Any],
+        *,
+        destination: str,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+    ) -> Training:
+        """Start a training of a generated trainer model from its typed ``TrainingInput`` (the
+        trainer and its version come from the input's model): ``client.train(
+        flux_dev_lora_trainer.TrainingInput(input_images=...), destination="me/my-lora")``."""
+        info = model_info(input)
+        if not info.version:
+            raise errors.InputError(f"model {info.ref}: its spec has no version to train")
+        return await self.trainings.create(
+            info.ref, info.version, destination=destination, input=input, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )  # fmt: skip
 
-class AsyncPredictions:
-    """``client.predictions``: create, get, cancel, list, wait for and stream predictions."""
+    async def run_training(
+        self,
+        input: ModelInput[Any],
+        *,
+        destination: str,
+        timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+    ) -> TrainingOutput:
+        """:meth:`train`, wait, and return the typed output (``version``: the destination's new
+        ``owner/name:<id>``, ``weights``). A failed or canceled training raises
+        :class:`TrainingError` carrying it."""
+        from replicate_typed.core.training import TrainingOutput
+
+        training = await self.train(
+            input, destination=destination, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )  # fmt: skip
+        done = await self.trainings.wait(training, timeout=timeout)
+        if done.status != "succeeded":
+            raise errors.TrainingError(
+                f"training {done.id} {done.status}: {done.error or 'no error given'}",
+                training=done,
+            )
+        output = done.output.model_dump(mode="json") if done.output is not None else {}
+        return TrainingOutput.model_validate(output)
+
+
+class AsyncTrainings(AsyncTrainingsResource):
+    """``client.trainings``: the generated calls (``get``, ``cancel``, ``list``), ``create``
+    with uploads and a trainer's typed ``TrainingInput``, and :meth:`wait`."""
 
     def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client)
+        self._client = client
+
+    async def create(
+        self,
+        model: str,
+        version_id: str,
+        *,
+        destination: str,
+        input: InputLike,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Training:
+        """``POST /v1/models/{owner}/{name}/versions/{version_id}/trainings``: train ``model``'s
+        version into ``destination`` (``owner/name`` of a model of yours). ``input``: a mapping
+        or the trainer's ``TrainingInput`` (local files, e.g. a zip of images, are uploaded).
+        Checked before any request or upload. For a typed result see :meth:`AsyncClient.train`.
+        """
+        rq.validate_model_ref(model)
+        rq.validate_version_id(version_id)
+        rq.validate_model_ref(destination, "destination")
+        rq.validate_webhook(webhook, webhook_events_filter)
+        return await super().create(
+            model, version_id, destination=destination,
+            input=await self._client._prepare_input(input), webhook=webhook,
+            webhook_events_filter=cast(Any, webhook_events_filter), extra_headers=extra_headers,
+            timeout=timeout, max_retries=max_retries,
+        )  # fmt: skip
+
+    async def wait(self, training: Training | str, *, timeout: float | None = None) -> Training:
+        """Poll the training until it is succeeded/failed/canceled and return it (no error for
+        a failed one). ``timeout`` seconds (None: ``Limits.wait_timeout``) raises
+        :class:`PredictionTimeoutError` naming the training's id; it keeps running."""
+        client = self._client
+        tid = training if isinstance(training, str) else training.id
+        if not tid:
+            raise errors.InputError("training: it has no id to wait for")
+        current = await self.get(tid) if isinstance(training, str) else training
+        limit = client._core.limits.wait_seconds(timeout)
+        poller = Poller(client._core.poll_policy)
+        started = client._clock()
+        while not is_terminal(current.status):
+            elapsed = client._clock() - started
+            if elapsed >= limit:
+                raise errors.PredictionTimeoutError(
+                    f"trainings.wait: training {tid} is still {current.status} after "
+                    f"{limit:g}s (it keeps running; cancel it with client.trainings.cancel)",
+                    prediction_id=tid,
+                    last_status=current.status,
+                )
+            delay = poller.next_delay(current.status, current.logs, elapsed=elapsed)
+            await client._sleep(min(delay, limit - elapsed))
+            current = await self.get(tid)
+        return current
+
+
+class AsyncPredictions(AsyncPredictionsResource):
+    """``client.predictions``: the generated calls (``get``, ``cancel``, ``list``), ``create``
+    with uploads and typed inputs, and waiting for and streaming predictions."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client)
         self._client = client
 
     async def create(
@@ -358,52 +568,31 @@ class AsyncPredictions:
         *,
         version: str,
         input: InputLike,
+        stream: bool | None = None,
         webhook: str | None = None,
         webhook_events_filter: Sequence[str] | None = None,
         wait: bool | int | None = None,
         cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Prediction:
         """``POST /v1/predictions``. Everything is validated before any request (or upload).
 
-        ``version``: a 64-hex version id, ``owner/name:<id>`` or ``owner/name``. ``wait``:
-        ``Prefer: wait`` (True or 1-60 s). ``cancel_after``: ``30s``, ``5m``, ``1h30m`` ...
+        ``version``: a 64-hex version id, ``owner/name:<id>`` or ``owner/name``. ``input``: a
+        mapping or a model's ``Input`` (local files are uploaded). ``wait``: ``Prefer: wait``
+        (True or 1-60 s). ``cancel_after``: ``30s``, ``5m``, ``1h30m`` ...
         """
-        return await self._client._create_prediction(
-            rq.create_prediction, {"version": version}, input,
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
-            cancel_after=cancel_after,
+        rq.validate_create(
+            version=version, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
         )  # fmt: skip
-
-    async def get(self, id: str) -> Prediction:
-        """``GET /v1/predictions/{id}``: the prediction's current state."""
-        spec = rq.get_prediction(id)
-        return rq.parse_prediction(
-            await self._client._send(spec), operation=spec.operation, prediction_id=id
-        )
-
-    async def cancel(self, id: str) -> Prediction:
-        """``POST /v1/predictions/{id}/cancel`` (idempotent; retried like a read)."""
-        spec = rq.cancel_prediction(id)
-        return rq.parse_prediction(
-            await self._client._send(spec), operation=spec.operation, prediction_id=id
-        )
-
-    async def list(
-        self,
-        *,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-    ) -> AsyncIterator[Prediction]:
-        """Every prediction, newest first, following each page's ``next`` link."""
-        spec: rq.RequestSpec | None = rq.list_predictions(
-            created_after=created_after, created_before=created_before
-        )
-        seen: set[str] = set()
-        while spec is not None:
-            page = rq.parse_page(await self._client._send(spec))
-            for item in page.results or []:
-                yield item
-            spec = follow_page(page, self._client.base_url, seen)
+        return await super().create(
+            version=version, input=await self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
+        )  # fmt: skip
 
     async def wait(
         self,
@@ -615,10 +804,11 @@ class AsyncPredictions:
             raise
 
 
-class AsyncModelPredictions:
+class AsyncModelPredictions(AsyncModelsPredictionsResource):
     """``client.models.predictions``: predictions of official models, by model path."""
 
     def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client)
         self._client = client
 
     async def create(
@@ -626,127 +816,114 @@ class AsyncModelPredictions:
         model: str,
         *,
         input: InputLike,
+        stream: bool | None = None,
         webhook: str | None = None,
         webhook_events_filter: Sequence[str] | None = None,
         wait: bool | int | None = None,
         cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Prediction:
         """``POST /v1/models/{owner}/{name}/predictions`` (official models); options as in
         ``predictions.create``, validated before any request (or upload)."""
-        return await self._client._create_prediction(
-            rq.create_model_prediction, {"model": model}, input,
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
-            cancel_after=cancel_after,
+        rq.validate_create(
+            model=model, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )  # fmt: skip
+        return await super().create(
+            model, input=await self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
         )  # fmt: skip
 
 
-class AsyncModelVersions:
-    """``client.models.versions``."""
+class AsyncModels(AsyncModelsResource):
+    """``client.models``: models, their versions, examples, readme and predictions."""
+
+    predictions: AsyncModelPredictions
 
     def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-
-    async def get(self, model: str, version_id: str) -> ModelVersion:
-        """``GET /v1/models/{owner}/{name}/versions/{version_id}`` (incl. its OpenAPI schema)."""
-        from replicate_typed.types.api import ModelVersion
-
-        spec = rq.get_model_version(model, version_id)
-        return rq.parse_response(
-            await self._client._send(spec), ModelVersion, operation=spec.operation
-        )
-
-    async def list(self, model: str) -> AsyncIterator[ModelVersion]:
-        """``GET /v1/models/{owner}/{name}/versions``: every version, newest first, following
-        each page's ``next`` link (as ``predictions.list``)."""
-        from replicate_typed.types.api import ModelVersionPage
-
-        spec: rq.RequestSpec | None = rq.list_model_versions(model)
-        seen: set[str] = set()
-        while spec is not None:
-            response = await self._client._send(spec)
-            page = rq.parse_response(response, ModelVersionPage, operation=spec.operation)
-            for item in page.results or []:
-                yield item
-            spec = follow_page(page, self._client.base_url, seen, ops.MODELS_VERSIONS_LIST)
-
-
-class AsyncModels:
-    """``client.models``: models, their versions and their predictions."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self.versions = AsyncModelVersions(client)
+        super().__init__(client)
         self.predictions = AsyncModelPredictions(client)
 
-    async def get(self, model: str) -> Model:
-        """``GET /v1/models/{owner}/{name}`` (``model`` is ``owner/name``)."""
-        from replicate_typed.types.api import Model
 
-        spec = rq.get_model(model)
-        return rq.parse_response(await self._client._send(spec), Model, operation=spec.operation)
-
-
-class AsyncFiles:
-    """``client.files``: uploads (large file inputs go through it automatically)."""
+class AsyncDeploymentPredictions(AsyncDeploymentsPredictionsResource):
+    """``client.deployments.predictions``: predictions on a deployment (``owner/name``)."""
 
     def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client)
         self._client = client
+
+    async def create(
+        self,
+        deployment: str,
+        *,
+        input: InputLike,
+        stream: bool | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+        wait: bool | int | None = None,
+        cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Prediction:
+        """``POST /v1/deployments/{owner}/{name}/predictions``: ``input`` as in
+        ``predictions.create`` (a mapping, or the ``Input`` of the deployment's model; for a
+        typed result use ``client.create(input, deployment=...)`` / ``client.run(...)``)."""
+        rq.validate_create(
+            model=deployment, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter, model_name="deployment",
+        )  # fmt: skip
+        return await super().create(
+            deployment, input=await self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
+        )  # fmt: skip
+
+
+class AsyncDeployments(AsyncDeploymentsResource):
+    """``client.deployments``: deployments and their predictions."""
+
+    predictions: AsyncDeploymentPredictions
+
+    def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client)
+        self.predictions = AsyncDeploymentPredictions(client)
+
+
+class AsyncFiles(AsyncFilesResource):
+    """``client.files``: uploads (large file inputs go through it automatically)."""
 
     async def create(
         self,
         content: FileContent,
         *,
         filename: str | None = None,
-        content_type: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        type: str | None = None,
+        content_type: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> File:
         """``POST /v1/files`` (multipart): bytes, a ``Path`` or a binary file object. The name
-        and content type default to the file's own (guessed from its name)."""
-        from replicate_typed.types.api import File
-
-        data, name, ctype = file_parts(content, filename, content_type)
-        spec = rq.create_file(data, filename=name, content_type=ctype, metadata=metadata)
-        return rq.parse_response(await self._client._send(spec), File, operation=spec.operation)
-
-    async def get(self, file_id: str) -> File:
-        """``GET /v1/files/{file_id}``: an uploaded file (404 once deleted or expired)."""
-        from replicate_typed.types.api import File
-
-        spec = rq.get_file(file_id)
-        return rq.parse_response(await self._client._send(spec), File, operation=spec.operation)
-
-    async def list(self) -> AsyncIterator[File]:
-        """``GET /v1/files``: every uploaded file, newest first, following each page's
-        ``next`` link (as ``predictions.list``)."""
-        from replicate_typed.types.api import FilePage
-
-        spec: rq.RequestSpec | None = rq.list_files()
-        seen: set[str] = set()
-        while spec is not None:
-            response = await self._client._send(spec)
-            page = rq.parse_response(response, FilePage, operation=spec.operation)
-            for item in page.results or []:
-                yield item
-            spec = follow_page(page, self._client.base_url, seen, ops.FILES_LIST)
-
-    async def delete(self, file_id: str) -> None:
-        """``DELETE /v1/files/{file_id}`` (the API answers 204; a missing file raises
-        :class:`NotFoundError`)."""
-        await self._client._send(rq.delete_file(file_id))
+        and content type (``content_type``, or ``type`` as the API names it) default to the
+        file's own (guessed from its name)."""
+        data, name, ctype = file_parts(content, filename, content_type or type)
+        return await super().create(
+            content=data, filename=name, metadata=metadata, type=ctype,
+            extra_headers=extra_headers, timeout=timeout, max_retries=max_retries,
+        )  # fmt: skip
 
 
-class AsyncWebhooks:
-    """``client.webhooks``."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+class AsyncWebhooks(AsyncWebhooksResource):
+    """``client.webhooks`` (``client.webhooks.default.secret.get()``, generated)."""
 
     async def default_secret(self) -> WebhookSecret:
         """``GET /v1/webhooks/default/secret``: this account's webhook signing secret (its
         ``key`` is a ``SecretStr``; pass it to :func:`replicate_typed.client.webhooks.verify`)."""
-        from replicate_typed.types.api import WebhookSecret
-
-        spec = rq.get_default_webhook_secret()
-        return rq.parse_response(
-            await self._client._send(spec), WebhookSecret, operation=spec.operation
-        )
+        return await self.default.secret.get()

@@ -8,6 +8,7 @@ output typing live here, written once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import mimetypes
@@ -23,6 +24,7 @@ import httpx
 from replicate_typed.client import _decoding, errors, validation
 from replicate_typed.client import _requests as rq
 from replicate_typed.client._logging import logger, redact_headers, register_secret
+from replicate_typed.client.defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from replicate_typed.client.limits import Deadline, Limits, current_deadline
 from replicate_typed.client.polling import PollPolicy
 from replicate_typed.client.retries import RetryPolicy, retry_after_hint, was_sent
@@ -65,8 +67,6 @@ __all__ = [
     "typed_output",
 ]
 
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_MAX_RETRIES = 4
 T = TypeVar("T")
 
 InputLike: TypeAlias = "Mapping[str, Any] | ModelInput[Any]"
@@ -184,6 +184,16 @@ class Core:
         self.limits = limits
         self._direct_headers: dict[str, str] | None = None
 
+    def add_headers(self, headers: Mapping[str, str]) -> None:
+        """Send ``headers`` with every request of this client (``with_options(extra_headers)``;
+        already checked)."""
+        self._headers = {**self._headers, **headers}
+        if self._direct_headers is not None:
+            self._direct_headers = {
+                **self._direct_headers,
+                **{k.lower(): v for k, v in headers.items()},
+            }
+
     @property
     def has_token(self) -> bool:
         return self._token is not None
@@ -226,7 +236,7 @@ class Core:
         spec: rq.RequestSpec,
         deadline: Deadline | None = None,
     ) -> httpx.Request:
-        timeout = self.timeout
+        timeout = self.timeout if spec.timeout is None else httpx.Timeout(spec.timeout)
         if spec.read_timeout is not None and timeout.read is not None:
             timeout = httpx.Timeout(
                 connect=timeout.connect,
@@ -243,7 +253,7 @@ class Core:
         )
         # JSON bodies are encoded here as httpx 0.28 encodes them (compact, UTF-8, no NaN or
         # Infinity) whatever httpx is installed: 0.27 would send NaN, which is not JSON
-        body: bytes | None = None
+        body: bytes | None = spec.content
         headers = dict(spec.headers)
         if spec.json is not None:
             try:
@@ -302,6 +312,8 @@ class Core:
         """Seconds to wait before retrying, or raise the error this failure maps to (an
         :class:`APITimeoutError` when the retry would not start before ``deadline``)."""
         policy = self.retry_policy
+        if spec.max_retries is not None and spec.max_retries != policy.max_retries:
+            policy = dataclasses.replace(policy, max_retries=spec.max_retries)
         if exc is not None:
             if policy.should_retry(spec.kind, attempt, exc=exc):
                 delay = policy.delay(attempt)

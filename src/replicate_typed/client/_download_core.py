@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from replicate_typed.client import _decoding, validation
 from replicate_typed.client.errors import DownloadError, InputError
-from replicate_typed.core.types import ALLOWED_URL_SCHEMES, FileOutput
+from replicate_typed.core.field_types import ALLOWED_URL_SCHEMES, FileOutput
 from replicate_typed.predictions import TypedPrediction
 
 DEFAULT_MAX_BYTES = 1 << 31

@@ -4,17 +4,15 @@ Everything here is pure: functions take arguments (and, for parsing, an already-
 ``httpx.Response``) and return a :class:`RequestSpec` or a parsed object, or raise a typed
 error. The clients only add I/O (send, retry, sleep) on top.
 
-Every request is built from its row of the generated operation table
-(:mod:`replicate_typed.types.operations`, from ``specs/api/openapi.json``): method, path template,
-retry class and the operation's name (its ``operationId``, used in errors and logs) live in the
-spec and nowhere else. :data:`BUILDERS` names the builder of each operation.
+Every request is a generated call (:mod:`replicate_typed.resources`: one method per operation
+of ``specs/api/openapi.json``) turned into a :class:`RequestSpec` by :func:`spec_of`, from its
+row of the generated operation table (:mod:`replicate_typed.types.operations`): method, path
+template, retry class and the operation's name (its ``operationId``, used in errors and logs)
+live in the spec and nowhere else. Values are checked here by name, whatever the operation:
+path ids (:mod:`.validation`), ``owner/name`` and version ids (:mod:`replicate_typed.core.refs`),
+``webhook``/``webhook_events_filter``, ``Prefer: wait``, ``Cancel-After``, extra headers.
 
-Request bodies are exactly what the API document allows:
-
-* ``POST /v1/predictions``: ``{"version", "input", "webhook"?, "webhook_events_filter"?}``
-* ``POST /v1/models/{owner}/{name}/predictions``: ``{"input", "webhook"?, "webhook_events_filter"?}``
-
-``input`` holds only the fields a caller set: for a generated ``Input`` the dump uses
+A prediction's ``input`` holds only the fields a caller set: for a generated ``Input`` the dump uses
 ``exclude_unset=True`` (defaults are left to the server, which applies the model's own), local
 files become data URIs or uploaded file URLs (:mod:`replicate_typed.client.uploads`) and secrets
 are revealed.
@@ -22,14 +20,14 @@ are revealed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -41,6 +39,7 @@ from replicate_typed.client import validation as safe
 from replicate_typed.client._logging import redact
 from replicate_typed.client.polling import prefer_header, validate_wait, wait_read_timeout
 from replicate_typed.client.retries import RequestKind, retry_after_hint
+from replicate_typed.core.refs import is_model_ref, is_version_id, split_model_ref
 from replicate_typed.types import operations as ops
 from replicate_typed.types.operations import Operation
 
@@ -49,13 +48,13 @@ from replicate_typed.types.operations import Operation
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from replicate_typed.types.api import Prediction, PredictionPage, ProblemDetails
+    from replicate_typed.core.calls import APICall, InvalidItem, Page
+    from replicate_typed.types.api import Prediction, ProblemDetails
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "RequestSpec",
     "API_PREFIX",
-    "BUILDERS",
     "operation_path",
     "resolve_base_url",
     "resolve_api_token",
@@ -68,20 +67,13 @@ __all__ = [
     "validate_cancel_after",
     "validate_webhook",
     "validate_create",
-    "create_prediction",
-    "create_model_prediction",
-    "get_prediction",
-    "cancel_prediction",
-    "list_predictions",
     "next_page",
-    "get_model",
-    "get_model_version",
-    "list_model_versions",
-    "create_file",
-    "list_files",
-    "get_file",
-    "delete_file",
-    "get_default_webhook_secret",
+    "page_spec",
+    "spec_of",
+    "parse_call",
+    "parse_page_items",
+    "check_extra_headers",
+    "validate_version_id",
     "error_from_response",
     "parse_response",
     "parse_prediction",
@@ -91,15 +83,25 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.replicate.com"
 API_PREFIX = "/v1"
 """The spec's server is ``{base}/v1``; its paths (and the operation table's) are under it."""
-USER_AGENT = "replicate-typed/0.1.0"
+
+
+@functools.cache
+def user_agent() -> str:
+    """``replicate-typed/<version>``: the version the installed distribution has (pyproject's
+    ``version``, its one home), read once."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"replicate-typed/{version('replicate-typed')}"
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "replicate-typed"
+
+
 SNIPPET_CHARS = 200
 # bytes read for a snippet: whitespace is folded and secrets masked before it is cut
 SNIPPET_WINDOW = 64 * 1024
 WEBHOOK_EVENTS = ("start", "output", "logs", "completed")
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]*"
-_MODEL_REF = re.compile(rf"^{_SLUG}/{_SLUG}$")
 _CANCEL_AFTER = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"  # one path segment of a safe value (no dot segment)
@@ -108,7 +110,7 @@ _DOT_SEGMENTS = frozenset({".", ".."})
 T = TypeVar("T", bound="BaseModel")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RequestSpec:
     """One API call, described without doing it.
 
@@ -130,6 +132,11 @@ class RequestSpec:
     data: Mapping[str, str] | None = None
     read_timeout: float | None = None
     prediction_id: str | None = None
+    content: bytes | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
+    """Per-call options (``timeout=``, ``max_retries=`` of a generated method): None, the
+    client's own."""
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -178,7 +185,7 @@ def join_url(base_url: str, path: str) -> str:
 
 
 def auth_headers(api_token: str | None) -> dict[str, str]:
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    headers = {"User-Agent": user_agent(), "Accept": "application/json"}
     if api_token:
         headers["Authorization"] = f"Bearer {api_token}"
     return headers
@@ -192,24 +199,24 @@ def validate_version(version: str) -> str:
     if not isinstance(version, str):
         raise errors.InputError(f"version: {version!r} must be a string")
     value = version.strip()
-    if _HEX64.match(value):
+    if is_version_id(value):
         return value
     name, sep, vid = value.partition(":")
-    if _MODEL_REF.match(name) and (not sep or _HEX64.match(vid)):
+    if is_model_ref(name) and (not sep or is_version_id(vid)):
         return value
     raise errors.InputError(
         f"version: {version!r} is not a 64-hex version id, owner/name:<64-hex id> or owner/name"
     )
 
 
-def validate_model_ref(model: str) -> tuple[str, str]:
-    """``owner/name`` → (owner, name)."""
-    if not isinstance(model, str) or not _MODEL_REF.match(model.strip()):
+def validate_model_ref(model: object, name: str = "model") -> tuple[str, str]:
+    """``owner/name`` → (owner, name) (``name``: the argument, for the message)."""
+    parts = split_model_ref(model.strip()) if isinstance(model, str) else None
+    if parts is None:
         raise errors.InputError(
-            f"model: {model!r} is not owner/name (e.g. black-forest-labs/flux-schnell)"
+            f"{name}: {model!r} is not owner/name (e.g. black-forest-labs/flux-schnell)"
         )
-    owner, name = model.strip().split("/")
-    return owner, name
+    return parts
 
 
 def validate_prediction_id(prediction_id: str) -> str:
@@ -355,87 +362,17 @@ def validate_create(
     cancel_after: str | None = None,
     webhook: str | None = None,
     webhook_events_filter: Sequence[str] | None = None,
+    model_name: str = "model",
 ) -> None:
-    """Check a create's options before its input is prepared (uploads) or anything is sent."""
+    """Check a create's options before its input is prepared (uploads) or anything is sent
+    (``model_name``: what ``model`` is called in messages, e.g. ``deployment``)."""
     if version is not None or model is None:
         validate_version(version)  # type: ignore[arg-type]
     if model is not None:
-        validate_model_ref(model)
+        validate_model_ref(model, model_name)
     validate_wait(wait)
     validate_cancel_after(cancel_after)
     validate_webhook(webhook, webhook_events_filter)
-
-
-def create_prediction(
-    *,
-    version: str,
-    input: Mapping[str, Any],
-    webhook: str | None = None,
-    webhook_events_filter: Sequence[str] | None = None,
-    wait: bool | int | None = None,
-    cancel_after: str | None = None,
-) -> RequestSpec:
-    """``POST /v1/predictions`` with ``{version, input, webhook?, webhook_events_filter?}``.
-
-    ``input`` must already be JSON-ready (see ``Client._prepare_input``).
-    """
-    version = validate_version(version)
-    return _create(
-        ops.PREDICTIONS_CREATE, {}, {"version": version}, input, webhook, webhook_events_filter,
-        wait, cancel_after,
-    )  # fmt: skip
-
-
-def create_model_prediction(
-    model: str,
-    *,
-    input: Mapping[str, Any],
-    webhook: str | None = None,
-    webhook_events_filter: Sequence[str] | None = None,
-    wait: bool | int | None = None,
-    cancel_after: str | None = None,
-) -> RequestSpec:
-    """``POST /v1/models/{owner}/{name}/predictions`` with ``{input, webhook?, webhook_events_filter?}``."""
-    owner, name = validate_model_ref(model)
-    return _create(
-        ops.MODELS_PREDICTIONS_CREATE, {"model_owner": owner, "model_name": name}, {}, input,
-        webhook, webhook_events_filter, wait, cancel_after,
-    )  # fmt: skip
-
-
-def _create(
-    operation: Operation,
-    path_params: Mapping[str, str],
-    head: dict[str, Any],
-    input: Mapping[str, Any],
-    webhook: str | None,
-    webhook_events_filter: Sequence[str] | None,
-    wait: bool | int | None,
-    cancel_after: str | None,
-) -> RequestSpec:
-    """A prediction create: ``{**head, input, webhook?, webhook_events_filter?}`` with its
-    ``Prefer``/``Cancel-After`` headers and a read timeout that outlasts the wait."""
-    validate_wait(wait)
-    cancel_after = validate_cancel_after(cancel_after)
-    webhook, events = validate_webhook(webhook, webhook_events_filter)
-    body = {**head, "input": _check_input(input), **_body_tail(webhook, events)}
-    return _request(
-        operation,
-        path_params,
-        json=body,
-        headers=_create_headers(wait, cancel_after),
-        read_timeout=wait_read_timeout(wait),
-    )
-
-
-def get_prediction(prediction_id: str) -> RequestSpec:
-    pid = validate_prediction_id(prediction_id)
-    return _request(ops.PREDICTIONS_GET, {"prediction_id": pid}, prediction_id=pid)
-
-
-def cancel_prediction(prediction_id: str) -> RequestSpec:
-    pid = validate_prediction_id(prediction_id)
-    return _request(ops.PREDICTIONS_CANCEL, {"prediction_id": pid}, prediction_id=pid)
 
 
 def _when(name: str, value: datetime | str | None) -> str | None:
@@ -452,20 +389,6 @@ def _when(name: str, value: datetime | str | None) -> str | None:
             raise errors.InputError(f"{name}: {value!r} is not an ISO 8601 date-time") from None
         return value
     raise errors.InputError(f"{name}: {value!r} must be a datetime or an ISO 8601 string")
-
-
-def list_predictions(
-    *, created_after: datetime | str | None = None, created_before: datetime | str | None = None
-) -> RequestSpec:
-    params = {
-        k: v
-        for k, v in (
-            ("created_after", _when("created_after", created_after)),
-            ("created_before", _when("created_before", created_before)),
-        )
-        if v is not None
-    }
-    return _request(ops.PREDICTIONS_LIST, params=params or None)
 
 
 def next_page(next_url: str, base_url: str, op: Operation = ops.PREDICTIONS_LIST) -> RequestSpec:
@@ -488,85 +411,24 @@ def next_page(next_url: str, base_url: str, op: Operation = ops.PREDICTIONS_LIST
     return RequestSpec(op.method, url, op.retry, op.id)
 
 
-def get_model(model: str) -> RequestSpec:
-    owner, name = validate_model_ref(model)
-    return _request(ops.MODELS_GET, {"model_owner": owner, "model_name": name})
+def page_spec(first: RequestSpec, url: str, base_url: str, seen: set[str]) -> RequestSpec:
+    """The request of the page at ``url`` (a page's ``next``) of the list call ``first``: kept
+    on the configured base (:func:`next_page`), with the first request's headers, body and
+    options; a link already followed (a server whose paging loops) is refused."""
+    if url in seen:
+        raise errors.APIResponseValidationError(
+            f"{first.operation}: page link {safe.shown(url, SNIPPET_CHARS)!r} repeats "
+            "(the server's paging loops)",
+            status_code=200,
+        )
+    seen.add(url)
+    link = next_page(url, base_url, ops.OPERATIONS[first.operation])
+    return replace(first, url=link.url, params=None)
 
 
-def get_model_version(model: str, version_id: str) -> RequestSpec:
-    owner, name = validate_model_ref(model)
-    if not isinstance(version_id, str) or not _HEX64.match(version_id):
-        raise errors.InputError(f"version_id: {version_id!r} is not a 64-hex version id")
-    return _request(
-        ops.MODELS_VERSIONS_GET,
-        {"model_owner": owner, "model_name": name, "version_id": version_id},
-    )
-
-
-def list_model_versions(model: str) -> RequestSpec:
-    """``GET /v1/models/{owner}/{name}/versions`` (a page; newest first)."""
-    owner, name = validate_model_ref(model)
-    return _request(ops.MODELS_VERSIONS_LIST, {"model_owner": owner, "model_name": name})
-
-
-def create_file(
-    content: bytes,
-    *,
-    filename: str,
-    content_type: str,
-    metadata: Mapping[str, Any] | None = None,
-) -> RequestSpec:
-    """``POST /v1/files`` (multipart: ``content``, ``filename``, ``type``, ``metadata``)."""
-    data = {"filename": filename, "type": content_type}
-    if metadata is not None:
-        try:
-            data["metadata"] = json.dumps(dict(metadata))
-        except (TypeError, ValueError) as exc:
-            raise errors.InputError(f"metadata: not JSON-serialisable: {exc}") from None
-    return _request(
-        ops.FILES_CREATE,
-        files={"content": (filename, content, content_type)},
-        data=data,
-    )
-
-
-def list_files() -> RequestSpec:
-    """``GET /v1/files`` (a page; newest first)."""
-    return _request(ops.FILES_LIST)
-
-
-def get_file(file_id: str) -> RequestSpec:
-    return _request(ops.FILES_GET, {"file_id": validate_file_id(file_id)})
-
-
-def delete_file(file_id: str) -> RequestSpec:
-    """``DELETE /v1/files/{file_id}`` (answered 204 without a body)."""
-    return _request(ops.FILES_DELETE, {"file_id": validate_file_id(file_id)})
-
-
-def get_default_webhook_secret() -> RequestSpec:
-    return _request(ops.WEBHOOKS_DEFAULT_SECRET_GET)
-
-
-BUILDERS: Final[Mapping[str, Callable[..., RequestSpec]]] = MappingProxyType(
-    {
-        ops.PREDICTIONS_LIST.id: list_predictions,
-        ops.PREDICTIONS_CREATE.id: create_prediction,
-        ops.PREDICTIONS_GET.id: get_prediction,
-        ops.PREDICTIONS_CANCEL.id: cancel_prediction,
-        ops.MODELS_PREDICTIONS_CREATE.id: create_model_prediction,
-        ops.MODELS_GET.id: get_model,
-        ops.MODELS_VERSIONS_GET.id: get_model_version,
-        ops.MODELS_VERSIONS_LIST.id: list_model_versions,
-        ops.FILES_CREATE.id: create_file,
-        ops.FILES_LIST.id: list_files,
-        ops.FILES_GET.id: get_file,
-        ops.FILES_DELETE.id: delete_file,
-        ops.WEBHOOKS_DEFAULT_SECRET_GET.id: get_default_webhook_secret,
-    }
-)
-"""``operationId`` -> the function that builds its request. Adding an operation to the spec
-without a builder here fails ``contract_tests/client/test_operations.py``."""
+def check_extra_headers(extra: Mapping[str, str]) -> dict[str, str]:
+    """Headers a caller adds (``extra_headers=``, ``with_options``), checked."""
+    return _extra_headers(extra)
 
 
 # --- response parsing -------------------------------------------------------------------------
@@ -798,8 +660,300 @@ def parse_prediction(
     return parse_response(response, Prediction, operation=operation, prediction_id=prediction_id)
 
 
-def parse_page(response: httpx.Response) -> PredictionPage:
-    from replicate_typed.types.api import PredictionPage
+# --- generated calls (replicate_typed.resources) -----------------------------------------------
+#
+# A generated method hands over an APICall (operation, values as given); here it is checked and
+# encoded by the rules of this module (ids, owner/name, version ids, webhooks, waits), so every
+# operation of the spec, present or future, goes through the same checks.
 
-    page = parse_response(response, PredictionPage, operation=ops.PREDICTIONS_LIST.id)
-    return page
+_PAIR = re.compile(r"\{(\w+)_owner\}/\{\1_name\}")
+
+
+_PLANS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _path_plan(op: Operation) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The ``owner/name`` pairs of an operation's path and its other placeholders (worked out
+    once per operation)."""
+    key = (op.id, op.path)
+    plan = _PLANS.get(key)
+    if plan is None:
+        stems = tuple(_PAIR.findall(op.path))
+        paired = {f"{stem}_{part}" for stem in stems for part in ("owner", "name")}
+        plan = _PLANS[key] = stems, tuple(n for n in op.path_params if n not in paired)
+    return plan
+
+
+def _path_values(op: Operation, given: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+    """``{placeholder: value}`` for ``op.path`` from the Python-named values, each checked by
+    its rule; and the prediction id when the call is about one."""
+    stems, names = _path_plan(op)
+    values: dict[str, str] = {}
+    for stem in stems:
+        owner, name = validate_model_ref(given.get(stem), stem)
+        values[f"{stem}_owner"], values[f"{stem}_name"] = owner, name
+    for name in names:
+        value = given.get(name)
+        if name == "version_id":
+            values[name] = validate_version_id(value)
+        else:
+            try:
+                values[name] = safe.check_id(value, name, name.replace("_", " "))
+            except safe.UnsafeValueError as exc:
+                raise errors.InputError(str(exc)) from None
+    return values, values.get("prediction_id")
+
+
+def validate_version_id(version_id: object, name: str = "version_id") -> str:
+    if not isinstance(version_id, str) or not is_version_id(version_id):
+        raise errors.InputError(f"{name}: {version_id!r} is not a 64-hex version id")
+    return version_id
+
+
+def _query_value(name: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return _when(name, value) or ""
+    if isinstance(value, int | float | str):
+        if isinstance(value, str) and name.startswith("created_"):
+            return _when(name, value) or ""
+        return str(value)
+    raise errors.InputError(f"{name}: {value!r} is not a value a query parameter can carry")
+
+
+def _body(op: Operation, body: Mapping[str, object]) -> dict[str, object]:
+    """A JSON body, its fields checked by the rule each name has wherever it appears."""
+    out = dict(body)
+    if isinstance(out.get("version"), str):
+        out["version"] = validate_version(cast_str(out["version"]))
+    for name in ("model", "destination"):
+        if name in out:
+            owner, model_name = validate_model_ref(out[name], name)
+            out[name] = f"{owner}/{model_name}"
+    if "input" in out:
+        out["input"] = _check_input(out["input"])
+    if "webhook" in out or "webhook_events_filter" in out:
+        webhook, events = validate_webhook(
+            out.get("webhook"),  # type: ignore[arg-type]
+            out.get("webhook_events_filter"),  # type: ignore[arg-type]
+        )
+        if events is not None:
+            out["webhook_events_filter"] = events
+    return out
+
+
+def cast_str(value: object) -> str:
+    assert isinstance(value, str)
+    return value
+
+
+def _form(form: Mapping[str, object]) -> tuple[dict[str, tuple[str, bytes, str]], dict[str, str]]:
+    files: dict[str, tuple[str, bytes, str]] = {}
+    data: dict[str, str] = {}
+    for name, value in form.items():
+        if isinstance(value, bytes | bytearray):
+            filename = str(form.get("filename") or name)
+            ctype = str(form.get("type") or "application/octet-stream")
+            files[name] = (filename, bytes(value), ctype)
+        elif isinstance(value, Mapping):
+            try:
+                data[name] = json.dumps(dict(value))
+            except (TypeError, ValueError) as exc:
+                raise errors.InputError(f"{name}: not JSON-serialisable: {exc}") from None
+        else:
+            data[name] = str(value)
+    return files, data
+
+
+def _headers(op: Operation, given: Mapping[str, object]) -> tuple[dict[str, str], float | None]:
+    """Header parameters: ``Prefer`` from a wait (True or 1..60 s), ``Cancel-After`` checked,
+    any other checked as a header value. Returns the headers and a minimum read timeout."""
+    headers: dict[str, str] = {}
+    read_timeout: float | None = None
+    for name, value in given.items():
+        if name == "Prefer" and not isinstance(value, str):
+            wait = value if isinstance(value, bool | int) else None
+            validate_wait(wait)
+            prefer = prefer_header(wait)
+            if prefer is not None:
+                headers[name] = prefer
+            read_timeout = wait_read_timeout(wait)
+            continue
+        if name == "Cancel-After":
+            value = validate_cancel_after(value)  # type: ignore[arg-type]
+        try:
+            headers[name] = safe.check_header_value(value, name)
+        except safe.UnsafeValueError as exc:
+            raise errors.InputError(f"{name}: {exc.rule}") from None
+    return headers, read_timeout
+
+
+def _extra_headers(extra: Mapping[str, str]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in extra.items():
+        try:
+            safe.check_header_name(name)
+            headers[name] = safe.check_header_value(value, name)
+        except safe.UnsafeValueError as exc:
+            raise errors.InputError(f"extra_headers: {name!r}: {exc.rule}") from None
+        if name.lower() == "authorization":
+            raise errors.InputError("extra_headers: Authorization is the client's own (api_token)")
+    return headers
+
+
+def spec_of(call: APICall) -> RequestSpec:
+    """The request of a generated call, every value checked before anything is sent."""
+    op = ops.OPERATIONS[call.operation]
+    values, prediction_id = _path_values(op, call.path_params)
+    params = {k: _query_value(k, v) for k, v in call.query.items()} if call.query else None
+    headers, read_timeout = _headers(op, call.headers) if call.headers else ({}, None)
+    files = data = None
+    body: Any = None
+    content: bytes | None = None
+    if call.json is not None:
+        body = _body(op, call.json)
+    elif call.form is not None:
+        files, data = _form(call.form)
+    elif call.content is not None:
+        if not isinstance(call.content, str):
+            raise errors.InputError(f"{call.operation}: {call.content!r} must be a string")
+        content = call.content.encode("utf-8")
+        headers["Content-Type"] = "text/plain; charset=utf-8"
+    options = call.options
+    timeout = max_retries = None
+    if options is not None:
+        if options.extra_headers:
+            headers.update(_extra_headers(options.extra_headers))
+        timeout, max_retries = options.timeout, options.max_retries
+        if max_retries is not None and (not isinstance(max_retries, int) or max_retries < 0):
+            raise errors.InputError(f"max_retries: {max_retries!r} must be an integer >= 0")
+        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+            raise errors.InputError(f"timeout: {timeout!r} must be a number of seconds > 0")
+    return RequestSpec(
+        op.method,
+        operation_path(op, values),
+        op.retry,
+        op.id,
+        json=body,
+        params=params,
+        headers=headers,
+        files=files,
+        data=data,
+        read_timeout=read_timeout,
+        prediction_id=prediction_id,
+        content=content,
+        timeout=float(timeout) if timeout is not None else None,
+        max_retries=max_retries,
+    )
+
+
+@functools.cache
+def api_type(name: str) -> Any:
+    """The API type a generated call names (``"Model"``, ``"list[Hardware]"``): a class, or a
+    pydantic ``TypeAdapter`` for a list (made once)."""
+    from replicate_typed.types import api
+
+    if name.startswith("list[") and name.endswith("]"):
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(list[getattr(api, name[5:-1])])  # type: ignore[misc,arg-type]
+    return getattr(api, name)
+
+
+def parse_call(response: httpx.Response, call: APICall, spec: RequestSpec) -> Any:
+    """The typed answer of a generated call (as its method's annotation says)."""
+    kind = call.kind
+    if kind == "empty":
+        return None
+    if kind == "text":
+        return response.text
+    if kind == "bytes":
+        return response.content
+    if kind == "json":
+        return _decode(response, call.operation)
+    if kind == "list":
+        adapter = api_type(call.cast_to)
+        data = _decode(response, call.operation)
+        try:
+            return adapter.validate_python(data)
+        except ValidationError as exc:
+            raise errors.APIResponseValidationError(
+                f"{call.operation}: HTTP {response.status_code} answer is not a {call.cast_to}: "
+                f"{_summarise(exc)}",
+                status_code=response.status_code,
+                snippet=snippet_of(response.content),
+            ) from None
+    cls = api_type(call.cast_to)
+    return parse_response(response, cls, operation=call.operation, prediction_id=spec.prediction_id)
+
+
+def parse_page_items(response: httpx.Response, call: APICall) -> Page[Any]:
+    """A page of a list call, read item by item: an item that does not parse (or whose id
+    breaks the id rule) is left out and reported in ``invalid``; the others are kept."""
+    from replicate_typed.core.calls import InvalidItem, Page
+
+    data = _decode(response, call.operation)
+    if not isinstance(data, Mapping):
+        raise errors.APIResponseValidationError(
+            f"{call.operation}: HTTP {response.status_code} answer is not a page object",
+            status_code=response.status_code,
+            snippet=snippet_of(response.content),
+        )
+    results = data.get("results")
+    if results is None:
+        results = []
+    if not isinstance(results, list):
+        raise errors.APIResponseValidationError(
+            f"{call.operation}: HTTP {response.status_code} page has no results list",
+            status_code=response.status_code,
+            snippet=snippet_of(response.content),
+        )
+    links = {k: data.get(k) for k in ("next", "previous")}
+    for key, link in links.items():
+        if link is not None and not isinstance(link, str):
+            raise errors.APIResponseValidationError(
+                f"{call.operation}: page link {key} is not a string",
+                status_code=response.status_code,
+            )
+    cls = api_type(call.item)
+    checks_id = call.item in ("Prediction", "File")
+    items: list[Any] = []
+    invalid: list[InvalidItem] = []
+    for index, raw in enumerate(results):
+        found = raw.get("id") if isinstance(raw, Mapping) else None
+        shown_id = found if isinstance(found, str) and safe.id_problem(found) is None else None
+        try:
+            item = cls.model_validate(raw)
+        except ValidationError as exc:
+            invalid.append(InvalidItem(index, _summarise(exc), shown_id))
+            continue
+        if checks_id and safe.id_problem(getattr(item, "id", None)) is not None:
+            what = "file id" if call.item == "File" else "prediction id"
+            try:
+                safe.check_id(getattr(item, "id", None), f"results.{index}.id", what)
+            except safe.UnsafeValueError as exc:  # the value shown escaped, never used
+                invalid.append(InvalidItem(index, f"{exc} (not used)", None))
+            continue
+        items.append(item)
+    if invalid:
+        from replicate_typed.client._logging import logger
+
+        logger.warning(
+            "%s: %d item(s) of the page left out: %s",
+            call.operation,
+            len(invalid),
+            "; ".join(f"#{i.index}: {i.reason}" for i in invalid[:3]),
+        )
+    return Page(items, links["next"], links["previous"], invalid)
+
+
+def left_out_error(call: APICall, invalid: list[InvalidItem]) -> errors.APIResponseValidationError:
+    """The error a walk over a list's items ends with when items were left out."""
+    shown = "; ".join(f"item {i.index}: {i.reason}" for i in invalid[:3])
+    more = f"; and {len(invalid) - 3} more" if len(invalid) > 3 else ""
+    return errors.APIResponseValidationError(
+        f"{call.operation}: {len(invalid)} item(s) of the answer left out ({shown}{more}); the "
+        "others were returned (walk .pages() to see every page's invalid items)",
+        status_code=200,
+    )

@@ -21,12 +21,13 @@ stream host) and never appears in a repr, a log record or an error.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 
@@ -44,7 +45,6 @@ from replicate_typed.client._base import (
     Sleep,
     StreamProgress,
     file_parts,
-    follow_page,
     input_values,
     model_info,
     note_running,
@@ -59,21 +59,30 @@ from replicate_typed.client._transport import GatedTransport
 from replicate_typed.client.limits import Deadline, Limits
 from replicate_typed.client.polling import Poller, PollPolicy, is_terminal
 from replicate_typed.client.retries import RetryPolicy
+from replicate_typed.core.calls import APICall, RawResponse
 from replicate_typed.predictions import TypedPrediction, status_of
+from replicate_typed.resources._sync_resources import (
+    APIResources,
+    APIResourcesWithRawResponse,
+    DeploymentsPredictionsResource,
+    DeploymentsResource,
+    FilesResource,
+    ModelsPredictionsResource,
+    ModelsResource,
+    PredictionsResource,
+    TrainingsResource,
+    WebhooksResource,
+)
 from replicate_typed.types import operations as ops
 
 # Constructing a client stays cheap: the pydantic models (API types, model inputs), uploads and
 # streaming are imported where they are first used, and the httpx client on the first request.
 if TYPE_CHECKING:
     from replicate_typed.client.streaming import StreamEvent
+    from replicate_typed.core.calls import InvalidItem, Page
     from replicate_typed.core.model import ModelInput
-    from replicate_typed.types.api import (
-        File,
-        Model,
-        ModelVersion,
-        Prediction,
-        WebhookSecret,
-    )
+    from replicate_typed.core.training import TrainingOutput
+    from replicate_typed.types.api import File, Prediction, Training, WebhookSecret
 
 __all__ = ["Client"]
 
@@ -87,7 +96,7 @@ CANCEL_DEADLINE = 10.0
 """Seconds the cancel of ``cancel_on_timeout`` may take after a wait's deadline."""
 
 
-class Client:
+class Client(APIResources):
     """Synchronous client of a Replicate-format prediction API.
 
     ``api_token`` / ``base_url`` default to ``REPLICATE_API_TOKEN`` / ``REPLICATE_BASE_URL``
@@ -100,9 +109,21 @@ class Client:
     ``limits``: the bounds of every call and answer (:class:`~replicate_typed.client.limits.Limits`:
     a call's deadline, the default wait deadline, answer and stream-event sizes).
 
-    Resources: ``predictions``, ``models`` (``models.versions``, ``models.predictions``),
-    ``files``, ``webhooks``. Many inputs, durably: :func:`replicate_typed.batch.run_many`.
+    Resources: one method per operation of the API document, generated
+    (:mod:`replicate_typed.resources`; docs/api-operations.md lists them): ``predictions``,
+    ``models`` (``versions``, ``predictions``, ``examples``, ``readme``), ``deployments``
+    (``predictions``), ``trainings``, ``files``, ``collections``, ``hardware``, ``account``,
+    ``webhooks``, ``search(...)``. Every method takes ``extra_headers=``, ``timeout=``,
+    ``max_retries=``; :meth:`with_options` and :attr:`with_raw_response` as in openai-python.
+    Many inputs, durably: :func:`replicate_typed.batch.run_many`.
     """
+
+    predictions: Predictions
+    models: Models
+    deployments: Deployments
+    trainings: Trainings
+    files: Files
+    webhooks: Webhooks
 
     def __init__(
         self,
@@ -159,10 +180,78 @@ class Client:
             self._core.bind(http_client, False)
         self._sleep = sleep
         self._clock = clock
+        self._raw: APIResourcesWithRawResponse | None = None
+        self._init_resources(self)  # the generated resources, then what is written by hand
         self.predictions = Predictions(self)
         self.models = Models(self)
+        self.deployments = Deployments(self)
+        self.trainings = Trainings(self)
         self.files = Files(self)
         self.webhooks = Webhooks(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Client:
+        """A client like this one (same connection pool, token and base URL) with other
+        defaults: ``client.with_options(timeout=5, max_retries=0).predictions.get(id)``."""
+        options = self.options
+        changes: dict[str, Any] = {}
+        if timeout is not None:
+            changes["timeout"] = (
+                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            )
+        if max_retries is not None:
+            changes["retry_policy"] = dataclasses.replace(
+                options.retry_policy, max_retries=max_retries
+            )
+        client = type(self).from_options(
+            dataclasses.replace(options, **changes),
+            http_client=self._http,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+        if extra_headers:
+            client._core.add_headers(rq.check_extra_headers(extra_headers))
+        return client
+
+    @property
+    def with_raw_response(self) -> APIResourcesWithRawResponse:
+        """The same calls, each returning the HTTP answer (:class:`RawResponse`: status,
+        headers, body, ``.parse()``): ``client.with_raw_response.predictions.get(id)``."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = APIResourcesWithRawResponse(self)
+        return raw
+
+    # the requester of the generated resources (replicate_typed.core.calls.Requester)
+
+    def _call(self, call: APICall) -> Any:
+        spec = rq.spec_of(call)
+        return self._parse(call, spec, self._send(spec))
+
+    def _call_raw(self, call: APICall) -> RawResponse[Any]:
+        spec = rq.spec_of(call)
+        response = self._send(spec)
+        return RawResponse(response, functools.partial(self._parse, call, spec, response))
+
+    def _call_page(self, call: APICall, url: str | None, seen: set[str]) -> Page[Any]:
+        spec = rq.spec_of(call)
+        if url is not None:
+            spec = rq.page_spec(spec, url, self.base_url, seen)
+        return rq.parse_page_items(self._send(spec), call)
+
+    def _left_out(self, call: APICall, invalid: list[InvalidItem]) -> None:
+        raise rq.left_out_error(call, invalid)
+
+    @staticmethod
+    def _parse(call: APICall, spec: rq.RequestSpec, response: httpx.Response) -> Any:
+        if spec.kind == "create" and call.cast_to == "Prediction":
+            return parse_created(response, spec)  # the id reaches the user, whatever follows
+        return rq.parse_call(response, call, spec)
 
     @property
     def options(self) -> ClientOptions:
@@ -290,14 +379,19 @@ class Client:
 
     # typed calls
 
-    def create(self, input: ModelInput[T], **create_options: Any) -> TypedPrediction[Any, T]:
-        """Create a prediction of a generated model (by version or by model path, per its spec).
+    def create(
+        self, input: ModelInput[T], *, deployment: str | None = None, **create_options: Any
+    ) -> TypedPrediction[Any, T]:
+        """Create a prediction of a generated model (by version or by model path, per its spec;
+        or on ``deployment``, ``owner/name`` of a deployment running that model).
 
         ``create_options``: ``webhook``, ``webhook_events_filter``, ``wait``, ``cancel_after``
         (see ``predictions.create``). Returns at once with the prediction as created.
         """
         info = model_info(input)
-        if info.call_by == "version":
+        if deployment is not None:
+            raw = self.deployments.predictions.create(deployment, input=input, **create_options)
+        elif info.call_by == "version":
             if not info.version:
                 raise errors.InputError(f"model {info.ref}: its spec has no version to call")
             raw = self.predictions.create(version=info.version, input=input, **create_options)
@@ -312,6 +406,7 @@ class Client:
         timeout: float | None = None,
         wait: bool | int | None = True,
         cancel_on_timeout: bool = False,
+        deployment: str | None = None,
         **create_options: Any,
     ) -> T:
         """Create, wait (``Prefer: wait``, then the prediction's stream or adaptive polling) and
@@ -335,6 +430,7 @@ class Client:
         try:
             prediction = self.create(
                 input,
+                deployment=deployment,
                 wait=self._core.run_wait(wait, None if timeout is None else deadline.left()),
                 **create_options,
             )
@@ -347,11 +443,123 @@ class Client:
         )
         return typed_output(final, info)
 
+    def train(
+        self,
+        input: ModelInput[Any],
+        *,
+        destination: str,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+    ) -> Training:
+        """Start a training of a generated trainer model from its typed ``TrainingInput`` (the
+        trainer and its version come from the input's model): ``client.train(
+        flux_dev_lora_trainer.TrainingInput(input_images=...), destination="me/my-lora")``."""
+        info = model_info(input)
+        if not info.version:
+            raise errors.InputError(f"model {info.ref}: its spec has no version to train")
+        return self.trainings.create(
+            info.ref, info.version, destination=destination, input=input, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )  # fmt: skip
 
-class Predictions:
-    """``client.predictions``: create, get, cancel, list, wait for and stream predictions."""
+    def run_training(
+        self,
+        input: ModelInput[Any],
+        *,
+        destination: str,
+        timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+    ) -> TrainingOutput:
+        """:meth:`train`, wait, and return the typed output (``version``: the destination's new
+        ``owner/name:<id>``, ``weights``). A failed or canceled training raises
+        :class:`TrainingError` carrying it."""
+        from replicate_typed.core.training import TrainingOutput
+
+        training = self.train(
+            input, destination=destination, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )  # fmt: skip
+        done = self.trainings.wait(training, timeout=timeout)
+        if done.status != "succeeded":
+            raise errors.TrainingError(
+                f"training {done.id} {done.status}: {done.error or 'no error given'}",
+                training=done,
+            )
+        output = done.output.model_dump(mode="json") if done.output is not None else {}
+        return TrainingOutput.model_validate(output)
+
+
+class Trainings(TrainingsResource):
+    """``client.trainings``: the generated calls (``get``, ``cancel``, ``list``), ``create``
+    with uploads and a trainer's typed ``TrainingInput``, and :meth:`wait`."""
 
     def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self._client = client
+
+    def create(
+        self,
+        model: str,
+        version_id: str,
+        *,
+        destination: str,
+        input: InputLike,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Training:
+        """``POST /v1/models/{owner}/{name}/versions/{version_id}/trainings``: train ``model``'s
+        version into ``destination`` (``owner/name`` of a model of yours). ``input``: a mapping
+        or the trainer's ``TrainingInput`` (local files, e.g. a zip of images, are uploaded).
+        Checked before any request or upload. For a typed result see :meth:`Client.train`.
+        """
+        rq.validate_model_ref(model)
+        rq.validate_version_id(version_id)
+        rq.validate_model_ref(destination, "destination")
+        rq.validate_webhook(webhook, webhook_events_filter)
+        return super().create(
+            model, version_id, destination=destination,
+            input=self._client._prepare_input(input), webhook=webhook,
+            webhook_events_filter=cast(Any, webhook_events_filter), extra_headers=extra_headers,
+            timeout=timeout, max_retries=max_retries,
+        )  # fmt: skip
+
+    def wait(self, training: Training | str, *, timeout: float | None = None) -> Training:
+        """Poll the training until it is succeeded/failed/canceled and return it (no error for
+        a failed one). ``timeout`` seconds (None: ``Limits.wait_timeout``) raises
+        :class:`PredictionTimeoutError` naming the training's id; it keeps running."""
+        client = self._client
+        tid = training if isinstance(training, str) else training.id
+        if not tid:
+            raise errors.InputError("training: it has no id to wait for")
+        current = self.get(tid) if isinstance(training, str) else training
+        limit = client._core.limits.wait_seconds(timeout)
+        poller = Poller(client._core.poll_policy)
+        started = client._clock()
+        while not is_terminal(current.status):
+            elapsed = client._clock() - started
+            if elapsed >= limit:
+                raise errors.PredictionTimeoutError(
+                    f"trainings.wait: training {tid} is still {current.status} after "
+                    f"{limit:g}s (it keeps running; cancel it with client.trainings.cancel)",
+                    prediction_id=tid,
+                    last_status=current.status,
+                )
+            delay = poller.next_delay(current.status, current.logs, elapsed=elapsed)
+            client._sleep(min(delay, limit - elapsed))
+            current = self.get(tid)
+        return current
+
+
+class Predictions(PredictionsResource):
+    """``client.predictions``: the generated calls (``get``, ``cancel``, ``list``), ``create``
+    with uploads and typed inputs, and waiting for and streaming predictions."""
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
         self._client = client
 
     def create(
@@ -359,51 +567,31 @@ class Predictions:
         *,
         version: str,
         input: InputLike,
+        stream: bool | None = None,
         webhook: str | None = None,
         webhook_events_filter: Sequence[str] | None = None,
         wait: bool | int | None = None,
         cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Prediction:
         """``POST /v1/predictions``. Everything is validated before any request (or upload).
 
-        ``version``: a 64-hex version id, ``owner/name:<id>`` or ``owner/name``. ``wait``:
-        ``Prefer: wait`` (True or 1-60 s). ``cancel_after``: ``30s``, ``5m``, ``1h30m`` ...
+        ``version``: a 64-hex version id, ``owner/name:<id>`` or ``owner/name``. ``input``: a
+        mapping or a model's ``Input`` (local files are uploaded). ``wait``: ``Prefer: wait``
+        (True or 1-60 s). ``cancel_after``: ``30s``, ``5m``, ``1h30m`` ...
         """
-        return self._client._create_prediction(
-            rq.create_prediction, {"version": version}, input,
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
-            cancel_after=cancel_after,
+        rq.validate_create(
+            version=version, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
         )  # fmt: skip
-
-    def get(self, id: str) -> Prediction:
-        """``GET /v1/predictions/{id}``: the prediction's current state."""
-        spec = rq.get_prediction(id)
-        return rq.parse_prediction(
-            self._client._send(spec), operation=spec.operation, prediction_id=id
-        )
-
-    def cancel(self, id: str) -> Prediction:
-        """``POST /v1/predictions/{id}/cancel`` (idempotent; retried like a read)."""
-        spec = rq.cancel_prediction(id)
-        return rq.parse_prediction(
-            self._client._send(spec), operation=spec.operation, prediction_id=id
-        )
-
-    def list(
-        self,
-        *,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-    ) -> Iterator[Prediction]:
-        """Every prediction, newest first, following each page's ``next`` link."""
-        spec: rq.RequestSpec | None = rq.list_predictions(
-            created_after=created_after, created_before=created_before
-        )
-        seen: set[str] = set()
-        while spec is not None:
-            page = rq.parse_page(self._client._send(spec))
-            yield from page.results or []
-            spec = follow_page(page, self._client.base_url, seen)
+        return super().create(
+            version=version, input=self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
+        )  # fmt: skip
 
     def wait(
         self,
@@ -612,10 +800,11 @@ class Predictions:
             raise
 
 
-class ModelPredictions:
+class ModelPredictions(ModelsPredictionsResource):
     """``client.models.predictions``: predictions of official models, by model path."""
 
     def __init__(self, client: Client) -> None:
+        super().__init__(client)
         self._client = client
 
     def create(
@@ -623,121 +812,114 @@ class ModelPredictions:
         model: str,
         *,
         input: InputLike,
+        stream: bool | None = None,
         webhook: str | None = None,
         webhook_events_filter: Sequence[str] | None = None,
         wait: bool | int | None = None,
         cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Prediction:
         """``POST /v1/models/{owner}/{name}/predictions`` (official models); options as in
         ``predictions.create``, validated before any request (or upload)."""
-        return self._client._create_prediction(
-            rq.create_model_prediction, {"model": model}, input,
-            webhook=webhook, webhook_events_filter=webhook_events_filter, wait=wait,
-            cancel_after=cancel_after,
+        rq.validate_create(
+            model=model, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )  # fmt: skip
+        return super().create(
+            model, input=self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
         )  # fmt: skip
 
 
-class ModelVersions:
-    """``client.models.versions``."""
+class Models(ModelsResource):
+    """``client.models``: models, their versions, examples, readme and predictions."""
+
+    predictions: ModelPredictions
 
     def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def get(self, model: str, version_id: str) -> ModelVersion:
-        """``GET /v1/models/{owner}/{name}/versions/{version_id}`` (incl. its OpenAPI schema)."""
-        from replicate_typed.types.api import ModelVersion
-
-        spec = rq.get_model_version(model, version_id)
-        return rq.parse_response(self._client._send(spec), ModelVersion, operation=spec.operation)
-
-    def list(self, model: str) -> Iterator[ModelVersion]:
-        """``GET /v1/models/{owner}/{name}/versions``: every version, newest first, following
-        each page's ``next`` link (as ``predictions.list``)."""
-        from replicate_typed.types.api import ModelVersionPage
-
-        spec: rq.RequestSpec | None = rq.list_model_versions(model)
-        seen: set[str] = set()
-        while spec is not None:
-            response = self._client._send(spec)
-            page = rq.parse_response(response, ModelVersionPage, operation=spec.operation)
-            yield from page.results or []
-            spec = follow_page(page, self._client.base_url, seen, ops.MODELS_VERSIONS_LIST)
-
-
-class Models:
-    """``client.models``: models, their versions and their predictions."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self.versions = ModelVersions(client)
+        super().__init__(client)
         self.predictions = ModelPredictions(client)
 
-    def get(self, model: str) -> Model:
-        """``GET /v1/models/{owner}/{name}`` (``model`` is ``owner/name``)."""
-        from replicate_typed.types.api import Model
 
-        spec = rq.get_model(model)
-        return rq.parse_response(self._client._send(spec), Model, operation=spec.operation)
-
-
-class Files:
-    """``client.files``: uploads (large file inputs go through it automatically)."""
+class DeploymentPredictions(DeploymentsPredictionsResource):
+    """``client.deployments.predictions``: predictions on a deployment (``owner/name``)."""
 
     def __init__(self, client: Client) -> None:
+        super().__init__(client)
         self._client = client
+
+    def create(
+        self,
+        deployment: str,
+        *,
+        input: InputLike,
+        stream: bool | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+        wait: bool | int | None = None,
+        cancel_after: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Prediction:
+        """``POST /v1/deployments/{owner}/{name}/predictions``: ``input`` as in
+        ``predictions.create`` (a mapping, or the ``Input`` of the deployment's model; for a
+        typed result use ``client.create(input, deployment=...)`` / ``client.run(...)``)."""
+        rq.validate_create(
+            model=deployment, wait=wait, cancel_after=cancel_after, webhook=webhook,
+            webhook_events_filter=webhook_events_filter, model_name="deployment",
+        )  # fmt: skip
+        return super().create(
+            deployment, input=self._client._prepare_input(input), stream=stream,
+            webhook=webhook, webhook_events_filter=cast(Any, webhook_events_filter), wait=wait,
+            cancel_after=cancel_after, extra_headers=extra_headers, timeout=timeout,
+            max_retries=max_retries,
+        )  # fmt: skip
+
+
+class Deployments(DeploymentsResource):
+    """``client.deployments``: deployments and their predictions."""
+
+    predictions: DeploymentPredictions
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self.predictions = DeploymentPredictions(client)
+
+
+class Files(FilesResource):
+    """``client.files``: uploads (large file inputs go through it automatically)."""
 
     def create(
         self,
         content: FileContent,
         *,
         filename: str | None = None,
-        content_type: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        type: str | None = None,
+        content_type: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> File:
         """``POST /v1/files`` (multipart): bytes, a ``Path`` or a binary file object. The name
-        and content type default to the file's own (guessed from its name)."""
-        from replicate_typed.types.api import File
-
-        data, name, ctype = file_parts(content, filename, content_type)
-        spec = rq.create_file(data, filename=name, content_type=ctype, metadata=metadata)
-        return rq.parse_response(self._client._send(spec), File, operation=spec.operation)
-
-    def get(self, file_id: str) -> File:
-        """``GET /v1/files/{file_id}``: an uploaded file (404 once deleted or expired)."""
-        from replicate_typed.types.api import File
-
-        spec = rq.get_file(file_id)
-        return rq.parse_response(self._client._send(spec), File, operation=spec.operation)
-
-    def list(self) -> Iterator[File]:
-        """``GET /v1/files``: every uploaded file, newest first, following each page's
-        ``next`` link (as ``predictions.list``)."""
-        from replicate_typed.types.api import FilePage
-
-        spec: rq.RequestSpec | None = rq.list_files()
-        seen: set[str] = set()
-        while spec is not None:
-            response = self._client._send(spec)
-            page = rq.parse_response(response, FilePage, operation=spec.operation)
-            yield from page.results or []
-            spec = follow_page(page, self._client.base_url, seen, ops.FILES_LIST)
-
-    def delete(self, file_id: str) -> None:
-        """``DELETE /v1/files/{file_id}`` (the API answers 204; a missing file raises
-        :class:`NotFoundError`)."""
-        self._client._send(rq.delete_file(file_id))
+        and content type (``content_type``, or ``type`` as the API names it) default to the
+        file's own (guessed from its name)."""
+        data, name, ctype = file_parts(content, filename, content_type or type)
+        return super().create(
+            content=data, filename=name, metadata=metadata, type=ctype,
+            extra_headers=extra_headers, timeout=timeout, max_retries=max_retries,
+        )  # fmt: skip
 
 
-class Webhooks:
-    """``client.webhooks``."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
+class Webhooks(WebhooksResource):
+    """``client.webhooks`` (``client.webhooks.default.secret.get()``, generated)."""
 
     def default_secret(self) -> WebhookSecret:
         """``GET /v1/webhooks/default/secret``: this account's webhook signing secret (its
         ``key`` is a ``SecretStr``; pass it to :func:`replicate_typed.client.webhooks.verify`)."""
-        from replicate_typed.types.api import WebhookSecret
-
-        spec = rq.get_default_webhook_secret()
-        return rq.parse_response(self._client._send(spec), WebhookSecret, operation=spec.operation)
+        return self.default.secret.get()

@@ -259,3 +259,14 @@ class StreamError(ReplicateError):
 
 class WebhookVerificationError(ReplicateError):
     pass
+
+
+class TrainingError(ReplicateError):
+    """A training ended without success (failed or canceled); carries it."""
+
+    def __init__(self, message: str, *, training: Any) -> None:
+        super().__init__(message)
+        self.training = training
+        self.prediction_id = training.id
+        self.status: str = str(training.status or "unknown")
+        self.error = training.error

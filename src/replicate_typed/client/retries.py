@@ -43,6 +43,8 @@ from typing import Literal
 
 import httpx
 
+from replicate_typed.client.defaults import DEFAULT_MAX_RETRIES
+
 __all__ = [
     "RequestKind",
     "RetryPolicy",
@@ -262,7 +264,7 @@ def on_rate_limit_pause(callback: Callable[[RateLimitPause], object]) -> Iterato
 class RetryPolicy:
     """Backoff parameters. ``max_retries`` is the number of retries (attempts = max_retries + 1)."""
 
-    max_retries: int = 4
+    max_retries: int = DEFAULT_MAX_RETRIES
     initial_delay: float = 0.5
     max_delay: float = 8.0
     max_retry_after: float = 60.0

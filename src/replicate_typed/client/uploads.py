@@ -22,7 +22,7 @@ from pydantic import AnyUrl, BaseModel, SecretBytes, SecretStr
 from pydantic_core import Url
 
 from replicate_typed.client.errors import InputError
-from replicate_typed.core.types import FileOutput, local_file_bytes, to_data_uri
+from replicate_typed.core.field_types import FileOutput, local_file_bytes, to_data_uri
 
 __all__ = [
     "INLINE_LIMIT",

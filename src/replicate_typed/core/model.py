@@ -157,6 +157,8 @@ class ModelInfo(Generic[InputT, OutputT]):
     input_schema: dict[str, Any] = field(repr=False)
     output_schema: dict[str, Any] = field(repr=False)
     examples: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    training: ModelInfo[Any, Any] | None = field(default=None, repr=False)
+    """A trainer's training side (``TrainingInput`` -> ``TrainingOutput``), None for others."""
 
     @property
     def ref(self) -> str:

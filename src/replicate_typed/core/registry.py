@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from replicate_typed.core.model import ModelInfo
+from replicate_typed.core.refs import VERSION_ID as _VERSION_ID
 
 __all__ = ["Registry", "UnknownModelError", "parse_model_ref"]
-
-_VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
 
 
 class UnknownModelError(LookupError):

@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 
-from replicate_typed.client._client import AsyncClient
+from replicate_typed.client import AsyncClient
 from replicate_typed.core.model import ModelInfo
 from replicate_typed.mcp.server import ServerSettings, build_server
 

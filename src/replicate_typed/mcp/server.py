@@ -38,7 +38,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from replicate_typed.client._client import AsyncClient
+from replicate_typed.client import AsyncClient
 from replicate_typed.client._logging import redact
 from replicate_typed.client.errors import PredictionTimeoutError, ReplicateError
 from replicate_typed.client.outputs import succeeded_output

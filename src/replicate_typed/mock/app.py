@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from replicate_typed.mock.backend import MockBackend
@@ -24,28 +22,33 @@ from replicate_typed.mock.streams import MockStream
 
 __all__ = ["create_app", "MockApp"]
 
-_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
-
 
 class MockApp:
-    """ASGI entry point: finds the connection's transport (for resets), then runs Starlette."""
+    """ASGI entry point: finds the connection's transport (for resets), then hands every HTTP
+    request to the backend, whatever its method (``QUERY /v1/models`` included: the backend's
+    router, not a framework's method list, decides between an answer, 404 and 405, each with
+    problem details)."""
 
     def __init__(self, backend: MockBackend) -> None:
         self.backend = backend
-        self.starlette = Starlette(
-            routes=[Route("/{path:path}", self._endpoint, methods=_METHODS)],
-        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            # uvicorn passes its request cycle's bound ``receive``: the cycle knows the transport
-            cycle = getattr(receive, "__self__", None)
-            scope.setdefault("state", {})["mock_transport"] = getattr(cycle, "transport", None)
-        await self.starlette(scope, receive, send)
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return  # websockets: not part of the API
+        # uvicorn passes its request cycle's bound ``receive``: the cycle knows the transport
+        cycle = getattr(receive, "__self__", None)
+        scope.setdefault("state", {})["mock_transport"] = getattr(cycle, "transport", None)
+        response = await self._endpoint(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def _endpoint(self, request: Request) -> Response:
         backend = self.backend
-        limit = backend.body_limit(request.method, request.url.path)
+        # the decoded path as the server read it: ``request.url`` would go through urlsplit,
+        # which drops tabs and newlines (``%0A`` in a segment would name another resource)
+        limit = backend.body_limit(request.method, request.scope["path"])
         chunks: list[bytes] = []
         size = 0
         over_limit = False
@@ -60,7 +63,7 @@ class MockApp:
             return _to_starlette(too_large(limit))
         result = backend.handle(
             request.method,
-            request.url.path,
+            request.scope["path"],
             dict(request.headers),
             dict(request.query_params),
             b"".join(chunks),
@@ -71,6 +74,17 @@ class MockApp:
         if result.reset:
             return await _reset(request)
         return _to_starlette(result)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """Nothing to start or stop: acknowledge the server's lifespan messages."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def _reset(request: Request) -> Response:

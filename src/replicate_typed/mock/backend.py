@@ -11,7 +11,11 @@ This class only wires the parts together and keeps the public API; each part has
 :mod:`.routes`             the route table (the spec's operations + the mock's own)
 :mod:`.profiles`           which routes a profile serves and how its answers look
 :mod:`.predictions`        create / get / cancel / list / stream, output files, web page
-:mod:`.models`             models, versions, input validation
+:mod:`.models`             the served models, version references, input validation
+:mod:`.catalog`            models (served and the account's), versions, collections,
+                           hardware, account, search
+:mod:`.deployments`        deployments and their predictions
+:mod:`.trainings`          trainings (success adds a version to the destination model)
 :mod:`.files`              uploads (python-multipart)
 :mod:`.faults`             injected faults and rate limits
 :mod:`.admin`              statistics and ``/_mock/...``
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,9 +42,11 @@ from replicate_typed.core.model import ModelInfo
 from replicate_typed.core.registry import Registry
 from replicate_typed.mock.admin import Admin
 from replicate_typed.mock.bodies import route_body_limit, too_large
+from replicate_typed.mock.catalog import Catalog
 from replicate_typed.mock.clock import Clock, SystemClock
 from replicate_typed.mock.config import FaultConfig, MockConfig
 from replicate_typed.mock.delivery import DeliveryPolicy
+from replicate_typed.mock.deployments import Deployments
 from replicate_typed.mock.faults import Fault, Faults, RateLimiter, parse_fault_header
 from replicate_typed.mock.files import Files
 from replicate_typed.mock.lifecycle import TERMINAL, Lifecycle, Prediction
@@ -56,12 +63,14 @@ from replicate_typed.mock.predictions import Predictions, fingerprint
 from replicate_typed.mock.profiles import Profile, profile_named
 from replicate_typed.mock.routes import ADMIN_PREFIX, ROUTES, MethodNotAllowed, RouteMatch, Router
 from replicate_typed.mock.store import Counters, Store
+from replicate_typed.mock.trainings import Trainings
 from replicate_typed.mock.webhooks import Webhooks
 
 __all__ = ["MockBackend", "MockResponse", "Fault", "TERMINAL", "parse_fault_header", "problem"]
 
 Handler = Callable[[MockRequest], MockResponse]
 _ROUTER = Router(ROUTES)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _log = logging.getLogger("replicate_typed.mock")
 
 
@@ -123,6 +132,11 @@ class MockBackend:
             config, clock, store, lifecycle, models, self._webhooks, counters.creates_by_fingerprint
         )
         files = Files(config, clock, store)
+        catalog = Catalog(config, clock, store, lifecycle, models)
+        predictions.trained_versions = catalog.trained_model
+        deployments = Deployments(config, clock, catalog, predictions)
+        trainings = Trainings(config, clock, store, lifecycle, catalog, predictions, self._webhooks)
+        self._catalog = catalog
         self._admin = admin = Admin(clock, store, counters, lifecycle, self._faults)
         self._handlers: dict[str, Handler] = {
             "predictions.create": predictions.create,
@@ -131,9 +145,32 @@ class MockBackend:
             "predictions.cancel": predictions.cancel,
             "predictions.list": predictions.list,
             "predictions.stream": predictions.stream,
-            "models.get": models.get,
-            "models.versions.get": models.version,
-            "models.versions.list": models.versions,
+            "models.get": catalog.get,
+            "models.list": catalog.list_models,
+            "models.create": catalog.create,
+            "models.update": catalog.update,
+            "models.delete": catalog.delete,
+            "models.search": catalog.search_models,
+            "models.readme.get": catalog.readme,
+            "models.examples.list": catalog.examples,
+            "models.versions.get": catalog.version,
+            "models.versions.list": catalog.versions,
+            "models.versions.delete": catalog.delete_version,
+            "collections.list": catalog.collections,
+            "collections.get": catalog.collection,
+            "hardware.list": catalog.hardware,
+            "account.get": catalog.account,
+            "search": catalog.search,
+            "deployments.create": deployments.create,
+            "deployments.get": deployments.get,
+            "deployments.list": deployments.list,
+            "deployments.update": deployments.update,
+            "deployments.delete": deployments.delete,
+            "deployments.predictions.create": deployments.create_prediction,
+            "trainings.create": trainings.create,
+            "trainings.get": trainings.get,
+            "trainings.list": trainings.list,
+            "trainings.cancel": trainings.cancel,
             "files.create": files.create,
             "files.get": files.get,
             "files.list": files.list,
@@ -148,12 +185,11 @@ class MockBackend:
             "admin.faults.set": admin.faults_set,
             "admin.clock.advance": admin.clock_advance,
         }
-        routed = {route.id for route in _ROUTER.routes}
-        if routed != set(self._handlers):
+        missing = sorted({route.id for route in _ROUTER.routes} - set(self._handlers))
+        if missing:
             raise RuntimeError(
-                "the mock's routes and handlers disagree: "
-                f"no handler for {sorted(routed - set(self._handlers))}, "
-                f"no route for {sorted(set(self._handlers) - routed)}"
+                f"no handler for {missing}: the operation table routes them, the mock cannot "
+                "answer them (add a handler to MockBackend's table)"
             )
 
     def __repr__(self) -> str:
@@ -200,6 +236,10 @@ class MockBackend:
             self._counters.requests[f"{method} <unmatched>"] += 1
             return not_found()
         route = found.route
+        if any(_CONTROL.search(value) for value in found.params.values()):
+            # ``%0A`` and friends in a path segment: no resource is named so
+            self._counters.requests[f"{method} <unmatched>"] += 1
+            return not_found("A path segment holds a control character")
         request = MockRequest(
             found.params,
             hdrs,

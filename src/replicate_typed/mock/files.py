@@ -30,10 +30,12 @@ from replicate_typed.mock.store import Store, Upload
 
 __all__ = ["Files", "MalformedMultipart", "Part", "parse_multipart"]
 
-_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]*/[\w!#$&^.+-]+(?:\s*;[\x20-\x7e]*)?")
-_HEADER_VALUE = re.compile(r"[\x20-\x7e]+")
-"""A ``type`` served back as the download's ``Content-Type`` header must be printable ASCII (the
-spec allows any string: the file's JSON keeps it as given, the header falls back)."""
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[\x20-\x7e]*)?")
+"""RFC 9110's ``type "/" subtype`` (tokens of tchar) with printable-ASCII parameters. A ``type``
+is served back as the download's ``Content-Type`` only when it is one: the spec allows any
+string, so the file's JSON keeps it as given and the header falls back to
+``application/octet-stream``."""
 
 
 @dataclass(frozen=True)
@@ -264,11 +266,15 @@ class Files:
 
     def download(self, req: MockRequest) -> MockResponse:
         """``files.download``"""
+        expiry = req.query.get("expiry")
+        if expiry is not None and not re.fullmatch(r"-?[0-9]{1,19}", expiry):
+            # owner, expiry and signature sign a link; a link without them is the token's
+            return invalid([field_error("expiry", "must be an integer (int64)")], "Invalid query")
         fid = req.params["file_id"]
         upload = self._live(fid)
         if upload is None:
             return not_found(f"File {fid} not found")
         ctype = upload.content_type
-        if not _HEADER_VALUE.fullmatch(ctype):
+        if not _MEDIA_TYPE.fullmatch(ctype):  # "0", "text", control bytes: not a media type
             ctype = "application/octet-stream"
         return MockResponse(200, {"content-type": ctype}, upload.content)

@@ -18,11 +18,25 @@ from replicate_typed.mock.config import MockConfig, Outcome
 from replicate_typed.mock.messages import iso
 from replicate_typed.mock.outputs import FileSpec, OutputPlan, encode_file
 
-__all__ = ["EPS", "TERMINAL", "Lifecycle", "Prediction", "State"]
+__all__ = ["EPS", "TERMINAL", "Lifecycle", "Prediction", "State", "TrainingTarget"]
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 EPS = 1e-6
 """Progress steps count as reached this early (float error at epoch-sized times)."""
+
+
+@dataclass(frozen=True)
+class TrainingTarget:
+    """What a training makes when it succeeds: version ``version_id`` of ``destination``
+    (``owner/name``), with its weights as the output file ``weights``."""
+
+    destination: str
+    version_id: str
+    weights: FileSpec
+
+    @property
+    def version_ref(self) -> str:
+        return f"{self.destination}:{self.version_id}"
 
 
 @dataclass(eq=False)
@@ -52,6 +66,10 @@ class Prediction:
     starting_status: str = "starting"
     canceled_at: float | None = None
     end: tuple[float, str, str | None] = (0.0, "succeeded", None)
+    deployment: str | None = None
+    """``owner/name`` of the deployment it was created through."""
+    training: TrainingTarget | None = None
+    """Set for a training (``trainings.create``): its output is ``{version, weights}``."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,11 @@ class Lifecycle:
     def output(self, p: Prediction, st: State, prefix: str, base: str) -> Any:
         if st.removed:
             return None
+        if p.training is not None:
+            if st.status != "succeeded":
+                return None
+            weights = self.file_url(p, p.training.weights, prefix, base)
+            return {"version": p.training.version_ref, "weights": weights}
         if st.status == "succeeded":
             fraction = 1.0
         elif p.plan.progressive and st.started_at is not None:
@@ -184,7 +207,8 @@ class Lifecycle:
                 images = sum(1 for f in p.plan.files if f.is_image)
                 if images:
                     metrics["image_count"] = images
-        return {
+        kind = "trainings" if p.training is not None else "predictions"
+        answer: dict[str, Any] = {
             "id": p.id,
             "model": p.ref,
             "version": p.version,
@@ -201,9 +225,15 @@ class Lifecycle:
             "source": "api",
             "metrics": metrics,
             "urls": {
-                "get": f"{api}/predictions/{p.id}",
-                "cancel": f"{api}/predictions/{p.id}/cancel",
+                "get": f"{api}/{kind}/{p.id}",
+                "cancel": f"{api}/{kind}/{p.id}/cancel",
                 "stream": f"{api}/predictions/{p.id}/stream",
                 "web": f"{base}{prefix}/p/{p.id}",
             },
         }
+        if p.deployment is not None:
+            answer["deployment"] = p.deployment
+        if p.training is not None:
+            answer["destination"] = p.training.destination
+            del answer["urls"]["stream"]  # a training has no output stream
+        return answer

@@ -1,12 +1,12 @@
-"""Models and versions: lookup in the registry, ``version`` references, ``models.get``,
-``models.versions.get`` / ``.list``, and validation of a prediction's input against the model's schema."""
+"""The served models: lookup in the registry, ``version`` references, each model's version
+object, and validation of a prediction's input against the model's schema (the model handlers
+are in :mod:`.catalog`)."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib
 import json
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -17,14 +17,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from replicate_typed.core.model import ModelInfo
+from replicate_typed.core.refs import is_model_ref, is_version_id
 from replicate_typed.core.registry import Registry, UnknownModelError
-from replicate_typed.mock.messages import (
-    MockRequest,
-    MockResponse,
-    field_error,
-    json_response,
-    not_found,
-)
+from replicate_typed.mock.messages import field_error
 
 __all__ = ["Models", "mock_version_id", "watch_generated_registry"]
 
@@ -60,9 +55,6 @@ def watch_generated_registry() -> RegistryReloader:
             return fresh
 
     return reload
-
-
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _uri_format(value: object) -> bool:
@@ -131,18 +123,18 @@ class Models:
     def resolve_version(self, version: str) -> tuple[ModelInfo[Any, Any] | None, str | None]:
         """``(model, error)`` for a ``version`` body field; error is ``"404"`` or a 422 text."""
         value = version.strip()
-        if _HEX64.match(value):
+        if is_version_id(value):
             ref = self._mock_versions.get(value)
             info = self.lookup(ref) if ref else self.lookup(value)
             return (info, None) if info else (None, "404")
         name, sep, vid = value.partition(":")
-        if name.count("/") != 1 or not all(name.split("/")):
+        if not is_model_ref(name):
             return None, "version must be owner/name, owner/name:<64-hex id> or a 64-hex id"
         info = self.lookup(name)
         if info is None:
             return None, "404"
         if sep:
-            if not _HEX64.match(vid):
+            if not is_version_id(vid):
                 return None, "the version id after ':' must be 64 hex characters"
             if vid not in (info.version, mock_version_id(info.ref)):
                 return None, "404"
@@ -174,6 +166,15 @@ class Models:
         input_schema = lift(info.input_schema)
         output_schema = lift(info.output_schema)
         components = {"Input": input_schema, "Output": output_schema, **schemas}
+        training = info.training
+        if training is not None:  # a trainer publishes its training side beside predict's
+            components["TrainingInput"] = lift(training.input_schema)
+            components["TrainingOutput"] = {
+                "type": "object",
+                "title": "TrainingOutput",
+                "required": ["weights"],
+                "properties": {"weights": {"type": "string", "format": "uri", "title": "Weights"}},
+            }
         return {
             "openapi": "3.0.2",
             "info": {"title": "Cog", "version": "0.1.0"},
@@ -181,7 +182,8 @@ class Models:
             "components": {"schemas": components},
         }
 
-    def _version_object(self, info: ModelInfo[Any, Any]) -> dict[str, Any]:
+    def version_object(self, info: ModelInfo[Any, Any]) -> dict[str, Any]:
+        """The model's one version as ``models.versions.get`` shows it."""
         return {
             "id": self.version_id(info),
             "created_at": "2024-01-01T00:00:00.000000Z",
@@ -189,59 +191,13 @@ class Models:
             "openapi_schema": self.openapi_schema(info),
         }
 
-    def _exact(self, req: MockRequest) -> tuple[str, ModelInfo[Any, Any] | None]:
-        ref = f"{req.params['model_owner']}/{req.params['model_name']}"
-        info = self.lookup(ref)
-        return ref, info if info is not None and info.ref == ref else None
-
-    def get(self, req: MockRequest) -> MockResponse:
-        """``models.get``"""
-        ref, info = self._exact(req)
-        if info is None:
-            return not_found(self.missing(f"Model {ref}"))
-        return json_response(
-            200,
-            {
-                "url": f"https://replicate.com/{ref}",
-                "owner": info.owner,
-                "name": info.name,
-                "description": f"{ref} served by the replicate-typed mock",
-                "visibility": "public",
-                "is_official": info.call_by == "path",
-                "github_url": None,
-                "paper_url": None,
-                "license_url": None,
-                "cover_image_url": None,
-                "run_count": self.runs[ref],
-                "default_example": None,
-                "latest_version": self._version_object(info),
-            },
-        )
-
-    def version(self, req: MockRequest) -> MockResponse:
-        """``models.versions.get``"""
-        ref, info = self._exact(req)
-        if info is None:
-            return not_found(self.missing(f"Model {ref}"))
-        version = req.params["version_id"]
-        if version != self.version_id(info):
-            return not_found(f"Version {version} of {ref} not found")
-        return json_response(200, self._version_object(info))
-
-    def versions(self, req: MockRequest) -> MockResponse:
-        """``models.versions.list``: one page (a mock model has one version)."""
-        ref, info = self._exact(req)
-        if info is None:
-            return not_found(self.missing(f"Model {ref}"))
-        return json_response(
-            200, {"next": None, "previous": None, "results": [self._version_object(info)]}
-        )
-
     def _validator(self, info: ModelInfo[Any, Any]) -> Draft202012Validator:
-        validator = self._validators.get(info.ref)
+        # by schema: a trainer's TrainingInput shares the model's ref, not its schema
+        key = f"{info.ref}#{id(info.input_schema)}"
+        validator = self._validators.get(key)
         if validator is None:
             validator = Draft202012Validator(info.input_schema, format_checker=_FORMATS)
-            self._validators[info.ref] = validator
+            self._validators[key] = validator
         return validator
 
     def input_errors(

@@ -30,6 +30,7 @@ CONTENT_TYPES: dict[str, str] = {
     "mp4": "video/mp4",
     "wav": "audio/wav",
     "txt": "text/plain",
+    "tar": "application/x-tar",
 }
 _IMAGE_FORMATS = {"png", "webp", "jpg", "jpeg", "gif"}
 _VIDEO_HINTS = ("video", "animate", "animation", "mp4", "movie", "clip")

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -113,6 +113,10 @@ class Predictions:
         self.webhooks = webhooks
         self.creates_by_fingerprint = creates_by_fingerprint
         self.changes = Signals()  # wakes streams and holds when a prediction is canceled
+        self.trained_versions: Callable[[str], tuple[str, ModelInfo[Any, Any]] | None] = (
+            lambda version_id: None
+        )
+        """``(destination, trainer)`` of a version a training made (the catalog's)."""
 
     # ------------------------------------------------------------------ create
 
@@ -124,7 +128,36 @@ class Predictions:
         """``models.predictions.create``: the model from the path."""
         return self._create(f"{req.params['model_owner']}/{req.params['model_name']}", req)
 
-    def _create(self, path_ref: str | None, req: MockRequest) -> MockResponse:
+    def _trained_version(self, version: str) -> tuple[str, str, ModelInfo[Any, Any]] | None:
+        """``(model, version id, runner)`` for ``owner/name:<id>`` or ``<id>`` of a trained
+        version: it runs like its trainer."""
+        name, sep, vid = version.strip().partition(":")
+        if not sep:
+            name, vid = "", name
+        found = self.trained_versions(vid)
+        if found is None or (sep and found[0] != name):
+            return None
+        return found[0], vid, found[1]
+
+    def create_for_deployment(
+        self,
+        req: MockRequest,
+        deployment: str,
+        runner: ModelInfo[Any, Any],
+        model: str,
+        version: str,
+    ) -> MockResponse:
+        """``deployments.predictions.create``: ``version`` of ``model`` (the deployment's
+        current release), run by ``runner``; the prediction carries ``deployment``."""
+        return self._create(runner.ref, req, deployment=(deployment, runner, model, version))
+
+    def _create(
+        self,
+        path_ref: str | None,
+        req: MockRequest,
+        *,
+        deployment: tuple[str, ModelInfo[Any, Any], str, str] | None = None,
+    ) -> MockResponse:
         headers = req.headers
         body = json_body(req)
         if isinstance(body, MockResponse):
@@ -138,6 +171,7 @@ class Predictions:
             if key not in allowed
         ]
         info: ModelInfo[Any, Any] | None = None
+        shown: tuple[str, str] | None = None  # (model, version) when not the runner's own
         if path_ref is None:
             version = body.get("version")
             if not isinstance(version, str) or not version.strip():
@@ -145,9 +179,15 @@ class Predictions:
             else:
                 info, error = self.models.resolve_version(version)
                 if error == "404":
-                    return not_found(self.models.missing(f"The requested version {version}"))
+                    trained = self._trained_version(version)
+                    if trained is None:
+                        return not_found(self.models.missing(f"The requested version {version}"))
+                    shown, info, error = trained[:2], trained[2], None
                 if error:
                     fields.append(field_error("version", error))
+        elif deployment is not None:
+            info = deployment[1]
+            shown = (deployment[2], deployment[3])
         else:
             info = self.models.lookup(path_ref)
             if info is None or info.ref != path_ref:
@@ -192,7 +232,7 @@ class Predictions:
         if fields:
             return invalid(fields)
         assert info is not None and isinstance(inputs, dict)
-        timing, outcome, timing_error = self._overrides(info, headers, inputs)
+        timing, outcome, timing_error = self.overrides(info, headers, inputs)
         if timing_error:
             return invalid([field_error("X-Mock-Timing", timing_error)])
         starting_status = headers.get("x-mock-starting-status", "starting").strip() or "starting"
@@ -216,9 +256,9 @@ class Predictions:
         prediction = Prediction(
             id=pid,
             seq=len(self.store.order),
-            ref=info.ref,
+            ref=shown[0] if shown else info.ref,
             info=info,
-            version=info.version or "hidden",
+            version=shown[1] if shown else info.version or "hidden",
             input=inputs,
             created_at=now,
             start_at=now + start_s,
@@ -234,6 +274,7 @@ class Predictions:
             log_lines=max(1, min(20, int(run_s / max(self.config.log_interval, 1e-3)))),
             data_uri=headers.get("x-mock-output", "").strip().lower() == "data-uri",
             starting_status=starting_status,
+            deployment=deployment[0] if deployment else None,
         )
         prediction.end = self.lifecycle.end(prediction)
         self.store.add_prediction(prediction)
@@ -253,9 +294,11 @@ class Predictions:
             )
         return json_response(201, self.lifecycle.render(prediction, now, req.prefix, req.base))
 
-    def _overrides(
+    def overrides(
         self, info: ModelInfo[Any, Any], headers: Mapping[str, str], inputs: Mapping[str, Any]
     ) -> tuple[tuple[float, float], Outcome, str | None]:
+        """``(start, run)`` seconds, the planned outcome and an ``X-Mock-Timing`` error: the
+        configuration's, changed by the ``X-Mock-*`` headers and ``mock:`` input markers."""
         timing = self.config.timing_for(info.ref)
         raw_timing = headers.get("x-mock-timing")
         if raw_timing:
@@ -343,6 +386,10 @@ class Predictions:
                 fields.append(field_error("created_before", "must be an ISO 8601 date-time"))
             else:
                 hi = bisect.bisect_left(store.created, before)
+        if query.get("source", "web") != "web":
+            fields.append(
+                field_error("source", "must be web (the only source to filter by)", "enum")
+            )
         cursor = query.get("cursor")
         direction, mark = "b", hi
         if cursor is not None:
@@ -383,17 +430,19 @@ class Predictions:
     # ------------------------------------------------------------------ browser views
 
     def web(self, req: MockRequest) -> MockResponse:
-        """``web``: the prediction's page (``urls.web``)."""
-        p = self._find(req)
-        if isinstance(p, MockResponse):
-            return p
+        """``web``: the prediction's (or training's) page (``urls.web``)."""
+        pid = req.params["prediction_id"]
+        p = self.store.predictions.get(pid) or self.store.trainings.get(pid)
+        if p is None:
+            return not_found(f"Prediction {pid} not found")
         status = self.lifecycle.state(p, self.clock.now()).status
         html = f"<!doctype html><title>{p.ref} {p.id}</title><p>{p.ref}: {status}</p>"
         return MockResponse(200, {"content-type": "text/html; charset=utf-8"}, html.encode())
 
     def output_file(self, req: MockRequest) -> MockResponse:
         """``outputs.get``: an output file, once its item is visible and until outputs expire."""
-        p = self.store.predictions.get(req.params["prediction_id"])
+        pid = req.params["prediction_id"]
+        p = self.store.predictions.get(pid) or self.store.trainings.get(pid)
         if p is None:
             return not_found("No such file")
         st = self.lifecycle.state(p, self.clock.now())

@@ -66,7 +66,7 @@ class Route:
             for part in re.split(r"(\{[^}]*\})", self.template)
         )
         object.__setattr__(self, "params", params)
-        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+        object.__setattr__(self, "pattern", re.compile(regex))
 
     @property
     def key(self) -> str:
@@ -93,6 +93,7 @@ def api_route(op: Operation) -> Route:
 _MOCK_ROUTES: tuple[Route, ...] = (
     # the API streams without a token: the stream URL is the capability
     Route("predictions.stream", "GET", "/v1/predictions/{prediction_id}/stream", auth=False),
+    # routed from the operation table once the spec has it (Replicate's document does)
     Route("files.download", "GET", "/v1/files/{file_id}/download"),
     # output files and the web page are what a browser opens: no token, no random faults
     Route("outputs.get", "GET", "/files/{prediction_id}/{filename}", auth=False, faults=False),
@@ -113,7 +114,7 @@ _ADMIN_ROUTES: tuple[Route, ...] = tuple(
 
 ROUTES: tuple[Route, ...] = (
     *(api_route(op) for op in API_OPERATIONS.values()),
-    *_MOCK_ROUTES,
+    *(route for route in _MOCK_ROUTES if route.id not in API_OPERATIONS),
     *_ADMIN_ROUTES,
 )
 """Every route the mock answers: the spec's operations, the mock's extra routes, admin."""
@@ -159,7 +160,7 @@ class Router:
     def match(self, method: str, path: str) -> RouteMatch | MethodNotAllowed | None:
         allowed: list[str] = []
         for route in self._by_depth.get(path.count("/"), ()):
-            found = route.pattern.match(path)
+            found = route.pattern.fullmatch(path)
             if found is None:
                 continue
             if route.method != method:

@@ -1,4 +1,4 @@
-"""The records one mock keeps (predictions, uploads) and the counters its statistics read.
+"""The records one mock keeps (predictions, trainings, uploads) and the counters its statistics read.
 
 Plain containers shared by the handlers: each handler adds what it creates, and nothing here
 knows about requests or answers.
@@ -71,11 +71,17 @@ class Store:
         self.created: list[float] = []
         self.uploads: dict[str, Upload] = {}
         self.upload_count = 0
+        self.trainings: dict[str, Prediction] = {}
+        """Trainings by id, in creation order (a training is a prediction of a trainer)."""
 
     def new_id(self) -> str:
         while True:
             new = "".join(self._rng.choice(_ID_ALPHABET) for _ in range(26))
-            if new not in self.predictions and new not in self.uploads:
+            if (
+                new not in self.predictions
+                and new not in self.uploads
+                and new not in self.trainings
+            ):
                 return new
 
     def add_upload(self, upload: Upload) -> None:

@@ -35,7 +35,7 @@ import pytest
 if TYPE_CHECKING:
     import respx
 
-    from replicate_typed.client._client import AsyncClient, Client
+    from replicate_typed.client import AsyncClient, Client
     from replicate_typed.core.registry import Registry
     from replicate_typed.mock import FakeClock, MockBackend, MockConfig, MockServer
 
@@ -86,12 +86,12 @@ class _Base:
 
     def client(self, **options: Any) -> Client:
         """A :class:`Client` for this mock (close it, or use it in a ``with`` block)."""
-        from replicate_typed.client._client import Client
+        from replicate_typed.client import Client
 
         return Client(api_token=self.api_token, base_url=self.base_url, **options)
 
     def async_client(self, **options: Any) -> AsyncClient:
-        from replicate_typed.client._client import AsyncClient
+        from replicate_typed.client import AsyncClient
 
         return AsyncClient(api_token=self.api_token, base_url=self.base_url, **options)
 

@@ -20,8 +20,8 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 
 from pydantic import ConfigDict, Field, RootModel
 
+from replicate_typed.core.field_types import FileOutput
 from replicate_typed.core.model import ModelInfo, ModelInput
-from replicate_typed.core.types import FileOutput
 from replicate_typed.predictions import TypedPrediction
 
 

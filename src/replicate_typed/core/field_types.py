@@ -1,4 +1,5 @@
-"""Value types that generated models use for special fields: file inputs, file outputs, secrets."""
+"""The types of special model fields: file inputs (``FileInput``), file outputs (``FileOutput``)
+and secrets (``Secret``). Generated models annotate their fields with them."""
 
 from __future__ import annotations
 
