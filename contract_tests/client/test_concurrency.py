@@ -60,16 +60,22 @@ class CountingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
     """The in-process mock behind a transport that counts the requests inside it: from the
     request's arrival until its response is closed (what a pool connection is held for)."""
 
-    def __init__(self, backend: MockBackend) -> None:
+    def __init__(self, backend: MockBackend, fill: int | None = None) -> None:
         self._answer = side_effect(backend)
         self._lock = threading.Lock()
         self.inside = self.peak = self.requests = 0
+        # Threads: requests wait (up to 5 s) until ``fill`` are inside at once, so a gate of
+        # that size is seen full however the machine schedules threads; beyond it as before.
+        self.fill = fill
+        self.filled = threading.Event()
 
     def _enter(self) -> None:
         with self._lock:
             self.inside += 1
             self.requests += 1
             self.peak = max(self.peak, self.inside)
+            if self.fill is not None and self.inside >= self.fill:
+                self.filled.set()
 
     def _leave(self) -> None:
         with self._lock:
@@ -88,6 +94,8 @@ class CountingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self._enter()
+        if self.fill is not None:
+            self.filled.wait(5)
         threading.Event().wait(0.001)
         return self._respond(request)
 
@@ -149,7 +157,7 @@ async def test_the_gate_admits_its_size(size: int) -> None:
 
 def test_sync_client_threads_are_gated() -> None:
     backend = _backend()
-    counting = CountingTransport(backend)
+    counting = CountingTransport(backend, fill=4)
     gated = GatedTransport(counting, max_connections=4)
     errors: list[BaseException] = []
     with Client(api_token=TOKEN, base_url=BASE, transport=gated) as client:
