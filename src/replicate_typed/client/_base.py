@@ -24,6 +24,7 @@ import httpx
 from replicate_typed.client import _decoding, errors, validation
 from replicate_typed.client import _requests as rq
 from replicate_typed.client._logging import logger, redact_headers, register_secret
+from replicate_typed.client._urls import BaseURL
 from replicate_typed.client.defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from replicate_typed.client.limits import Deadline, Limits, current_deadline
 from replicate_typed.client.polling import PollPolicy
@@ -175,6 +176,7 @@ class Core:
         limits: Limits,
     ) -> None:
         self.base_url = base_url
+        self._urls = BaseURL(base_url)
         self._token = token
         register_secret(token)
         self._headers = rq.auth_headers(token)
@@ -182,17 +184,30 @@ class Core:
         self.retry_policy = retry_policy
         self.poll_policy = poll_policy
         self.limits = limits
+        self._timeout_parts = timeout.as_dict()
         self._direct_headers: dict[str, str] | None = None
+        self._direct: tuple[httpx.Headers, httpx.Headers] | None = None
 
     def add_headers(self, headers: Mapping[str, str]) -> None:
         """Send ``headers`` with every request of this client (``with_options(extra_headers)``;
         already checked)."""
         self._headers = {**self._headers, **headers}
         if self._direct_headers is not None:
-            self._direct_headers = {
-                **self._direct_headers,
-                **{k.lower(): v for k, v in headers.items()},
-            }
+            self._set_direct({**self._direct_headers, **{k.lower(): v for k, v in headers.items()}})
+
+    def _set_direct(self, headers: dict[str, str] | None) -> None:
+        """The headers of every request built directly, as a dict and as ready-made
+        ``httpx.Headers`` (copied by each request, not normalised again): without and with
+        the JSON body's ``Content-Type``."""
+        self._direct_headers = headers
+        self._direct = (
+            None
+            if headers is None
+            else (
+                httpx.Headers(headers),
+                httpx.Headers({**headers, "content-type": "application/json"}),
+            )
+        )
 
     @property
     def has_token(self) -> bool:
@@ -218,7 +233,7 @@ class Core:
     def bind(self, http: httpx.Client | httpx.AsyncClient, owned: bool) -> None:
         """Remember whether requests may be built directly (only for our own httpx client)."""
         merged = {**dict(http.headers.items()), **self._headers}
-        self._direct_headers = {k.lower(): v for k, v in merged.items()} if owned else None
+        self._set_direct({k.lower(): v for k, v in merged.items()} if owned else None)
         if owned:
             from replicate_typed.client import _deadline_io
 
@@ -236,16 +251,11 @@ class Core:
         spec: rq.RequestSpec,
         deadline: Deadline | None = None,
     ) -> httpx.Request:
-        timeout = self.timeout if spec.timeout is None else httpx.Timeout(spec.timeout)
-        if spec.read_timeout is not None and timeout.read is not None:
-            timeout = httpx.Timeout(
-                connect=timeout.connect,
-                read=max(timeout.read, spec.read_timeout),
-                write=timeout.write,
-                pool=timeout.pool,
-            )
+        parts = self._timeout_parts if spec.timeout is None else _parts_of(spec.timeout)
+        if spec.read_timeout is not None and parts["read"] is not None:
+            parts = {**parts, "read": max(parts["read"], spec.read_timeout)}
         if deadline is not None:
-            timeout = deadline.clamp(timeout)  # no single read outlasts the call's deadline
+            parts = deadline.clamp_parts(parts)  # no single read outlasts the call's deadline
         files: Any = (
             {k: (name, data, ctype) for k, (name, data, ctype) in spec.files.items()}
             if spec.files
@@ -254,7 +264,7 @@ class Core:
         # JSON bodies are encoded here as httpx 0.28 encodes them (compact, UTF-8, no NaN or
         # Infinity) whatever httpx is installed: 0.27 would send NaN, which is not JSON
         body: bytes | None = spec.content
-        headers = dict(spec.headers)
+        headers = spec.headers
         if spec.json is not None:
             try:
                 body = json.dumps(
@@ -262,21 +272,25 @@ class Core:
                 ).encode("utf-8")
             except (TypeError, ValueError) as exc:
                 raise errors.InputError(f"input: not JSON-serialisable: {exc}") from None
-            headers["Content-Type"] = "application/json"
-        if self._direct_headers is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        direct = self._direct
+        if direct is not None:
             # our own httpx client has no base URL, params or cookies to merge: build the
-            # request directly (what build_request would produce, without its merging work)
+            # request directly (what build_request would produce, without its merging work),
+            # with the base URL parsed once and the headers normalised once
+            if not spec.headers:
+                ready: Any = direct[1] if spec.json is not None else direct[0]
+            else:
+                ready = {**self._direct_headers, **{k.lower(): v for k, v in headers.items()}}  # type: ignore[dict-item]
             return httpx.Request(
                 spec.method,
-                rq.join_url(self.base_url, spec.url),
+                self._urls.join(spec.url),
                 params=dict(spec.params) if spec.params else None,
                 content=body,
                 files=files,
                 data=dict(spec.data) if spec.data else None,
-                headers={**self._direct_headers, **{k.lower(): v for k, v in headers.items()}}
-                if headers
-                else self._direct_headers,
-                extensions={"timeout": timeout.as_dict()},
+                headers=ready,
+                extensions={"timeout": parts},
             )
         return http.build_request(
             spec.method,
@@ -286,7 +300,7 @@ class Core:
             files=files,
             data=dict(spec.data) if spec.data else None,
             headers={**self._headers, **headers} if headers else self._headers,
-            timeout=timeout,
+            timeout=httpx.Timeout(**parts),
         )
 
     def log_request(self, request: httpx.Request, attempt: int) -> None:
@@ -692,6 +706,11 @@ def note_running(exc: BaseException, prediction_id: str) -> None:
         "(cancel it with client.predictions.cancel)"
     )
     logger.warning("waiting for prediction %s interrupted by %s", prediction_id, type(exc).__name__)
+
+
+def _parts_of(seconds: float) -> dict[str, float | None]:
+    """The timeout extension of a per-call ``timeout=`` (every part that many seconds)."""
+    return httpx.Timeout(seconds).as_dict()
 
 
 _SCALARS = (str, int, float, bool, type(None))
