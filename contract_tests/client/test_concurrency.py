@@ -60,16 +60,21 @@ class CountingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
     """The in-process mock behind a transport that counts the requests inside it: from the
     request's arrival until its response is closed (what a pool connection is held for)."""
 
-    def __init__(self, backend: MockBackend) -> None:
+    def __init__(self, backend: MockBackend, fill: int = 1) -> None:
         self._answer = side_effect(backend)
         self._lock = threading.Lock()
+        self._filled = threading.Condition(self._lock)
         self.inside = self.peak = self.requests = 0
+        self.fill = fill
+        """Sync requests wait (up to 50 ms) until this many are inside: threads that only
+        take turns on a busy machine still show whether more than the gate get in."""
 
     def _enter(self) -> None:
         with self._lock:
             self.inside += 1
             self.requests += 1
             self.peak = max(self.peak, self.inside)
+            self._filled.notify_all()
 
     def _leave(self) -> None:
         with self._lock:
@@ -89,6 +94,8 @@ class CountingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self._enter()
         threading.Event().wait(0.001)
+        with self._filled:
+            self._filled.wait_for(lambda: self.inside >= self.fill, timeout=0.05)
         return self._respond(request)
 
 
@@ -149,7 +156,7 @@ async def test_the_gate_admits_its_size(size: int) -> None:
 
 def test_sync_client_threads_are_gated() -> None:
     backend = _backend()
-    counting = CountingTransport(backend)
+    counting = CountingTransport(backend, fill=4)
     gated = GatedTransport(counting, max_connections=4)
     errors: list[BaseException] = []
     with Client(api_token=TOKEN, base_url=BASE, transport=gated) as client:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import mimetypes
 import re
@@ -304,7 +305,7 @@ class Core:
         )
 
     def log_request(self, request: httpx.Request, attempt: int) -> None:
-        if logger.isEnabledFor(10):
+        if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s attempt %d headers=%s",
                 request.method,
@@ -616,8 +617,11 @@ class BodyReader:
         self.raw = 0
         if self.length is not None and self.length > self.limit:
             raise self.too_large(f"Content-Length {self.length}")
+        encoding = response.headers.get("content-encoding")
+        # no Content-Encoding (the common case): each chunk is counted and kept as it is
+        self.plain = encoding is None
         try:
-            self.decoders = _decoding.decoders_for(response.headers.get("content-encoding"))
+            self.decoders = [] if self.plain else _decoding.decoders_for(encoding)
         except _decoding.DecodeError as exc:
             raise httpx.DecodingError(str(exc), request=request) from None
 
@@ -637,11 +641,14 @@ class BodyReader:
 
     def feed(self, chunk: bytes) -> None:
         self.raw += len(chunk)
-        try:
-            for piece in _decoding.run(self.decoders, chunk):
-                self._add(piece)
-        except _decoding.DecodeError as exc:
-            raise httpx.DecodingError(str(exc), request=self.request) from None
+        if self.plain:
+            self._add(chunk)
+        else:
+            try:
+                for piece in _decoding.run(self.decoders, chunk):
+                    self._add(piece)
+            except _decoding.DecodeError as exc:
+                raise httpx.DecodingError(str(exc), request=self.request) from None
         deadline = self.deadline
         complete = self.length is not None and self.raw >= self.length
         if deadline is not None and not complete and deadline.expired():
@@ -793,10 +800,11 @@ def parse_created(response: httpx.Response, spec: rq.RequestSpec) -> Prediction:
         exc.message = f"{exc.message}{note}"
         exc.args = (exc.message, *exc.args[1:])
         raise
-    logger.info(
-        "%s: created prediction %s (%s)",
-        spec.operation, prediction.id, status_of(prediction) or "status unknown",
-    )  # fmt: skip
+    if logger.isEnabledFor(logging.INFO):
+        logger.info(
+            "%s: created prediction %s (%s)",
+            spec.operation, prediction.id, status_of(prediction) or "status unknown",
+        )  # fmt: skip
     return prediction
 
 

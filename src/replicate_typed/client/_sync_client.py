@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import math
 import threading
 import time
@@ -318,7 +319,8 @@ class Client(APIResources):
                     raise
                 raise core.deadline_error(spec, request, deadline, "cut off") from None
             else:
-                logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
                 if response.is_success:
                     return response
                 delay = core.after_failure(
