@@ -684,30 +684,48 @@ def parse_prediction(
 _PAIR = re.compile(r"\{(\w+)_owner\}/\{\1_name\}")
 
 
-_PLANS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+@dataclass(frozen=True, slots=True)
+class _PathPlan:
+    """How an operation's path is filled (worked out once per operation): its ``owner/name``
+    pairs, its other placeholders, and the path under :data:`API_PREFIX` as a template."""
+
+    stems: tuple[str, ...]
+    names: tuple[str, ...]
+    template: str
+    """``/v1`` + the operation's path: ``str.format_map`` fills its ``{name}`` placeholders."""
 
 
-def _path_plan(op: Operation) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The ``owner/name`` pairs of an operation's path and its other placeholders (worked out
-    once per operation)."""
+_PLANS: dict[tuple[str, str], _PathPlan] = {}
+
+
+def _path_plan(op: Operation) -> _PathPlan:
     key = (op.id, op.path)
     plan = _PLANS.get(key)
     if plan is None:
         stems = tuple(_PAIR.findall(op.path))
         paired = {f"{stem}_{part}" for stem in stems for part in ("owner", "name")}
-        plan = _PLANS[key] = stems, tuple(n for n in op.path_params if n not in paired)
+        names = tuple(n for n in op.path_params if n not in paired)
+        plan = _PLANS[key] = _PathPlan(stems, names, API_PREFIX + op.path)
     return plan
 
 
-def _path_values(op: Operation, given: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
-    """``{placeholder: value}`` for ``op.path`` from the Python-named values, each checked by
-    its rule; and the prediction id when the call is about one."""
-    stems, names = _path_plan(op)
+def _path_values(op: Operation, given: Mapping[str, str]) -> tuple[str, str | None]:
+    """The path of ``op`` filled with the Python-named values, each checked by its rule; and
+    the prediction id when the call is about one.
+
+    Every rule (:func:`validate_model_ref`, :func:`validate_version_id`, the id rule of
+    :mod:`.validation`) admits only letters, digits and ``-._~``, never a leading ``.``: a
+    checked value is one path segment as it is, so the template is filled without
+    percent-encoding (``contract_tests/client/test_paths.py`` proves this agrees with
+    :func:`operation_path`, which encodes)."""
+    plan = _path_plan(op)
+    if not plan.stems and not plan.names:
+        return plan.template, None  # the common case: nothing to fill in
     values: dict[str, str] = {}
-    for stem in stems:
+    for stem in plan.stems:
         owner, name = validate_model_ref(given.get(stem), stem)
         values[f"{stem}_owner"], values[f"{stem}_name"] = owner, name
-    for name in names:
+    for name in plan.names:
         value = given.get(name)
         if name == "version_id":
             values[name] = validate_version_id(value)
@@ -716,7 +734,7 @@ def _path_values(op: Operation, given: Mapping[str, str]) -> tuple[dict[str, str
                 values[name] = safe.check_id(value, name, name.replace("_", " "))
             except safe.UnsafeValueError as exc:
                 raise errors.InputError(str(exc)) from None
-    return values, values.get("prediction_id")
+    return plan.template.format_map(values), values.get("prediction_id")
 
 
 def validate_version_id(version_id: object, name: str = "version_id") -> str:
@@ -820,7 +838,7 @@ def _extra_headers(extra: Mapping[str, str]) -> dict[str, str]:
 def spec_of(call: APICall) -> RequestSpec:
     """The request of a generated call, every value checked before anything is sent."""
     op = ops.OPERATIONS[call.operation]
-    values, prediction_id = _path_values(op, call.path_params)
+    path, prediction_id = _path_values(op, call.path_params)
     params = {k: _query_value(k, v) for k, v in call.query.items()} if call.query else None
     headers, read_timeout = _headers(op, call.headers) if call.headers else ({}, None)
     files = data = None
@@ -847,7 +865,7 @@ def spec_of(call: APICall) -> RequestSpec:
             raise errors.InputError(f"timeout: {timeout!r} must be a number of seconds > 0")
     return RequestSpec(
         op.method,
-        operation_path(op, values),
+        path,
         op.retry,
         op.id,
         json=body,
