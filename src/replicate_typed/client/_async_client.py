@@ -54,6 +54,7 @@ from replicate_typed.client._base import (
     typed_output,
     within,
 )
+from replicate_typed.client._http import AsyncAPIHTTPClient
 from replicate_typed.client._logging import logger
 from replicate_typed.client._transport import AsyncGatedTransport
 from replicate_typed.client.limits import Deadline, Limits
@@ -272,7 +273,7 @@ class AsyncClient(AsyncAPIResources):
                 if http is None:
                     # the gate keeps httpcore's pool from more waiters than connections
                     gated = AsyncGatedTransport.around(self._transport)
-                    http = httpx.AsyncClient(transport=gated, follow_redirects=False)
+                    http = AsyncAPIHTTPClient(transport=gated, follow_redirects=False)
                     self._core.bind(http, True)
                     self._http_client = http
         return http
