@@ -9,6 +9,7 @@ output typing live here, written once.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -17,7 +18,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -513,10 +514,8 @@ class AsyncDeadlineScope:
     to the time left and the body is read under a deadline check (:class:`BodyReader`)."""
 
     def __init__(self, deadline: Deadline) -> None:
-        import asyncio  # only the async client gets here: importing the package stays cheap
-
         left = deadline.left()
-        self._scope = asyncio.timeout(max(left, 0.0)) if left is not None else None
+        self._scope = _asyncio().timeout(max(left, 0.0)) if left is not None else None
         self.expired = False
 
     async def __aenter__(self) -> AsyncDeadlineScope:
@@ -681,26 +680,50 @@ class BodyReader:
         return self.response
 
 
-def model_info(input: ModelInput[T]) -> ModelInfo[Any, T]:
-    from replicate_typed.core.model import ModelInfo, ModelInput
+# Modules a call needs that importing the package does not: imported on first use, then
+# looked up once (an import statement in a function costs a lookup on every call).
 
+
+@functools.cache
+def _asyncio() -> Any:
+    import asyncio  # only the async client gets here: importing the package stays cheap
+
+    return asyncio
+
+
+@functools.cache
+def _model() -> Any:
+    from replicate_typed.core import model
+
+    return model
+
+
+@functools.cache
+def _outputs() -> Any:
+    from replicate_typed.client import outputs
+
+    return outputs
+
+
+def model_info(input: ModelInput[T]) -> ModelInfo[Any, T]:
+    model = _model()
     info = getattr(type(input), "__model_info__", None)
-    if not isinstance(input, ModelInput) or not isinstance(info, ModelInfo):
+    if not isinstance(input, model.ModelInput) or not isinstance(info, model.ModelInfo):
         raise errors.InputError(
             f"input: {type(input).__name__} is not a generated model Input "
             "(use replicate_typed.models.<owner>.<name>.Input, or predictions.create for dicts)"
         )
-    return info
+    found: ModelInfo[Any, T] = info
+    return found
 
 
 def input_values(input: object) -> dict[str, Any]:
     """What the caller set, values untouched (unset defaults are not sent)."""
-    from replicate_typed.core.model import ModelInput
-
-    if isinstance(input, ModelInput):
-        return input.request_values()
     if isinstance(input, Mapping):
         return dict(input)
+    if isinstance(input, _model().ModelInput):
+        values: dict[str, Any] = input.request_values()
+        return values
     raise errors.InputError(
         f"input: a {type(input).__name__} is not a mapping or a generated model Input"
     )
@@ -731,8 +754,6 @@ def plain_json(values: dict[str, Any]) -> bool:
 def typed_output(prediction: Prediction, info: ModelInfo[Any, T]) -> T:
     """The typed output of a finished prediction: an error unless it succeeded, then the one
     output rule (:func:`replicate_typed.client.outputs.succeeded_output`)."""
-    from replicate_typed.client.outputs import succeeded_output
-
     status = status_of(prediction)
     if status != "succeeded":
         reason = f": {prediction.error}" if prediction.error else ""
@@ -740,7 +761,8 @@ def typed_output(prediction: Prediction, info: ModelInfo[Any, T]) -> T:
             f"prediction {prediction.id} ({info.ref}) {status or 'has no status'}{reason}",
             prediction=prediction,
         )
-    return succeeded_output(prediction, info)
+    output: T = _outputs().succeeded_output(prediction, info)
+    return output
 
 
 def file_parts(
@@ -773,13 +795,13 @@ def file_parts(
 def prediction_of(
     value: Prediction | TypedPrediction[Any, Any] | str,
 ) -> tuple[str, Prediction | None]:
-    from replicate_typed.types.api import Prediction
-
     if isinstance(value, TypedPrediction):
         return value.id, value.raw
-    if isinstance(value, Prediction):
+    if isinstance(value, str):
+        return rq.validate_prediction_id(value), None
+    if isinstance(value, rq.api_type("Prediction")):
         return value.id, value
-    return rq.validate_prediction_id(value), None
+    return rq.validate_prediction_id(cast(str, value)), None  # not an id: the rule says why
 
 
 def parse_created(response: httpx.Response, spec: rq.RequestSpec) -> Prediction:

@@ -36,9 +36,10 @@ from pydantic_core import ValidationError
 
 from replicate_typed.client import errors
 from replicate_typed.client import validation as safe
-from replicate_typed.client._logging import redact
+from replicate_typed.client._logging import logger, redact
 from replicate_typed.client.polling import prefer_header, validate_wait, wait_read_timeout
 from replicate_typed.client.retries import RequestKind, retry_after_hint
+from replicate_typed.core.calls import InvalidItem, Page
 from replicate_typed.core.refs import is_model_ref, is_version_id, split_model_ref
 from replicate_typed.types import operations as ops
 from replicate_typed.types.operations import Operation
@@ -48,7 +49,7 @@ from replicate_typed.types.operations import Operation
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from replicate_typed.core.calls import APICall, InvalidItem, Page
+    from replicate_typed.core.calls import APICall
     from replicate_typed.types.api import Prediction, ProblemDetails
 
 __all__ = [
@@ -924,8 +925,6 @@ def parse_call(response: httpx.Response, call: APICall, spec: RequestSpec) -> An
 def parse_page_items(response: httpx.Response, call: APICall) -> Page[Any]:
     """A page of a list call, read item by item: an item that does not parse (or whose id
     breaks the id rule) is left out and reported in ``invalid``; the others are kept."""
-    from replicate_typed.core.calls import InvalidItem, Page
-
     data = _decode(response, call.operation)
     if not isinstance(data, Mapping):
         raise errors.APIResponseValidationError(
@@ -970,8 +969,6 @@ def parse_page_items(response: httpx.Response, call: APICall) -> Page[Any]:
             continue
         items.append(item)
     if invalid:
-        from replicate_typed.client._logging import logger
-
         logger.warning(
             "%s: %d item(s) of the page left out: %s",
             call.operation,
