@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,13 +35,14 @@ def write(tmp_path: Path) -> Path:
     return path
 
 
-def invoke(server: MockServer, args: list[str]) -> Result:
+def invoke(server: MockServer, args: list[str], *, before: tuple[str, ...] = ()) -> Result:
+    """``replicate-typed [before...] batch args...`` against the mock."""
     env: dict[str, str | None] = {
         "REPLICATE_API_TOKEN": TOKEN,
         "REPLICATE_BASE_URL": server.url + "/replicate",
         "REPLICATE_TYPED_DEBUG": None,
     }
-    return CliRunner().invoke(app, ["batch", *args], env=env)
+    return CliRunner().invoke(app, [*before, "batch", *args], env=env)
 
 
 def test_bad_lines_are_reported_and_the_others_run(
@@ -171,3 +173,33 @@ def test_failed_prediction_is_named_with_line_and_id(
     assert result.exit_code == 1
     (pid,) = [p.id for p in backend._order]
     assert f"failed: line 1 (prediction {pid}): prediction {pid} failed" in result.stderr
+
+
+def test_a_long_rate_limit_pause_is_announced_on_the_progress_line(
+    server: MockServer, mock: MakeMock, tmp_path: Path
+) -> None:
+    """A 429 asking for an hour: the runner pauses its creates for the capped 60 s and says so
+    on the progress line. ``--max-retries 0`` hands the 429 straight to the runner (the client's
+    own retry pauses reach the same line); ``--job-timeout 1`` ends the line's wait for the
+    pause, so the test does not sleep it."""
+    backend = mock()
+    backend.inject("predictions.create", "429; retry-after=3600")
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"prompt": "one", "width": 64, "height": 64}) + "\n")
+    started = time.monotonic()
+    result = invoke(
+        server,
+        [str(path), "--model", "stability-ai/sdxl", "--out", str(tmp_path / "out"),
+         "--job-timeout", "1"],
+        before=("--max-retries", "0"),
+    )  # fmt: skip
+    assert time.monotonic() - started < 1 + 5.0  # the 60 s pause is not slept past the deadline
+    assert result.exit_code == 1, result.output
+    pause = "rate limited on batch creates: pausing 60s (the server asked for 3600s)"
+    lines = result.stderr.splitlines()
+    assert pause in lines, result.stderr
+    # announced while the batch ran, before its outcome and the summary
+    assert lines.index(pause) < lines.index("summary: 1 input line(s)")
+    assert "line 1: deadline of 1 s (job_timeout) passed before it was created" in result.stderr
+    assert backend.stats()["faults"] == {"429": 1}
+    assert backend.stats()["creates"] == 0

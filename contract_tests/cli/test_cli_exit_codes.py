@@ -1,13 +1,15 @@
 """Exit codes match the CLI page's table (docs/cli.md) everywhere: commands x bad inputs.
 
 2: bad usage or input, found before any request (nothing is sent), one line naming the argument
-or option, the value and the rule. 1: the API or a prediction failed. 130: interrupted. The
+or option, the value and the rule. 1: the API or a prediction failed. 75: a batch whose journal
+another run holds (nothing sent). 130: interrupted. The
 table below is the specification; ``test_the_docs_document_the_codes_tested_here`` ties it to
 docs/cli.md so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from replicate_typed.batch import JournalLock
+from replicate_typed.batch.journal import JOURNAL_NAME
+from replicate_typed.batch.lock import lock_path
+from replicate_typed.cli.commands.batch import EXIT_LOCKED
 from replicate_typed.cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE
 from replicate_typed.cli.root import exit_code_of
 from replicate_typed.client.errors import InputError, ReplicateError
@@ -225,6 +231,23 @@ def test_after_ctrl_c_the_pool_is_left_to_the_exit(
     assert closed == ([] if interrupt else [True])
 
 
+def test_a_batch_whose_journal_another_run_holds_exits_75(
+    respx_mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    """75 (sysexits' EX_TEMPFAIL, "try again later"): nothing was sent, the holder is named."""
+    catch_all = respx_mock.route().respond(500)
+    out = tmp_path / "out"
+    holder = JournalLock(lock_path(out / JOURNAL_NAME))
+    asyncio.run(holder.acquire())
+    try:
+        args = fill(["batch", "{jsonl}", "--model", SDXL, "--out", str(out)], tmp_path)
+        result = invoke(CliRunner(), args)
+    finally:
+        holder.release()
+    assert_one_line_error(result, 75, "holds the journal", "--wait-for-lock")
+    assert catch_all.call_count == 0
+
+
 def test_input_error_from_the_client_is_bad_input() -> None:
     """The client's InputError means "caught before any request was sent": exit 2."""
     assert exit_code_of(InputError("cancel_after: 'x' is not a duration")) == EXIT_USAGE
@@ -277,10 +300,12 @@ def test_property_any_valid_id_reaches_the_api(good: str, respx_mock: respx.Mock
 def test_the_docs_document_the_codes_tested_here() -> None:
     section = CLI_PAGE.read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| `(\d+)` \| (.+) \|$", section, flags=re.M))
-    assert set(rows) == {"0", "1", "2", "130"}
-    tested = {c.code for c in BAD_INPUT} | {c.code for c in SERVER}
-    assert tested == {1, 2, 130}
+    assert set(rows) == {"0", "1", "2", "75", "130"}
+    tested = {c.code for c in BAD_INPUT} | {c.code for c in SERVER} | {EXIT_LOCKED}
+    assert tested == {1, 2, 75, 130}
     assert "before any request" in rows["2"]
     for word in ("ID", "--cancel-after", "--base-url", "token", "option"):
         assert word in rows["2"], word
     assert "interrupted" in rows["130"].lower()
+    for words in ("batch", "journal", "--wait-for-lock", "nothing was sent"):
+        assert words in rows["75"], words

@@ -65,6 +65,9 @@ def test_a_rate_limit_that_outlasts_the_timeout_fails_at_once(
     assert time.monotonic() - started < 2 + MARGIN
     assert result.exit_code == 1
     assert "HTTP 429; the next retry would be in 60.0s" in result.stderr  # capped at 60 s
+    assert "error: deadline reached: " in result.stderr  # not "cannot reach the API"
+    assert "no prediction was created" in result.stderr  # a 429 created nothing
+    assert "may have been created" not in result.stderr
     assert "pausing" not in result.stderr  # no pause announced that is not slept
 
 

@@ -122,6 +122,32 @@ def test_a_429_storm_never_sleeps_past_the_deadline(server: FaultServer, retry_a
     assert sum(slept) <= 1.0 + 1e-6  # never asked to sleep past the deadline
 
 
+@pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
+async def test_a_create_stopped_between_429_retries_says_nothing_was_created(
+    server: FaultServer, sync: bool
+) -> None:
+    """A create is retried only when it cannot have created anything (a 429 here): when the
+    deadline leaves no room for the next retry, the error says no prediction was created (not
+    "may have been created") and ``sent`` is False, so a caller (the batch runner) does not
+    go looking for a paid prediction that cannot exist."""
+    from replicate_typed.models.stability_ai import sdxl
+
+    server.retry_after["storm"] = "3600"  # capped at 60 s: more than the create's 5 s
+    with Elapsed() as took, pytest.raises(errors.APITimeoutError) as caught:
+        if sync:
+            with client(server, "storm") as c:
+                c.run(sdxl.Input(prompt="x"), timeout=1)
+        else:
+            async with aclient(server, "storm") as ac:
+                await ac.run(sdxl.Input(prompt="x"), timeout=1)
+    assert took.seconds < 1 + MARGIN  # fails at once: the 60 s pause is not slept
+    error = caught.value
+    assert "HTTP 429; the next retry would be in 60.0s" in str(error)
+    assert "no prediction was created" in str(error) and "may have been" not in str(error)
+    assert not error.prediction_may_exist and error.sent is False
+    assert error.deadline is not None
+
+
 @pytest.mark.slow
 def test_a_storm_with_a_real_sleep_ends_at_the_deadline(server: FaultServer) -> None:
     server.retry_after["storm"] = "1"

@@ -487,6 +487,16 @@ def test_the_operations_page_is_generated_from_the_spec() -> None:
         assert f"| `{op_id}` |" in page
 
 
+def test_the_readme_lists_every_operation_with_its_python_call() -> None:
+    """README's table of the whole API: one row per spec operation, the generated page's call."""
+    page = (ROOT / "docs" / "api-operations.md").read_text("utf-8")
+    calls = dict(re.findall(r"^\| `([^`]+)` \| `[^`]+` \| `([^`]+)` \|", page, re.MULTILINE))
+    readme = (ROOT / "README.md").read_text("utf-8")
+    rows = dict(re.findall(r"^\| `([^`]+)` \| `(client\.[^`]+)` \|$", readme, re.MULTILINE))
+    assert sorted(rows) == sorted(spec_operations())
+    assert rows == calls
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(

@@ -79,6 +79,51 @@ def test_one_call_per_model(ref: str, mcp_server: McpHarness, fresh: MockBackend
     assert pid in text_of(result)
 
 
+@pytest.mark.parametrize(
+    ("removed", "error", "says"),
+    [
+        (False, "NoOutputError", "succeeded but produced no output"),
+        (True, "OutputRemovedError", "its output was removed"),
+    ],
+    ids=["null", "removed"],
+)
+def test_a_success_without_output_is_a_tool_error_as_in_run(
+    mcp_server: McpHarness,
+    mock_server: MockServer,
+    swapped: list[MockBackend],
+    monkeypatch: pytest.MonkeyPatch,
+    removed: bool,
+    error: str,
+    says: str,
+) -> None:
+    """The client's one rule for a success's output (``client.outputs.succeeded_output``):
+    ``output: null`` where the model's type needs a value is ``NoOutputError``, with
+    ``data_removed`` ``OutputRemovedError``, in ``run()`` and in a tool call alike."""
+    from replicate_typed import AsyncClient
+    from replicate_typed.client import errors
+    from replicate_typed.models.stability_ai import sdxl
+
+    mock = backend(output_ttl=0.0) if removed else backend()
+    if not removed:  # the mock answers a success with ``output: null``
+        monkeypatch.setattr(mock._lifecycle, "output", lambda *args: None)
+    swapped.append(mock)
+    result = mcp_server.call(tool_name("stability-ai/sdxl"), {"prompt": "x", "width": 64})
+    assert result.is_error, text_of(result)
+    pid = result.structured_content["id"]
+    assert result.structured_content["status"] == "succeeded"
+    assert f"{error}: " in text_of(result) and says in text_of(result) and pid in text_of(result)
+    assert mock.stats()["creates"] == 1
+
+    async def in_run() -> BaseException:
+        base = mock_server.url + "/replicate"
+        async with AsyncClient(api_token=TOKEN, base_url=base) as client:
+            with pytest.raises((errors.OutputValidationError, errors.OutputRemovedError)) as caught:
+                await client.run(sdxl.Input(prompt="x", width=64))
+        return caught.value
+
+    assert type(asyncio.run(in_run())).__name__ == error
+
+
 def test_images_come_inline_and_bounded(mcp_server: McpHarness, fresh: MockBackend) -> None:
     result = mcp_server.call(
         "black-forest-labs__flux-schnell",

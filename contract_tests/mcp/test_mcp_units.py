@@ -131,6 +131,8 @@ async def test_output_content_for_text_json_and_data_uris() -> None:
     limits = InlineLimits()
     (text,) = await output_content(["Hel", "lo"], joined, limits)  # type: ignore[arg-type]
     assert text.type == "text" and text.text == "Hello"
+    (text,) = await output_content([None, "Hel", None, "lo"], joined, limits)  # type: ignore[arg-type]
+    assert text.text == "Hello"  # a null chunk is no text, never the word "None"
     (data,) = await output_content({"score": 0.5}, plain, limits)  # type: ignore[arg-type]
     assert data.type == "text" and '"score": 0.5' in data.text
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

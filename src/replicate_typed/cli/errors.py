@@ -10,6 +10,7 @@ from typing import TextIO
 from replicate_typed.client.errors import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     PredictionError,
     PredictionTimeoutError,
@@ -87,6 +88,8 @@ def describe(exc: BaseException) -> str:
             if str(exc.status_code) in exc.message
             else f"{exc.status_code}: {exc.message}"
         )
+    elif isinstance(exc, APITimeoutError) and exc.deadline is not None:
+        text = f"deadline reached: {exc.message}"  # the call's deadline, not the network
     elif isinstance(exc, APIConnectionError):
         text = f"cannot reach the API: {exc.message}"
     elif isinstance(exc, PredictionError):

@@ -3,7 +3,8 @@
 Exit codes (docs/cli.md): 0 success; 2 bad usage or input (unknown command or
 option, a value outside its rule, a missing or unusable token, a client-side ``InputError``),
 found before any request is sent; 1 everything else (API errors, failed predictions, timeouts);
-130 when interrupted. ``error: <one line>`` goes to stderr with the token masked; tracebacks
+75 (``batch``) when another batch run holds the folder's journal, nothing sent; 130 when
+interrupted. ``error: <one line>`` goes to stderr with the token masked; tracebacks
 only with ``REPLICATE_TYPED_DEBUG=1`` (still masked).
 """
 

@@ -378,26 +378,43 @@ class Core:
         exc: BaseException | None,
     ) -> None:
         if deadline is not None and not deadline.allows_sleep(delay):
+            # A retry is only considered when the failed attempt cannot have created anything
+            # (the retry table), and the next one is not sent: a create created nothing.
             raise self.deadline_error(
-                spec, request, deadline, f"{last}; the next retry would be in {delay:.1f}s"
+                spec,
+                request,
+                deadline,
+                f"{last}; the next retry would be in {delay:.1f}s",
+                nothing_created=spec.kind == "create",
             ) from exc
 
     def deadline_error(
-        self, spec: rq.RequestSpec, request: httpx.Request, deadline: Deadline, last: str
+        self,
+        spec: rq.RequestSpec,
+        request: httpx.Request,
+        deadline: Deadline,
+        last: str,
+        *,
+        nothing_created: bool = False,
     ) -> errors.APITimeoutError:
         """The call did not complete within its deadline (names the request, the last failure
-        and the prediction; a create's prediction may exist)."""
+        and the prediction). A create cut off may have created its prediction (said, and
+        ``prediction_may_exist``); one stopped between retries (``nothing_created``: its last
+        attempt was a 429 or never connected, and no other is sent) created nothing
+        (``sent=False``)."""
         seconds = f" ({deadline.seconds:g}s)" if deadline.seconds is not None else ""
+        what = "file" if spec.operation == ops.FILES_CREATE.id else "prediction"
         error = errors.APITimeoutError(
             f"{spec.operation}: {request.method} {request.url} got no complete answer before "
-            f"its deadline{seconds} (last: {last})",
+            f"its deadline{seconds} (last: {last})"
+            + (f" -- no {what} was created" if nothing_created else ""),
             request=request,
-            sent=True,
+            sent=not nothing_created,
         )
         error.deadline = deadline
         if spec.prediction_id:
             error.attach_prediction_id(spec.prediction_id)
-        if spec.kind == "create":
+        if spec.kind == "create" and not nothing_created:
             self._may_exist(error, spec)
         return error
 

@@ -21,7 +21,7 @@ import mcp_types as types
 
 from replicate_typed.client.downloads import adownload, file_urls
 from replicate_typed.client.errors import ReplicateError
-from replicate_typed.core.model import ModelInfo
+from replicate_typed.core.model import ModelInfo, join_text
 
 __all__ = ["InlineLimits", "output_content", "prediction_summary", "sniff_image"]
 
@@ -106,7 +106,7 @@ async def output_content(
     if not urls:
         value = raw_output
         if info.output_concatenate and isinstance(value, list):
-            value = "".join(str(part) for part in value)
+            value = join_text(value)  # null chunks skipped, never the word "None"
         blocks.append(types.TextContent(text=_text(value)))
     return blocks
 

@@ -10,7 +10,10 @@ request's context (progress, cancellation). A model call:
 3. follows it (the client's wait: the prediction's stream, else adaptive polling) within the
    deadline, relaying the progress bar of its logs as ``notifications/progress`` when the caller
    gave a ``progressToken``;
-4. returns the output (see :mod:`replicate_typed.mcp.results`) with the prediction's id.
+4. checks a success's output by the client's one rule
+   (:func:`replicate_typed.client.outputs.succeeded_output`, as ``run()``: a null output the
+   model's type needs, a removed one or one that does not fit is a tool error with the id) and
+   returns it (see :mod:`replicate_typed.mcp.results`) with the prediction's id.
 
 Cancelling the call (``notifications/cancelled``) cancels the prediction; so does the deadline.
 Every error names the prediction's id once one exists, and goes through the client's redaction,
@@ -38,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from replicate_typed.client import AsyncClient
 from replicate_typed.client._logging import redact
 from replicate_typed.client.errors import PredictionTimeoutError, ReplicateError
+from replicate_typed.client.outputs import succeeded_output
 from replicate_typed.core.model import ModelInfo
 from replicate_typed.core.registry import UnknownModelError
 from replicate_typed.mcp.progress import Progress, ProgressTracker
@@ -295,16 +299,14 @@ class McpApp:
                 f"prediction {pid} of {info.ref} {status}: {final.error or 'no error given'}",
                 {"id": pid, "status": status, "error": final.error},
             )
-        try:
-            info.parse_output(final.output)
-        except ValidationError as exc:
-            return _error(
-                f"prediction {pid} of {info.ref} succeeded but its output does not match the "
-                f"model's output schema: {exc.error_count()} error(s), first: "
-                f"{exc.errors(include_url=False, include_input=False)[0]['msg']}",
-                {"id": pid, "status": status},
-            )
-        structured = {"id": pid, "status": status, "model": info.ref, "output": final.output}
+        try:  # the one rule for a success's output, as in run(): null, removed, does not fit
+            succeeded_output(final, info)
+        except ReplicateError as exc:
+            return _error(_error_text(exc, pid), {"id": pid, "status": status})
+        output = final.output
+        if info.output_concatenate and isinstance(output, list):
+            output = [chunk for chunk in output if chunk is not None]  # null chunks: no text
+        structured = {"id": pid, "status": status, "model": info.ref, "output": output}
         problem = self._output_problem(tool, structured)
         if problem is not None:
             return _error(
@@ -315,7 +317,7 @@ class McpApp:
         last = tracker.finish(status)
         if last is not None:
             await _report(ctx, pid, last)
-        blocks = await output_content(final.output, info, self.settings.inline)
+        blocks = await output_content(output, info, self.settings.inline)
         head = types.TextContent(text=f"prediction {pid} of {info.ref} succeeded")
         return types.CallToolResult(content=[head, *blocks], structured_content=structured)
 

@@ -8,7 +8,8 @@ does not wait for the whole file and memory does not grow with its length. The j
 ``DIR/journal.sqlite3``; run the same command again after a crash or Ctrl-C to resume. One run
 per DIR at a time: a second one exits 75 at once, naming the process that holds the journal
 (``--wait-for-lock SECONDS`` waits for it instead). Each line's create + wait + download ends
-within ``--job-timeout`` (default 2400 s). Outputs go to ``DIR/<prediction id>/``. The summary
+within ``--job-timeout`` (default 2400 s). A long rate-limit pause (the client's retries or the
+runner's own, capped at 60 s) is announced on the progress line. Outputs go to ``DIR/<prediction id>/``. The summary
 has one line per outcome, each input line counted once (succeeded, failed, skipped as already
 done, duplicate lines, invalid lines ...), then what this run did. Exit 0 when every input
 succeeded and was saved, 1 otherwise, 2 for bad usage or (with ``--strict``) bad lines, 75 when
@@ -291,6 +292,7 @@ def batch_command(
 
     from replicate_typed.batch.lock import JournalLockedError
     from replicate_typed.batch.runner import BatchOptions, InvalidInput, arun_many
+    from replicate_typed.cli.progress import announce_pauses
     from replicate_typed.core.registry import UnknownModelError
     from replicate_typed.models import registry
 
@@ -378,7 +380,11 @@ def batch_command(
                 )
 
         try:
-            with _Display(err, None) as display, interrupts.asyncio_handling():
+            with (
+                _Display(err, None) as display,
+                announce_pauses(display.console),  # a long rate-limit pause, on the progress line
+                interrupts.asyncio_handling(),
+            ):
                 report = asyncio.run(main(display))
         except KeyboardInterrupt:
             raise CliError(
