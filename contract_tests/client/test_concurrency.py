@@ -60,22 +60,21 @@ class CountingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
     """The in-process mock behind a transport that counts the requests inside it: from the
     request's arrival until its response is closed (what a pool connection is held for)."""
 
-    def __init__(self, backend: MockBackend, fill: int | None = None) -> None:
+    def __init__(self, backend: MockBackend, fill: int = 1) -> None:
         self._answer = side_effect(backend)
         self._lock = threading.Lock()
+        self._filled = threading.Condition(self._lock)
         self.inside = self.peak = self.requests = 0
-        # Threads: requests wait (up to 5 s) until ``fill`` are inside at once, so a gate of
-        # that size is seen full however the machine schedules threads; beyond it as before.
         self.fill = fill
-        self.filled = threading.Event()
+        """Sync requests wait (up to 50 ms) until this many are inside: threads that only
+        take turns on a busy machine still show whether more than the gate get in."""
 
     def _enter(self) -> None:
         with self._lock:
             self.inside += 1
             self.requests += 1
             self.peak = max(self.peak, self.inside)
-            if self.fill is not None and self.inside >= self.fill:
-                self.filled.set()
+            self._filled.notify_all()
 
     def _leave(self) -> None:
         with self._lock:
@@ -94,9 +93,9 @@ class CountingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self._enter()
-        if self.fill is not None:
-            self.filled.wait(5)
         threading.Event().wait(0.001)
+        with self._filled:
+            self._filled.wait_for(lambda: self.inside >= self.fill, timeout=0.05)
         return self._respond(request)
 
 
@@ -264,6 +263,65 @@ async def test_a_response_the_transport_read_itself_gives_its_slot_back() -> Non
         for _ in range(3):
             assert (await http.get("https://h/x")).content == b"read"
     assert gated._lanes[0].in_use == [0]
+
+
+class _SyncHeld(httpx.BaseTransport):
+    """Sync :class:`_Held`: a body that holds its connection until it is read."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request.url.path)
+        return httpx.Response(200, stream=httpx.ByteStream(b"{}"))
+
+
+def test_sync_time_at_the_gate_is_pool_time_and_a_closed_response_frees_its_slot() -> None:
+    held = _SyncHeld()
+    gated = GatedTransport(held, max_connections=1, max_streams=1)
+    sse = {"Accept": "text/event-stream"}
+    with httpx.Client(transport=gated, timeout=httpx.Timeout(5.0, pool=0.05)) as http:
+        with http.stream("GET", "https://h/first"):
+            with pytest.raises(httpx.PoolTimeout, match="no request connection free"):
+                http.get("https://h/second")
+            with http.stream("GET", "https://h/s1", headers=sse):  # its own lane
+                with pytest.raises(httpx.PoolTimeout, match="no stream connection free"):
+                    http.get("https://h/s2", headers=sse)
+        assert http.get("https://h/third").status_code == 200
+    assert held.seen == ["/first", "/s1", "/third"]
+    assert gated._free == [1, 1] and gated._waiting == [0, 0]
+
+
+def test_sync_waiters_get_freed_slots_in_turn_within_their_pool_timeout() -> None:
+    """Threads beyond the gate wait; each closed response lets one in; the wait is taken from
+    the pool timeout passed on."""
+    pools: list[float] = []
+
+    class Recording(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            pools.append(request.extensions["timeout"]["pool"])
+            return httpx.Response(200, stream=httpx.ByteStream(b"{}"))
+
+    gated = GatedTransport(Recording(), max_connections=2)
+    done: list[int] = []
+    with httpx.Client(transport=gated, timeout=httpx.Timeout(5.0, pool=2.0)) as http:
+        first = http.send(http.build_request("GET", "https://h/a"), stream=True)
+        second = http.send(http.build_request("GET", "https://h/b"), stream=True)
+        threads = [
+            threading.Thread(target=lambda i=i: done.append(http.get(f"https://h/{i}").status_code))
+            for i in range(3)
+        ]
+        for thread in threads:
+            thread.start()
+        threading.Event().wait(0.2)
+        assert done == [] and gated._waiting == [3, 0]
+        first.close()
+        second.close()
+        for thread in threads:
+            thread.join(5)
+    assert done == [200, 200, 200]
+    assert pools[:2] == [2.0, 2.0] and all(p < 1.85 for p in pools[2:])
+    assert gated._free == [2, 100] and gated._waiting == [0, 0]
 
 
 def test_the_client_gates_its_own_transport(monkeypatch: pytest.MonkeyPatch) -> None:

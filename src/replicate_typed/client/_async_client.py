@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import logging
 import math
 import threading
 import time
@@ -53,6 +54,7 @@ from replicate_typed.client._base import (
     typed_output,
     within,
 )
+from replicate_typed.client._http import AsyncAPIHTTPClient
 from replicate_typed.client._logging import logger
 from replicate_typed.client._transport import AsyncGatedTransport
 from replicate_typed.client.limits import Deadline, Limits
@@ -271,7 +273,7 @@ class AsyncClient(AsyncAPIResources):
                 if http is None:
                     # the gate keeps httpcore's pool from more waiters than connections
                     gated = AsyncGatedTransport.around(self._transport)
-                    http = httpx.AsyncClient(transport=gated, follow_redirects=False)
+                    http = AsyncAPIHTTPClient(transport=gated, follow_redirects=False)
                     self._core.bind(http, True)
                     self._http_client = http
         return http
@@ -317,7 +319,8 @@ class AsyncClient(AsyncAPIResources):
                     raise
                 raise core.deadline_error(spec, request, deadline, "cut off") from None
             else:
-                logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
                 if response.is_success:
                     return response
                 delay = core.after_failure(

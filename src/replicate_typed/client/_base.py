@@ -9,14 +9,16 @@ output typing live here, written once.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import logging
 import math
 import mimetypes
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,6 +26,7 @@ import httpx
 from replicate_typed.client import _decoding, errors, validation
 from replicate_typed.client import _requests as rq
 from replicate_typed.client._logging import logger, redact_headers, register_secret
+from replicate_typed.client._urls import BaseURL
 from replicate_typed.client.defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from replicate_typed.client.limits import Deadline, Limits, current_deadline
 from replicate_typed.client.polling import PollPolicy
@@ -175,6 +178,7 @@ class Core:
         limits: Limits,
     ) -> None:
         self.base_url = base_url
+        self._urls = BaseURL(base_url)
         self._token = token
         register_secret(token)
         self._headers = rq.auth_headers(token)
@@ -182,17 +186,30 @@ class Core:
         self.retry_policy = retry_policy
         self.poll_policy = poll_policy
         self.limits = limits
+        self._timeout_parts = timeout.as_dict()
         self._direct_headers: dict[str, str] | None = None
+        self._direct: tuple[httpx.Headers, httpx.Headers] | None = None
 
     def add_headers(self, headers: Mapping[str, str]) -> None:
         """Send ``headers`` with every request of this client (``with_options(extra_headers)``;
         already checked)."""
         self._headers = {**self._headers, **headers}
         if self._direct_headers is not None:
-            self._direct_headers = {
-                **self._direct_headers,
-                **{k.lower(): v for k, v in headers.items()},
-            }
+            self._set_direct({**self._direct_headers, **{k.lower(): v for k, v in headers.items()}})
+
+    def _set_direct(self, headers: dict[str, str] | None) -> None:
+        """The headers of every request built directly, as a dict and as ready-made
+        ``httpx.Headers`` (copied by each request, not normalised again): without and with
+        the JSON body's ``Content-Type``."""
+        self._direct_headers = headers
+        self._direct = (
+            None
+            if headers is None
+            else (
+                httpx.Headers(headers),
+                httpx.Headers({**headers, "content-type": "application/json"}),
+            )
+        )
 
     @property
     def has_token(self) -> bool:
@@ -218,7 +235,7 @@ class Core:
     def bind(self, http: httpx.Client | httpx.AsyncClient, owned: bool) -> None:
         """Remember whether requests may be built directly (only for our own httpx client)."""
         merged = {**dict(http.headers.items()), **self._headers}
-        self._direct_headers = {k.lower(): v for k, v in merged.items()} if owned else None
+        self._set_direct({k.lower(): v for k, v in merged.items()} if owned else None)
         if owned:
             from replicate_typed.client import _deadline_io
 
@@ -236,16 +253,11 @@ class Core:
         spec: rq.RequestSpec,
         deadline: Deadline | None = None,
     ) -> httpx.Request:
-        timeout = self.timeout if spec.timeout is None else httpx.Timeout(spec.timeout)
-        if spec.read_timeout is not None and timeout.read is not None:
-            timeout = httpx.Timeout(
-                connect=timeout.connect,
-                read=max(timeout.read, spec.read_timeout),
-                write=timeout.write,
-                pool=timeout.pool,
-            )
+        parts = self._timeout_parts if spec.timeout is None else _parts_of(spec.timeout)
+        if spec.read_timeout is not None and parts["read"] is not None:
+            parts = {**parts, "read": max(parts["read"], spec.read_timeout)}
         if deadline is not None:
-            timeout = deadline.clamp(timeout)  # no single read outlasts the call's deadline
+            parts = deadline.clamp_parts(parts)  # no single read outlasts the call's deadline
         files: Any = (
             {k: (name, data, ctype) for k, (name, data, ctype) in spec.files.items()}
             if spec.files
@@ -254,7 +266,7 @@ class Core:
         # JSON bodies are encoded here as httpx 0.28 encodes them (compact, UTF-8, no NaN or
         # Infinity) whatever httpx is installed: 0.27 would send NaN, which is not JSON
         body: bytes | None = spec.content
-        headers = dict(spec.headers)
+        headers = spec.headers
         if spec.json is not None:
             try:
                 body = json.dumps(
@@ -262,21 +274,25 @@ class Core:
                 ).encode("utf-8")
             except (TypeError, ValueError) as exc:
                 raise errors.InputError(f"input: not JSON-serialisable: {exc}") from None
-            headers["Content-Type"] = "application/json"
-        if self._direct_headers is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        direct = self._direct
+        if direct is not None:
             # our own httpx client has no base URL, params or cookies to merge: build the
-            # request directly (what build_request would produce, without its merging work)
+            # request directly (what build_request would produce, without its merging work),
+            # with the base URL parsed once and the headers normalised once
+            if not spec.headers:
+                ready: Any = direct[1] if spec.json is not None else direct[0]
+            else:
+                ready = {**self._direct_headers, **{k.lower(): v for k, v in headers.items()}}  # type: ignore[dict-item]
             return httpx.Request(
                 spec.method,
-                rq.join_url(self.base_url, spec.url),
+                self._urls.join(spec.url),
                 params=dict(spec.params) if spec.params else None,
                 content=body,
                 files=files,
                 data=dict(spec.data) if spec.data else None,
-                headers={**self._direct_headers, **{k.lower(): v for k, v in headers.items()}}
-                if headers
-                else self._direct_headers,
-                extensions={"timeout": timeout.as_dict()},
+                headers=ready,
+                extensions={"timeout": parts},
             )
         return http.build_request(
             spec.method,
@@ -286,11 +302,11 @@ class Core:
             files=files,
             data=dict(spec.data) if spec.data else None,
             headers={**self._headers, **headers} if headers else self._headers,
-            timeout=timeout,
+            timeout=httpx.Timeout(**parts),
         )
 
     def log_request(self, request: httpx.Request, attempt: int) -> None:
-        if logger.isEnabledFor(10):
+        if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s attempt %d headers=%s",
                 request.method,
@@ -515,10 +531,8 @@ class AsyncDeadlineScope:
     to the time left and the body is read under a deadline check (:class:`BodyReader`)."""
 
     def __init__(self, deadline: Deadline) -> None:
-        import asyncio  # only the async client gets here: importing the package stays cheap
-
         left = deadline.left()
-        self._scope = asyncio.timeout(max(left, 0.0)) if left is not None else None
+        self._scope = _asyncio().timeout(max(left, 0.0)) if left is not None else None
         self.expired = False
 
     async def __aenter__(self) -> AsyncDeadlineScope:
@@ -619,8 +633,11 @@ class BodyReader:
         self.raw = 0
         if self.length is not None and self.length > self.limit:
             raise self.too_large(f"Content-Length {self.length}")
+        encoding = response.headers.get("content-encoding")
+        # no Content-Encoding (the common case): each chunk is counted and kept as it is
+        self.plain = encoding is None
         try:
-            self.decoders = _decoding.decoders_for(response.headers.get("content-encoding"))
+            self.decoders = [] if self.plain else _decoding.decoders_for(encoding)
         except _decoding.DecodeError as exc:
             raise httpx.DecodingError(str(exc), request=request) from None
 
@@ -640,11 +657,14 @@ class BodyReader:
 
     def feed(self, chunk: bytes) -> None:
         self.raw += len(chunk)
-        try:
-            for piece in _decoding.run(self.decoders, chunk):
-                self._add(piece)
-        except _decoding.DecodeError as exc:
-            raise httpx.DecodingError(str(exc), request=self.request) from None
+        if self.plain:
+            self._add(chunk)
+        else:
+            try:
+                for piece in _decoding.run(self.decoders, chunk):
+                    self._add(piece)
+            except _decoding.DecodeError as exc:
+                raise httpx.DecodingError(str(exc), request=self.request) from None
         deadline = self.deadline
         complete = self.length is not None and self.raw >= self.length
         if deadline is not None and not complete and deadline.expired():
@@ -677,26 +697,50 @@ class BodyReader:
         return self.response
 
 
-def model_info(input: ModelInput[T]) -> ModelInfo[Any, T]:
-    from replicate_typed.core.model import ModelInfo, ModelInput
+# Modules a call needs that importing the package does not: imported on first use, then
+# looked up once (an import statement in a function costs a lookup on every call).
 
+
+@functools.cache
+def _asyncio() -> Any:
+    import asyncio  # only the async client gets here: importing the package stays cheap
+
+    return asyncio
+
+
+@functools.cache
+def _model() -> Any:
+    from replicate_typed.core import model
+
+    return model
+
+
+@functools.cache
+def _outputs() -> Any:
+    from replicate_typed.client import outputs
+
+    return outputs
+
+
+def model_info(input: ModelInput[T]) -> ModelInfo[Any, T]:
+    model = _model()
     info = getattr(type(input), "__model_info__", None)
-    if not isinstance(input, ModelInput) or not isinstance(info, ModelInfo):
+    if not isinstance(input, model.ModelInput) or not isinstance(info, model.ModelInfo):
         raise errors.InputError(
             f"input: {type(input).__name__} is not a generated model Input "
             "(use replicate_typed.models.<owner>.<name>.Input, or predictions.create for dicts)"
         )
-    return info
+    found: ModelInfo[Any, T] = info
+    return found
 
 
 def input_values(input: object) -> dict[str, Any]:
     """What the caller set, values untouched (unset defaults are not sent)."""
-    from replicate_typed.core.model import ModelInput
-
-    if isinstance(input, ModelInput):
-        return input.request_values()
     if isinstance(input, Mapping):
         return dict(input)
+    if isinstance(input, _model().ModelInput):
+        values: dict[str, Any] = input.request_values()
+        return values
     raise errors.InputError(
         f"input: a {type(input).__name__} is not a mapping or a generated model Input"
     )
@@ -711,6 +755,11 @@ def note_running(exc: BaseException, prediction_id: str) -> None:
     logger.warning("waiting for prediction %s interrupted by %s", prediction_id, type(exc).__name__)
 
 
+def _parts_of(seconds: float) -> dict[str, float | None]:
+    """The timeout extension of a per-call ``timeout=`` (every part that many seconds)."""
+    return httpx.Timeout(seconds).as_dict()
+
+
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -722,8 +771,6 @@ def plain_json(values: dict[str, Any]) -> bool:
 def typed_output(prediction: Prediction, info: ModelInfo[Any, T]) -> T:
     """The typed output of a finished prediction: an error unless it succeeded, then the one
     output rule (:func:`replicate_typed.client.outputs.succeeded_output`)."""
-    from replicate_typed.client.outputs import succeeded_output
-
     status = status_of(prediction)
     if status != "succeeded":
         reason = f": {prediction.error}" if prediction.error else ""
@@ -731,7 +778,8 @@ def typed_output(prediction: Prediction, info: ModelInfo[Any, T]) -> T:
             f"prediction {prediction.id} ({info.ref}) {status or 'has no status'}{reason}",
             prediction=prediction,
         )
-    return succeeded_output(prediction, info)
+    output: T = _outputs().succeeded_output(prediction, info)
+    return output
 
 
 def file_parts(
@@ -764,13 +812,13 @@ def file_parts(
 def prediction_of(
     value: Prediction | TypedPrediction[Any, Any] | str,
 ) -> tuple[str, Prediction | None]:
-    from replicate_typed.types.api import Prediction
-
     if isinstance(value, TypedPrediction):
         return value.id, value.raw
-    if isinstance(value, Prediction):
+    if isinstance(value, str):
+        return rq.validate_prediction_id(value), None
+    if isinstance(value, rq.api_type("Prediction")):
         return value.id, value
-    return rq.validate_prediction_id(value), None
+    return rq.validate_prediction_id(cast(str, value)), None  # not an id: the rule says why
 
 
 def parse_created(response: httpx.Response, spec: rq.RequestSpec) -> Prediction:
@@ -791,10 +839,11 @@ def parse_created(response: httpx.Response, spec: rq.RequestSpec) -> Prediction:
         exc.message = f"{exc.message}{note}"
         exc.args = (exc.message, *exc.args[1:])
         raise
-    logger.info(
-        "%s: created prediction %s (%s)",
-        spec.operation, prediction.id, status_of(prediction) or "status unknown",
-    )  # fmt: skip
+    if logger.isEnabledFor(logging.INFO):
+        logger.info(
+            "%s: created prediction %s (%s)",
+            spec.operation, prediction.id, status_of(prediction) or "status unknown",
+        )  # fmt: skip
     return prediction
 
 

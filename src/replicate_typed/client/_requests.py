@@ -36,9 +36,10 @@ from pydantic_core import ValidationError
 
 from replicate_typed.client import errors
 from replicate_typed.client import validation as safe
-from replicate_typed.client._logging import redact
+from replicate_typed.client._logging import logger, redact
 from replicate_typed.client.polling import prefer_header, validate_wait, wait_read_timeout
 from replicate_typed.client.retries import RequestKind, retry_after_hint
+from replicate_typed.core.calls import InvalidItem, Page
 from replicate_typed.core.refs import is_model_ref, is_version_id, split_model_ref
 from replicate_typed.types import operations as ops
 from replicate_typed.types.operations import Operation
@@ -48,7 +49,7 @@ from replicate_typed.types.operations import Operation
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from replicate_typed.core.calls import APICall, InvalidItem, Page
+    from replicate_typed.core.calls import APICall
     from replicate_typed.types.api import Prediction, ProblemDetails
 
 __all__ = [
@@ -590,7 +591,21 @@ def parse_response(
     with the prediction's id when the call was about one or the body carried a string ``id``.
 
     A :class:`Prediction` needs only ``id``: every other field may be missing (None on the
-    object; :func:`replicate_typed.predictions.unknown_fields` lists them)."""
+    object; :func:`replicate_typed.predictions.unknown_fields` lists them).
+
+    The body (already read within the size limit) is validated in one step
+    (``model_validate_json``); only an answer that fails is decoded and validated again, step
+    by step, to say what is wrong (``contract_tests/client/test_parse_fast.py`` proves both
+    ways agree)."""
+    content = response.content
+    if content:
+        try:
+            parsed = cls.model_validate_json(content)
+        except ValidationError:
+            pass  # the general path below says what is wrong
+        else:
+            check_received_ids(parsed, response, operation=operation)
+            return parsed
     try:
         data = _decode(response, operation)
     except errors.APIResponseValidationError as undecodable:
@@ -625,10 +640,10 @@ def check_received_ids(parsed: BaseModel, response: httpx.Response, *, operation
     The id is never attached to the error (it must not reach a path or URL); the message shows
     it escaped. A create answered with such an id says the prediction may exist.
     """
+    if type(parsed) is api_type("Prediction") and safe.id_problem(parsed.id) is None:  # type: ignore[attr-defined]
+        return  # the common case, answered at once
     from replicate_typed.types.api import File, FilePage, Prediction, PredictionPage
 
-    if type(parsed) is Prediction and safe.id_problem(parsed.id) is None:
-        return  # the common case, answered at once
     found: list[tuple[str, object]] = []
     what = "file id" if isinstance(parsed, (File, FilePage)) else "prediction id"
     if isinstance(parsed, (Prediction, File)):
@@ -655,9 +670,10 @@ def check_received_ids(parsed: BaseModel, response: httpx.Response, *, operation
 def parse_prediction(
     response: httpx.Response, *, operation: str, prediction_id: str | None = None
 ) -> Prediction:
-    from replicate_typed.types.api import Prediction
-
-    return parse_response(response, Prediction, operation=operation, prediction_id=prediction_id)
+    prediction: Prediction = parse_response(
+        response, api_type("Prediction"), operation=operation, prediction_id=prediction_id
+    )
+    return prediction
 
 
 # --- generated calls (replicate_typed.resources) -----------------------------------------------
@@ -669,30 +685,48 @@ def parse_prediction(
 _PAIR = re.compile(r"\{(\w+)_owner\}/\{\1_name\}")
 
 
-_PLANS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+@dataclass(frozen=True, slots=True)
+class _PathPlan:
+    """How an operation's path is filled (worked out once per operation): its ``owner/name``
+    pairs, its other placeholders, and the path under :data:`API_PREFIX` as a template."""
+
+    stems: tuple[str, ...]
+    names: tuple[str, ...]
+    template: str
+    """``/v1`` + the operation's path: ``str.format_map`` fills its ``{name}`` placeholders."""
 
 
-def _path_plan(op: Operation) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The ``owner/name`` pairs of an operation's path and its other placeholders (worked out
-    once per operation)."""
+_PLANS: dict[tuple[str, str], _PathPlan] = {}
+
+
+def _path_plan(op: Operation) -> _PathPlan:
     key = (op.id, op.path)
     plan = _PLANS.get(key)
     if plan is None:
         stems = tuple(_PAIR.findall(op.path))
         paired = {f"{stem}_{part}" for stem in stems for part in ("owner", "name")}
-        plan = _PLANS[key] = stems, tuple(n for n in op.path_params if n not in paired)
+        names = tuple(n for n in op.path_params if n not in paired)
+        plan = _PLANS[key] = _PathPlan(stems, names, API_PREFIX + op.path)
     return plan
 
 
-def _path_values(op: Operation, given: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
-    """``{placeholder: value}`` for ``op.path`` from the Python-named values, each checked by
-    its rule; and the prediction id when the call is about one."""
-    stems, names = _path_plan(op)
+def _path_values(op: Operation, given: Mapping[str, str]) -> tuple[str, str | None]:
+    """The path of ``op`` filled with the Python-named values, each checked by its rule; and
+    the prediction id when the call is about one.
+
+    Every rule (:func:`validate_model_ref`, :func:`validate_version_id`, the id rule of
+    :mod:`.validation`) admits only letters, digits and ``-._~``, never a leading ``.``: a
+    checked value is one path segment as it is, so the template is filled without
+    percent-encoding (``contract_tests/client/test_paths.py`` proves this agrees with
+    :func:`operation_path`, which encodes)."""
+    plan = _path_plan(op)
+    if not plan.stems and not plan.names:
+        return plan.template, None  # the common case: nothing to fill in
     values: dict[str, str] = {}
-    for stem in stems:
+    for stem in plan.stems:
         owner, name = validate_model_ref(given.get(stem), stem)
         values[f"{stem}_owner"], values[f"{stem}_name"] = owner, name
-    for name in names:
+    for name in plan.names:
         value = given.get(name)
         if name == "version_id":
             values[name] = validate_version_id(value)
@@ -701,7 +735,7 @@ def _path_values(op: Operation, given: Mapping[str, str]) -> tuple[dict[str, str
                 values[name] = safe.check_id(value, name, name.replace("_", " "))
             except safe.UnsafeValueError as exc:
                 raise errors.InputError(str(exc)) from None
-    return values, values.get("prediction_id")
+    return plan.template.format_map(values), values.get("prediction_id")
 
 
 def validate_version_id(version_id: object, name: str = "version_id") -> str:
@@ -805,7 +839,7 @@ def _extra_headers(extra: Mapping[str, str]) -> dict[str, str]:
 def spec_of(call: APICall) -> RequestSpec:
     """The request of a generated call, every value checked before anything is sent."""
     op = ops.OPERATIONS[call.operation]
-    values, prediction_id = _path_values(op, call.path_params)
+    path, prediction_id = _path_values(op, call.path_params)
     params = {k: _query_value(k, v) for k, v in call.query.items()} if call.query else None
     headers, read_timeout = _headers(op, call.headers) if call.headers else ({}, None)
     files = data = None
@@ -832,7 +866,7 @@ def spec_of(call: APICall) -> RequestSpec:
             raise errors.InputError(f"timeout: {timeout!r} must be a number of seconds > 0")
     return RequestSpec(
         op.method,
-        operation_path(op, values),
+        path,
         op.retry,
         op.id,
         json=body,
@@ -891,8 +925,6 @@ def parse_call(response: httpx.Response, call: APICall, spec: RequestSpec) -> An
 def parse_page_items(response: httpx.Response, call: APICall) -> Page[Any]:
     """A page of a list call, read item by item: an item that does not parse (or whose id
     breaks the id rule) is left out and reported in ``invalid``; the others are kept."""
-    from replicate_typed.core.calls import InvalidItem, Page
-
     data = _decode(response, call.operation)
     if not isinstance(data, Mapping):
         raise errors.APIResponseValidationError(
@@ -937,8 +969,6 @@ def parse_page_items(response: httpx.Response, call: APICall) -> Page[Any]:
             continue
         items.append(item)
     if invalid:
-        from replicate_typed.client._logging import logger
-
         logger.warning(
             "%s: %d item(s) of the page left out: %s",
             call.operation,

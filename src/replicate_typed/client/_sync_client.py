@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import math
 import threading
 import time
@@ -54,6 +55,7 @@ from replicate_typed.client._base import (
     typed_output,
     within,
 )
+from replicate_typed.client._http import APIHTTPClient
 from replicate_typed.client._logging import logger
 from replicate_typed.client._transport import GatedTransport
 from replicate_typed.client.limits import Deadline, Limits
@@ -272,7 +274,7 @@ class Client(APIResources):
                 if http is None:
                     # the gate keeps httpcore's pool from more waiters than connections
                     gated = GatedTransport.around(self._transport)
-                    http = httpx.Client(transport=gated, follow_redirects=False)
+                    http = APIHTTPClient(transport=gated, follow_redirects=False)
                     self._core.bind(http, True)
                     self._http_client = http
         return http
@@ -318,7 +320,8 @@ class Client(APIResources):
                     raise
                 raise core.deadline_error(spec, request, deadline, "cut off") from None
             else:
-                logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
                 if response.is_success:
                     return response
                 delay = core.after_failure(

@@ -269,7 +269,7 @@ class _Releasing(httpx.SyncByteStream):
         self._release: Callable[[], object] | None = release
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._stream
+        return iter(self._stream)
 
     def close(self) -> None:
         release, self._release = self._release, None
@@ -299,8 +299,12 @@ class GatedTransport(httpx.BaseTransport):
             _Lane("request", max_connections, transport, make),
             _Lane("stream", max_streams, transport, make),
         )
-        self._gates = (threading.Semaphore(max_connections), threading.Semaphore(max_streams))
-        self._lock = threading.Lock()  # over the lanes' pools and counts
+        self._lock = threading.Lock()  # over the lanes' pools, counts and free slots
+        # the gate: each lane's free slots (counted under the lock), and a condition threads
+        # wait on when none is free (a semaphore's work, in the lock the lane needs anyway)
+        self._free = [max_connections, max_streams]
+        self._waiting = [0, 0]
+        self._freed = (threading.Condition(self._lock), threading.Condition(self._lock))
         self._given = transport
         self.max_connections, self.max_streams = max_connections, max_streams
 
@@ -320,20 +324,20 @@ class GatedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         which = 1 if is_stream(request) else 0
-        lane, gate = self._lanes[which], self._gates[which]
-        pool = _pool_timeout(request)
-        if not gate.acquire(blocking=False):
-            started = time.monotonic()
-            if not gate.acquire(timeout=pool):
-                raise _pool_timeout_error(request, lane)
-            _spend(request, pool, time.monotonic() - started)
+        lane, free = self._lanes[which], self._free
         with self._lock:
+            if free[which] > 0:  # the common case: a slot is free
+                free[which] -= 1
+            else:
+                self._wait(request, which)
             index, transport = lane.take()
 
         def release() -> None:
             with self._lock:
                 lane.in_use[index] -= 1
-            gate.release()
+                free[which] += 1
+                if self._waiting[which]:
+                    self._freed[which].notify()
 
         try:
             response = transport.handle_request(request)
@@ -346,6 +350,20 @@ class GatedTransport(httpx.BaseTransport):
             assert isinstance(response.stream, httpx.SyncByteStream)
             response.stream = _Releasing(response.stream, release)
         return response
+
+    def _wait(self, request: httpx.Request, which: int) -> None:
+        """Wait (the lock held, released while waiting) for a free slot of lane ``which``,
+        within the request's pool timeout, and take it."""
+        pool = _pool_timeout(request)
+        started = time.monotonic()
+        self._waiting[which] += 1
+        try:
+            if not self._freed[which].wait_for(lambda: self._free[which] > 0, timeout=pool):
+                raise _pool_timeout_error(request, self._lanes[which])
+        finally:
+            self._waiting[which] -= 1
+        self._free[which] -= 1
+        _spend(request, pool, time.monotonic() - started)
 
     def close(self) -> None:
         if self._given is not None:

@@ -123,20 +123,21 @@ class Deadline:
 
     def clamp(self, timeout: httpx.Timeout) -> httpx.Timeout:
         """``timeout`` with every part (connect, read, write, pool) at most the time left."""
-        left = self.left()
-        if left is None:
+        if self.at is None:
             return timeout
-        left = max(left, _MIN_TIMEOUT)
+        return httpx.Timeout(**self.clamp_parts(timeout.as_dict()))
 
-        def part(value: float | None) -> float:
-            return left if value is None else min(value, left)
-
-        return httpx.Timeout(
-            connect=part(timeout.connect),
-            read=part(timeout.read),
-            write=part(timeout.write),
-            pool=part(timeout.pool),
-        )
+    def clamp_parts(self, parts: dict[str, float | None]) -> dict[str, float | None]:
+        """:meth:`clamp` on a timeout's parts (``httpx.Timeout.as_dict()``, the form a
+        request's ``timeout`` extension has): a new dict, or ``parts`` itself without a
+        deadline."""
+        at = self.at
+        if at is None:
+            return parts
+        left = max(at - self.clock(), _MIN_TIMEOUT)
+        return {
+            name: left if value is None or value > left else value for name, value in parts.items()
+        }
 
     def allows_sleep(self, delay: float) -> bool:
         """False when sleeping ``delay`` would reach the deadline (then fail now, not later)."""
