@@ -26,7 +26,7 @@ from replicate_typed.types import api
 
 TYPES = [api.Prediction, api.File, api.Model, api.ModelVersion, api.Training, api.Deployment]
 SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
 
 scalars = (

@@ -48,7 +48,7 @@ def _same(fast: httpx.URL | str, text: str) -> None:
     assert url == parsed
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(bases, paths)
 def test_join_agrees_with_parsing(base: str, path: str) -> None:
     try:
