@@ -163,17 +163,23 @@ async def _peak(n: int, keep_results: bool) -> int:
     return peak
 
 
-@pytest.mark.slow  # about 1,000 predictions under tracemalloc: `make test-slow`
+@pytest.mark.slow  # about 7,000 predictions under tracemalloc (~20 s): `make test-slow`
 def test_memory_does_not_grow_with_the_input() -> None:
+    async def least(n: int, keep: bool) -> int:
+        # the least of two runs: a peak is one moment. Without kept results it wanders by
+        # ~80 KiB of ~230 with no trend (floors' versions: 200 -> 227, 800 -> 293, 1,600 ->
+        # 209, 3,200 -> 214 KiB), so 200 is compared with 1,600 (8x), not with 800 alone
+        return min([await _peak(n, keep), await _peak(n, keep)])
+
     async def main() -> dict[bool, float]:
         await _peak(20, False)  # imports, caches
         ratios = {}
         for keep in (False, True):
-            small, large = await _peak(200, keep), await _peak(800, keep)
+            small, large = await least(200, keep), await least(1600, keep)
             ratios[keep] = large / small
         return ratios
 
     ratios = asyncio.run(main())
-    assert ratios[False] < 1.3, ratios  # 4x the input, about the same peak
+    assert ratios[False] < 1.3, ratios  # 8x the input, about the same peak
     # the measure can tell: keeping every result (the default for the Python API) grows
     assert ratios[True] > 1.8, ratios
