@@ -193,6 +193,7 @@ def _invoke(root: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     return CliRunner().invoke(app, ["add-model", *args, "--root", str(root)])
 
 
+@pytest.mark.slow  # a whole generation in-process: CI runs it in make test-slow
 def test_from_api_latest_version(
     tmp_path: Path, respx_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:

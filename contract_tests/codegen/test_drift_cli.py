@@ -258,6 +258,7 @@ def test_update_without_to_latest_keeps_the_pinned_version(tmp_path: Path) -> No
     assert (clone / "specs/models/cjwbw/rembg/spec.json").read_text("utf-8") == before
 
 
+@pytest.mark.slow  # a whole generation in-process: CI runs it in make test-slow
 def test_update_warns_about_examples_the_new_schema_rejects(tmp_path: Path) -> None:
     clone = tmp_path / "repo"
     shutil.copytree(ROOT / "specs", clone / "specs")

@@ -17,6 +17,7 @@ def test_generated_matches_specs_byte_for_byte(repo_root: Path) -> None:
     assert gen.diff(repo_root) == []
 
 
+@pytest.mark.slow  # a whole generation in-process: CI runs it in make test-slow
 def test_two_runs_give_identical_bytes(repo_root: Path, tmp_path: Path) -> None:
     first = gen.build(repo_root, tmp_path / "a")
     second = gen.build(repo_root, tmp_path / "b")

@@ -125,6 +125,7 @@ def load_spec_text(root: Path) -> str:
     return spec_file(root, REF).read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # a whole generation in-process: CI runs it in make test-slow
 def test_full_generate_verifies_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = copy_repo(tmp_path / "repo")
     spec_file(root, REF).write_text(
